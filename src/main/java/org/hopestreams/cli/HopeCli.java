@@ -1,0 +1,6 @@
+package org.hopestreams.cli;
+
+public final class HopeCli {
+    public static void main(String[] args) {
+    }
+}

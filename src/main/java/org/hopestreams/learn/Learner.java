@@ -1,0 +1,385 @@
+package org.hopestreams.learn;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import org.hopestreams.model.Autograd;
+import org.hopestreams.model.FastState;
+import org.hopestreams.model.HopeConfig;
+import org.hopestreams.model.HopeModel;
+import org.hopestreams.model.HopeParameters;
+import org.hopestreams.model.HostTensor;
+import org.hopestreams.model.Level;
+
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Score, then learn, one record at a time, at four frequencies (MODEL.md "One record through the
+ * learner"): the key's fast memory on every byte, HIGH on every record, MID on every window close,
+ * LOW on every checkpoint.
+ *
+ * <p>Threading: a learner belongs to one thread (a stream task). {@link #score} and
+ * {@link #complete} change nothing and may run on other threads while no update is in progress;
+ * callers that query concurrently must exclude {@link #learn}, {@link #closeWindow} and
+ * {@link #checkpoint}.
+ *
+ * <p>Native memory: parameters, moments and accumulators live in one manager owned by the learner
+ * and freed by {@link #close}; every record works in a scoped manager closed before it returns.
+ */
+public final class Learner implements AutoCloseable {
+    private static final double LN2 = Math.log(2);
+
+    private final HopeConfig config;
+    private final LearnerConfig learnerConfig;
+    private final HopeModel model;
+    private final FastStateStore fast;
+    private final NDManager root;
+    private final Map<String, NDArray> params = new LinkedHashMap<>();
+    private final Map<Level, LevelOptimizer> levels = new EnumMap<>(Level.class);
+    private final LearnerCounters counters;
+
+    Learner(HopeConfig config, LearnerConfig learnerConfig, Map<String, HostTensor> values,
+            Map<Level, HostTensor[]> optimizerState, LearnerCounters counters, FastStateStore fast, Device device) {
+        this.config = config;
+        this.learnerConfig = learnerConfig;
+        this.model = new HopeModel(config);
+        this.fast = fast;
+        this.counters = counters;
+        this.root = NDManager.newBaseManager(device);
+        Map<String, long[]> shapes = HopeParameters.shapes(config);
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+            HostTensor v = values.get(e.getKey());
+            if (v == null || !java.util.Arrays.equals(v.shape(), e.getValue()) || v.type() != config.type()) {
+                throw new IllegalArgumentException("parameter " + e.getKey() + ": expected shape "
+                        + java.util.Arrays.toString(e.getValue()) + " " + config.type() + ", got " + v);
+            }
+            params.put(e.getKey(), v.toNDArray(root));
+        }
+        for (Map.Entry<Level, List<String>> e : HopeParameters.byLevel(config).entrySet()) {
+            long[] sizes = e.getValue().stream().mapToLong(n -> HostTensor.elements(shapes.get(n))).toArray();
+            long total = java.util.Arrays.stream(sizes).sum();
+            HostTensor[] st = optimizerState == null ? null : optimizerState.get(e.getKey());
+            NDArray[] arrays = new NDArray[3];
+            for (int i = 0; i < 3; i++) {
+                HostTensor h = st == null ? HostTensor.zeros(config.type(), total) : st[i];
+                if (h.size() != total) {
+                    throw new IllegalArgumentException("optimizer state of " + e.getKey() + " has " + h.size()
+                            + " values, the model's level has " + total);
+                }
+                arrays[i] = h.toNDArray(root);
+            }
+            LevelOptimizer opt = new LevelOptimizer(e.getKey(), e.getValue(), sizes, arrays[0], arrays[1], arrays[2]);
+            opt.t = counters.adamSteps[e.getKey().ordinal()];
+            opt.accumulated = counters.accumulated[e.getKey().ordinal()];
+            levels.put(e.getKey(), opt);
+        }
+    }
+
+    /** A new learner with freshly initialised parameters (deterministic in {@code seed}). */
+    public static Learner create(HopeConfig config, LearnerConfig learnerConfig, long seed, FastStateStore fast,
+                                 Device device) {
+        return new Learner(config, learnerConfig, HopeParameters.initialize(config, seed), null,
+                new LearnerCounters(), fast, device);
+    }
+
+    public HopeConfig config() {
+        return config;
+    }
+
+    public LearnerConfig learnerConfig() {
+        return learnerConfig;
+    }
+
+    public HopeModel model() {
+        return model;
+    }
+
+    public FastStateStore fastStates() {
+        return fast;
+    }
+
+    /**
+     * Scores {@code record} under the key's current state (the prequential score), then learns from
+     * it. {@code streamTimeMs} drives stream-time MID windows; a record whose window lies after the
+     * current one first closes the current window. A record that is empty, over the cap, or whose
+     * loss or gradient is not finite changes nothing and is returned with the reason.
+     */
+    public LearnOutcome learn(String key, byte[] record, long streamTimeMs) {
+        String bad = validate(record);
+        if (bad != null) {
+            return rejected(bad, record.length);
+        }
+        if (!inWarmup() && learnerConfig.windowMillis() > 0) {
+            long window = Math.floorDiv(streamTimeMs, learnerConfig.windowMillis());
+            if (counters.window != Long.MIN_VALUE && window > counters.window) {
+                closeWindow();
+            }
+            counters.window = Math.max(counters.window, window);
+        }
+        FastState state = stateOf(key);
+        try (NDManager scope = root.newSubManager()) {
+            Map<String, NDArray> leaves = Autograd.views(params, scope, true);
+            HopeModel.RecordLoss loss;
+            boolean was = Autograd.setRecording(true);
+            try {
+                loss = model.recordLoss(scope, leaves, record, state);
+                double nats = loss.lossNats().toType(DataType.FLOAT64, false).getDouble();
+                if (!Double.isFinite(nats)) {
+                    return rejected("non-finite loss (" + nats + ")", record.length);
+                }
+                Autograd.backward(loss.lossNats());
+            } finally {
+                Autograd.setRecording(was);
+            }
+            Map<Level, NDArray> grads = new EnumMap<>(Level.class);
+            for (LevelOptimizer opt : levels.values()) {
+                NDArray g = flatGradient(opt, leaves, scope);
+                double sq = g.square().sum().toType(DataType.FLOAT64, false).getDouble();
+                if (!Double.isFinite(sq)) {
+                    return rejected("non-finite gradient in level " + opt.level, record.length);
+                }
+                double norm = Math.sqrt(sq);
+                if (learnerConfig.gradClip() > 0 && norm > learnerConfig.gradClip()) {
+                    g = g.mul(learnerConfig.gradClip() / (norm + 1e-12));
+                }
+                grads.put(opt.level, g);
+            }
+            double bits = loss.lossNats().toType(DataType.FLOAT64, false).getDouble() / LN2;
+            fast.put(key, loss.state());
+            applyLevels(grads, scope);
+            counters.records++;
+            return new LearnOutcome(true, null, record.length, bits, loss.surprise(), levelSteps(), counters.version);
+        }
+    }
+
+    private void applyLevels(Map<Level, NDArray> grads, NDManager scope) {
+        if (inWarmup()) {
+            for (LevelOptimizer opt : levels.values()) {
+                step(opt, grads.get(opt.level), scope);
+            }
+            return;
+        }
+        step(levels.get(Level.HIGH), grads.get(Level.HIGH), scope);
+        levels.get(Level.MID).accumulate(grads.get(Level.MID), scope);
+        levels.get(Level.LOW).accumulate(grads.get(Level.LOW), scope);
+        if (learnerConfig.windowRecords() > 0 && levels.get(Level.MID).accumulated >= learnerConfig.windowRecords()) {
+            closeWindow();
+        }
+    }
+
+    private void step(LevelOptimizer opt, NDArray grad, NDManager scope) {
+        opt.step(params, grad, learnerConfig, scope);
+        countStep(opt.level);
+    }
+
+    private void countStep(Level level) {
+        counters.steps[level.ordinal()]++;
+        if (level == Level.LOW) {
+            counters.version++;
+        }
+    }
+
+    /** Closes the MID window: one step on the gradient summed over the window. False if it was empty. */
+    public boolean closeWindow() {
+        return stepAccumulated(Level.MID);
+    }
+
+    /** The LOW consolidation: one step on the gradient summed since the last one, new version. */
+    public boolean checkpoint() {
+        return stepAccumulated(Level.LOW);
+    }
+
+    private boolean stepAccumulated(Level level) {
+        LevelOptimizer opt = levels.get(level);
+        if (opt.accumulated == 0) {
+            return false;
+        }
+        try (NDManager scope = root.newSubManager()) {
+            opt.stepAccumulated(params, learnerConfig, scope);
+        }
+        countStep(level);
+        return true;
+    }
+
+    private NDArray flatGradient(LevelOptimizer opt, Map<String, NDArray> leaves, NDManager scope) {
+        NDList parts = new NDList();
+        for (String n : opt.names) {
+            NDArray leaf = leaves.get(n);
+            NDArray g = leaf.getGradient();
+            g.attach(scope);
+            parts.add(g.toType(leaf.getDataType(), false).reshape(-1));
+        }
+        return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts);
+    }
+
+    private String validate(byte[] record) {
+        if (record.length == 0) {
+            return "empty record: nothing to score or learn";
+        }
+        if (record.length > learnerConfig.maxRecordBytes()) {
+            return "record of " + record.length + " bytes is over the hard cap of " + learnerConfig.maxRecordBytes()
+                    + " bytes (maxRecordBytes); split it before learning";
+        }
+        return null;
+    }
+
+    private LearnOutcome rejected(String reason, int bytes) {
+        counters.rejected++;
+        return LearnOutcome.rejected(reason, bytes, levelSteps(), counters.version);
+    }
+
+    private boolean inWarmup() {
+        return counters.records < learnerConfig.warmupRecords();
+    }
+
+    private FastState stateOf(String key) {
+        FastState s = fast.get(key);
+        return s == null ? FastState.fresh(config) : s;
+    }
+
+    /** Bits per byte of {@code text} continuing the key's state; changes nothing. */
+    public double score(String key, byte[] text) {
+        if (text.length == 0) {
+            throw new IllegalArgumentException("cannot score an empty text");
+        }
+        try (NDManager scope = root.newSubManager()) {
+            boolean was = Autograd.setRecording(false);
+            try {
+                Map<String, NDArray> p = Autograd.views(params, scope, false);
+                HopeModel.RecordLoss loss = model.recordLoss(scope, p, text, stateOf(key));
+                return loss.lossNats().toType(DataType.FLOAT64, false).getDouble() / LN2;
+            } finally {
+                Autograd.setRecording(was);
+            }
+        }
+    }
+
+    /**
+     * Continues {@code prompt} for the key by up to {@code maxBytes} bytes: greedy at temperature
+     * 0, else sampled from softmax(logits / temperature) with a generator seeded by {@code seed}.
+     * The prompt and continuation are read as one record after the key's state; changes nothing.
+     */
+    public byte[] complete(String key, byte[] prompt, int maxBytes, double temperature, long seed) {
+        if (maxBytes < 0 || temperature < 0 || Double.isNaN(temperature)) {
+            throw new IllegalArgumentException("maxBytes " + maxBytes + " and temperature " + temperature
+                    + " must be >= 0");
+        }
+        Random rnd = new Random(seed);
+        FastState state = stateOf(key);
+        byte[] text = java.util.Arrays.copyOf(prompt, prompt.length + maxBytes);
+        int n = prompt.length;
+        try (NDManager scope = root.newSubManager()) {
+            boolean was = Autograd.setRecording(false);
+            try {
+                Map<String, NDArray> p = Autograd.views(params, scope, false);
+                for (int i = 0; i < maxBytes; i++) {
+                    try (NDManager step = scope.newSubManager()) {
+                        int[] inputs = new int[n + 1];
+                        inputs[0] = state.lastInput();
+                        for (int j = 0; j < n; j++) {
+                            inputs[j + 1] = text[j] & 0xff;
+                        }
+                        NDArray logits = model.forward(step, p, new int[][] {inputs}, List.of(state)).logits();
+                        double[] last = logits.get("0, -1").toType(DataType.FLOAT64, false).toDoubleArray();
+                        text[n++] = (byte) pick(last, temperature, rnd);
+                    }
+                }
+            } finally {
+                Autograd.setRecording(was);
+            }
+        }
+        return java.util.Arrays.copyOfRange(text, prompt.length, n);
+    }
+
+    static int pick(double[] logits, double temperature, Random rnd) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        if (temperature == 0) {
+            return best;
+        }
+        double[] w = new double[logits.length];
+        double sum = 0;
+        for (int i = 0; i < w.length; i++) {
+            w[i] = Math.exp((logits[i] - logits[best]) / temperature);
+            sum += w[i];
+        }
+        double u = rnd.nextDouble() * sum;
+        for (int i = 0; i < w.length; i++) {
+            u -= w[i];
+            if (u <= 0) {
+                return i;
+            }
+        }
+        return best;
+    }
+
+    /** Steps taken so far by HIGH, MID, LOW. */
+    public long[] levelSteps() {
+        return counters.steps.clone();
+    }
+
+    public long modelVersion() {
+        return counters.version;
+    }
+
+    public long recordsLearned() {
+        return counters.records;
+    }
+
+    public long recordsRejected() {
+        return counters.rejected;
+    }
+
+    public boolean warmingUp() {
+        return inWarmup();
+    }
+
+    /** Records summed into the level's accumulator since its last step. */
+    public long pending(Level level) {
+        return levels.get(level).accumulated;
+    }
+
+    /** Host copies of every parameter, in order. */
+    public Map<String, HostTensor> parameters() {
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        params.forEach((k, v) -> out.put(k, HostTensor.of(v)));
+        return out;
+    }
+
+    /** Host copies of a level's AdamW moments m, v and accumulator (flat, in parameter order). */
+    public HostTensor[] optimizerState(Level level) {
+        LevelOptimizer o = levels.get(level);
+        return new HostTensor[] {HostTensor.of(o.m), HostTensor.of(o.v), HostTensor.of(o.acc)};
+    }
+
+    LearnerCounters countersSnapshot() {
+        LearnerCounters c = counters.copy();
+        for (LevelOptimizer o : levels.values()) {
+            c.adamSteps[o.level.ordinal()] = o.t;
+            c.accumulated[o.level.ordinal()] = o.accumulated;
+        }
+        return c;
+    }
+
+    /** Shape of a level's flat optimizer vectors. */
+    public Shape levelShape(Level level) {
+        return new Shape(levels.get(level).size());
+    }
+
+    @Override
+    public void close() {
+        root.close();
+    }
+}

@@ -1,0 +1,121 @@
+package org.hopestreams.learn;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How the learner updates each level (MODEL.md "One record through the learner").
+ *
+ * @param lrHigh         AdamW learning rate of HIGH (CMS level 1)
+ * @param lrMid          AdamW learning rate of MID (CMS level 2)
+ * @param lrLow          AdamW learning rate of LOW (everything else)
+ * @param beta1          AdamW β1
+ * @param beta2          AdamW β2
+ * @param weightDecay    AdamW decoupled weight decay
+ * @param gradClip       per-level gradient norm clip, applied per record before accumulation (0 = off)
+ * @param windowRecords  MID window length in records (0 = no record-count windows)
+ * @param windowMillis   MID tumbling window length in stream time (0 = no stream-time windows)
+ * @param warmupRecords  records during which every level steps every record, before the nested cadence
+ * @param maxRecordBytes hard cap on one record's size
+ */
+public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double beta1, double beta2,
+                            double weightDecay, double gradClip, int windowRecords, long windowMillis,
+                            int warmupRecords, int maxRecordBytes) {
+
+    public static final double ADAM_EPS = 1e-8;
+
+    public LearnerConfig {
+        positive("lrHigh", lrHigh);
+        positive("lrMid", lrMid);
+        positive("lrLow", lrLow);
+        range("beta1", beta1);
+        range("beta2", beta2);
+        if (weightDecay < 0 || gradClip < 0 || windowRecords < 0 || windowMillis < 0 || warmupRecords < 0) {
+            throw new IllegalArgumentException("learner config: weightDecay " + weightDecay + ", gradClip " + gradClip
+                    + ", windowRecords " + windowRecords + ", windowMillis " + windowMillis + ", warmupRecords "
+                    + warmupRecords + " must all be >= 0");
+        }
+        if (maxRecordBytes < 1) {
+            throw new IllegalArgumentException("learner config maxRecordBytes = " + maxRecordBytes + ", expected >= 1");
+        }
+    }
+
+    private static void positive(String name, double v) {
+        if (!(v >= 0) || Double.isInfinite(v)) {
+            throw new IllegalArgumentException("learner config " + name + " = " + v + ", expected a finite value >= 0");
+        }
+    }
+
+    private static void range(String name, double v) {
+        if (!(v >= 0 && v < 1)) {
+            throw new IllegalArgumentException("learner config " + name + " = " + v + ", expected 0 <= value < 1");
+        }
+    }
+
+    /** MODEL.md defaults: lr 3e-3 per level, W = 16 records, warm-up 400 records, cap 64 KiB. */
+    public static LearnerConfig defaults() {
+        return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024);
+    }
+
+    public LearnerConfig withWarmup(int records) {
+        return new LearnerConfig(lrHigh, lrMid, lrLow, beta1, beta2, weightDecay, gradClip, windowRecords,
+                windowMillis, records, maxRecordBytes);
+    }
+
+    public LearnerConfig withWindow(int records, long millis) {
+        return new LearnerConfig(lrHigh, lrMid, lrLow, beta1, beta2, weightDecay, gradClip, records, millis,
+                warmupRecords, maxRecordBytes);
+    }
+
+    public LearnerConfig withRates(double high, double mid, double low) {
+        return new LearnerConfig(high, mid, low, beta1, beta2, weightDecay, gradClip, windowRecords, windowMillis,
+                warmupRecords, maxRecordBytes);
+    }
+
+    public LearnerConfig withMaxRecordBytes(int cap) {
+        return new LearnerConfig(lrHigh, lrMid, lrLow, beta1, beta2, weightDecay, gradClip, windowRecords,
+                windowMillis, warmupRecords, cap);
+    }
+
+    public double lr(org.hopestreams.model.Level level) {
+        return switch (level) {
+            case HIGH -> lrHigh;
+            case MID -> lrMid;
+            case LOW -> lrLow;
+        };
+    }
+
+    public Map<String, String> toMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("lrHigh", Double.toString(lrHigh));
+        m.put("lrMid", Double.toString(lrMid));
+        m.put("lrLow", Double.toString(lrLow));
+        m.put("beta1", Double.toString(beta1));
+        m.put("beta2", Double.toString(beta2));
+        m.put("weightDecay", Double.toString(weightDecay));
+        m.put("gradClip", Double.toString(gradClip));
+        m.put("windowRecords", Integer.toString(windowRecords));
+        m.put("windowMillis", Long.toString(windowMillis));
+        m.put("warmupRecords", Integer.toString(warmupRecords));
+        m.put("maxRecordBytes", Integer.toString(maxRecordBytes));
+        return m;
+    }
+
+    public static LearnerConfig fromMap(Map<String, String> m) {
+        return new LearnerConfig(d(m, "lrHigh"), d(m, "lrMid"), d(m, "lrLow"), d(m, "beta1"), d(m, "beta2"),
+                d(m, "weightDecay"), d(m, "gradClip"), (int) d(m, "windowRecords"), Long.parseLong(s(m, "windowMillis")),
+                (int) d(m, "warmupRecords"), (int) d(m, "maxRecordBytes"));
+    }
+
+    private static String s(Map<String, String> m, String k) {
+        String v = m.get(k);
+        if (v == null) {
+            throw new IllegalArgumentException("learner config lacks '" + k + "'");
+        }
+        return v;
+    }
+
+    private static double d(Map<String, String> m, String k) {
+        return Double.parseDouble(s(m, k));
+    }
+}

@@ -1,0 +1,88 @@
+package org.hopestreams.learn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import org.hopestreams.model.Autograd;
+import org.hopestreams.model.Level;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One level's AdamW and gradient accumulator (MODEL.md: per-level AdamW whose moments are state).
+ *
+ * <p>Moments and the accumulator are flat vectors over the level's parameters in order, owned by
+ * the learner's long-lived manager; all arithmetic runs on views in the caller's scoped manager.
+ * Not thread-safe: the learner's thread owns it.
+ */
+final class LevelOptimizer {
+    final Level level;
+    final List<String> names;
+    final long[] sizes;
+    final NDArray m;
+    final NDArray v;
+    final NDArray acc;
+    /** AdamW step count (bias correction). */
+    long t;
+    /** Records summed into {@link #acc} since the last step. */
+    long accumulated;
+
+    LevelOptimizer(Level level, List<String> names, long[] sizes, NDArray m, NDArray v, NDArray acc) {
+        this.level = level;
+        this.names = names;
+        this.sizes = sizes;
+        this.m = m;
+        this.v = v;
+        this.acc = acc;
+    }
+
+    long size() {
+        return m.size();
+    }
+
+    /** Adds a record's (clipped) gradient to the accumulator. */
+    void accumulate(NDArray grad, NDManager scope) {
+        Autograd.view(acc, scope).addi(grad);
+        accumulated++;
+    }
+
+    /** One step on the accumulated sum, then zero it. */
+    void stepAccumulated(Map<String, NDArray> params, LearnerConfig cfg, NDManager scope) {
+        NDArray sum = Autograd.view(acc, scope);
+        step(params, sum.duplicate(), cfg, scope);
+        sum.subi(sum);
+        accumulated = 0;
+    }
+
+    /** One AdamW step with gradient {@code grad} (flat) on the level's parameters. */
+    void step(Map<String, NDArray> params, NDArray grad, LearnerConfig cfg, NDManager scope) {
+        double lr = cfg.lr(level);
+        t++;
+        NDArray mv = Autograd.view(m, scope);
+        NDArray vv = Autograd.view(v, scope);
+        mv.muli(cfg.beta1()).addi(grad.mul(1 - cfg.beta1()));
+        vv.muli(cfg.beta2()).addi(grad.square().mul(1 - cfg.beta2()));
+        double bc1 = 1 - Math.pow(cfg.beta1(), t);
+        double bc2 = 1 - Math.pow(cfg.beta2(), t);
+        NDArray update = mv.div(vv.div(bc2).sqrt().add(LearnerConfig.ADAM_EPS)).mul(lr / bc1);
+        NDList pieces = update.split(offsets());
+        for (int i = 0; i < names.size(); i++) {
+            NDArray p = Autograd.view(params.get(names.get(i)), scope);
+            if (cfg.weightDecay() > 0) {
+                p.muli(1 - lr * cfg.weightDecay());
+            }
+            p.subi(pieces.get(i).reshape(p.getShape()));
+        }
+    }
+
+    private long[] offsets() {
+        long[] idx = new long[sizes.length - 1];
+        long o = 0;
+        for (int i = 0; i < idx.length; i++) {
+            o += sizes[i];
+            idx[i] = o;
+        }
+        return idx;
+    }
+}

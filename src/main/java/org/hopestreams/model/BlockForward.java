@@ -1,0 +1,138 @@
+package org.hopestreams.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Activation;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One block's forward over a batch of records (MODEL.md): RMSNorm, causal depthwise conv whose
+ * tail is carried state, per-head Titans memory read before write, {@code x += Wo (o + c)}, then
+ * the CMS chain {@code x += CMS(z) − z}. Single use: construct, {@link #run}, then read the new
+ * state and statistics.
+ */
+final class BlockForward {
+    private final HopeConfig c;
+    private final NDManager m;
+    private final Map<String, NDArray> p;
+    private final String prefix;
+    private final Map<String, NDArray> state;
+    private final Map<String, NDArray> next = new LinkedHashMap<>();
+    private NDArray surpriseSum;
+    private long surpriseCount;
+
+    BlockForward(HopeConfig c, NDManager m, Map<String, NDArray> p, String prefix, Map<String, NDArray> state) {
+        this.c = c;
+        this.m = m;
+        this.p = p;
+        this.prefix = prefix;
+        this.state = state;
+    }
+
+    private NDArray param(String name) {
+        NDArray a = p.get(prefix + name);
+        if (a == null) {
+            throw new IllegalStateException("missing parameter " + prefix + name);
+        }
+        return a;
+    }
+
+    NDArray run(NDArray x) {
+        long t = x.getShape().get(1);
+        int k = c.convK();
+        NDArray hc = NDArrays.concat(new NDList(state.get("tail"), HopeModel.rmsNorm(x, param("norm1.g"))), 1);
+        next.put("tail", hc.get(":, " + t + ":"));
+        NDArray convW = param("conv_w");
+        NDArray conv = null;
+        for (int j = 0; j < k; j++) {
+            NDArray term = hc.get(":, " + j + ":" + (j + t)).mul(convW.get(":, " + j));
+            conv = conv == null ? term : conv.add(term);
+        }
+        NDArray mixed = c.memory() ? conv.add(memory(conv)) : conv;
+        x = x.add(HopeModel.linear(mixed, param("wo")));
+        NDArray z = HopeModel.rmsNorm(x, param("norm2.g"));
+        NDArray y = z;
+        for (int l = 0; l < c.cmsLevels(); l++) {
+            String q = "cms." + l + ".";
+            NDArray hidden = HopeModel.silu(HopeModel.linear(HopeModel.rmsNorm(y, param(q + "norm.g")), param(q + "w1")));
+            y = y.add(HopeModel.linear(hidden, param(q + "w2")));
+        }
+        return x.add(y.sub(z));
+    }
+
+    /** The memory reads o (B, T, H·dh) of conv outputs (B, T, d); records the new ΔM and S. */
+    private NDArray memory(NDArray conv) {
+        long bsz = conv.getShape().get(0);
+        long t = conv.getShape().get(1);
+        int h = c.heads();
+        NDArray q = heads(HopeModel.linear(conv, param("wq"))).normalize(2, -1, HopeModel.EPS);
+        NDArray g = HopeModel.linear(conv, param("wg")).add(param("bg")).reshape(bsz, t, 3, h).transpose(2, 0, 3, 1);
+        NDArray theta = Activation.sigmoid(g.get(0)).mul(c.thetaMax());
+        NDArray alpha = Activation.sigmoid(g.get(1));
+        NDArray eta = Activation.sigmoid(g.get(2));
+        SelfModifyingProjections kv = c.selfModifying()
+                ? new SelfModifyingProjections(c, param("wk"), param("wv"), state) : null;
+        NDArray kAll = kv == null ? heads(HopeModel.linear(conv, param("wk"))).normalize(2, -1, HopeModel.EPS) : null;
+        NDArray vAll = kv == null ? HopeModel.rmsNorm(heads(HopeModel.linear(conv, param("wv"))), null) : null;
+        NDArray m0 = param("M0");
+        NDArray dM = state.get("dM");
+        NDArray s = state.get("S");
+        int b = c.chunk();
+        NDArray fullMask = TitansMemory.strictLowerMask(m, Math.min(b, t), conv.getDataType());
+        NDList outs = new NDList();
+        for (long c0 = 0; c0 < t; c0 += b) {
+            long c1 = Math.min(t, c0 + b);
+            String span = c0 + ":" + c1;
+            NDArray kc;
+            NDArray vc;
+            if (kv == null) {
+                kc = kAll.get(":, :, " + span);
+                vc = vAll.get(":, :, " + span);
+            } else {
+                NDArray convC = conv.get(":, " + span);
+                kc = heads(kv.readKeys(convC)).normalize(2, -1, HopeModel.EPS);
+                vc = HopeModel.rmsNorm(heads(kv.readValues(convC)), null);
+                kv.write(convC, vc.transpose(0, 2, 1, 3).reshape(bsz, c1 - c0, (long) h * c.dHead()),
+                        theta.get(":, :, " + span), alpha.get(":, :, " + span), eta.get(":, :, " + span));
+            }
+            NDArray mask = c1 - c0 == Math.min(b, t) ? fullMask : fullMask.get("0:" + (c1 - c0) + ", 0:" + (c1 - c0));
+            TitansMemory.Chunk r = TitansMemory.chunk(q.get(":, :, " + span), kc, vc, theta.get(":, :, " + span),
+                    alpha.get(":, :, " + span), eta.get(":, :, " + span), m0, dM, s, c.innerClip(), false, mask);
+            outs.add(r.out());
+            dM = r.dM();
+            s = r.s();
+            surpriseSum = surpriseSum == null ? r.surpriseSum() : surpriseSum.add(r.surpriseSum());
+            surpriseCount += r.residuals();
+        }
+        next.put("dM", dM);
+        next.put("S", s);
+        if (kv != null) {
+            kv.putState(next);
+        }
+        NDArray o = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 2);
+        return o.transpose(0, 2, 1, 3).reshape(bsz, t, (long) h * c.dHead());
+    }
+
+    /** (B, T, H·dh) → (B, H, T, dh). */
+    private NDArray heads(NDArray x) {
+        long bsz = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        return x.reshape(bsz, t, c.heads(), c.dHead()).transpose(0, 2, 1, 3);
+    }
+
+    Map<String, NDArray> newState() {
+        return next;
+    }
+
+    double meanSurprise() {
+        if (surpriseCount == 0) {
+            return 0;
+        }
+        return surpriseSum.toType(DataType.FLOAT64, false).getDouble() / surpriseCount;
+    }
+}

@@ -1,0 +1,153 @@
+package org.hopestreams.model;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The shape of a HOPE model (MODEL.md "HOPE-lite"): every size is a value here, and a checkpoint
+ * stores all of them, so a model always runs with the configuration it was trained with.
+ *
+ * @param preset       name of the preset this configuration started from
+ * @param d            model width
+ * @param blocks       number of blocks
+ * @param heads        memory heads per block
+ * @param dHead        width of one head
+ * @param cmsLevels    CMS levels per block (level 0 = HIGH, 1 = MID, 2 and above = LOW)
+ * @param hiddenMult   CMS MLP hidden width as a multiple of d
+ * @param convK        causal depthwise conv kernel
+ * @param chunk        b, tokens per memory chunk (1 = the exact per-token recurrence)
+ * @param thetaMax     bound of the memory learning rate θ = θmax·σ(·)
+ * @param innerClip    norm clip of the memory residual (0 = off)
+ * @param thetaBias    initial bias of the θ gate
+ * @param alphaBias    initial bias of the retention gate α
+ * @param etaBias      initial bias of the momentum gate η
+ * @param memory       {@code true}: Titans memory on; {@code false}: the conv path alone (the
+ *                     "memory off" baseline)
+ * @param selfModifying k and v come from per-key fast linear memories (HOPE §8)
+ * @param float64      parameters and state in double precision (gradient checks)
+ */
+public record HopeConfig(String preset, int d, int blocks, int heads, int dHead, int cmsLevels, int hiddenMult,
+                         int convK, int chunk, double thetaMax, double innerClip, double thetaBias, double alphaBias,
+                         double etaBias, boolean memory, boolean selfModifying, boolean float64) {
+
+    public static final int VOCAB = 256;
+    /** Index of the learned START row of the embedding table: the input before a key's first byte. */
+    public static final int START = 256;
+
+    public HopeConfig {
+        require(d > 0, "d", d, "> 0");
+        require(blocks > 0, "blocks", blocks, "> 0");
+        require(heads > 0, "heads", heads, "> 0");
+        require(dHead > 0, "dHead", dHead, "> 0");
+        require(cmsLevels >= 1, "cmsLevels", cmsLevels, ">= 1");
+        require(hiddenMult > 0, "hiddenMult", hiddenMult, "> 0");
+        require(convK >= 1, "convK", convK, ">= 1");
+        require(chunk >= 1, "chunk", chunk, ">= 1");
+        require(thetaMax > 0, "thetaMax", thetaMax, "> 0");
+        require(innerClip >= 0, "innerClip", innerClip, ">= 0");
+        require(heads * dHead == d, "heads*dHead", heads * dHead,
+                "== d (" + d + "): the conv path is added to the memory read before Wo");
+    }
+
+    private static void require(boolean ok, String name, Object value, String expected) {
+        if (!ok) {
+            throw new IllegalArgumentException("model config " + name + " = " + value + ", expected " + expected);
+        }
+    }
+
+    /** A named preset: {@code tiny} (~38 k parameters), {@code small} (default, ~0.97 M), {@code base}. */
+    public static HopeConfig preset(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "tiny" -> new HopeConfig("tiny", 32, 1, 2, 16, 3, 4, 4, 16, 0.5, 10, 0, 4, -2, true, false, false);
+            case "small" -> new HopeConfig("small", 128, 2, 2, 64, 3, 4, 4, 16, 0.5, 10, 0, 4, -2, true, false, false);
+            case "base" -> new HopeConfig("base", 256, 4, 4, 64, 3, 4, 4, 16, 0.5, 10, 0, 4, -2, true, false, false);
+            default -> throw new IllegalArgumentException("unknown preset '" + name + "', expected tiny, small or base");
+        };
+    }
+
+    public HopeConfig withChunk(int b) {
+        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, b, thetaMax, innerClip,
+                thetaBias, alphaBias, etaBias, memory, selfModifying, float64);
+    }
+
+    public HopeConfig withInnerClip(double clip) {
+        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, clip,
+                thetaBias, alphaBias, etaBias, memory, selfModifying, float64);
+    }
+
+    public HopeConfig withMemory(boolean on) {
+        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, innerClip,
+                thetaBias, alphaBias, etaBias, on, selfModifying, float64);
+    }
+
+    public HopeConfig withSelfModifying(boolean on) {
+        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, innerClip,
+                thetaBias, alphaBias, etaBias, memory, on, float64);
+    }
+
+    public HopeConfig withBlocks(int n) {
+        return new HopeConfig(preset, d, n, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, innerClip,
+                thetaBias, alphaBias, etaBias, memory, selfModifying, float64);
+    }
+
+    public HopeConfig withFloat64(boolean on) {
+        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, innerClip,
+                thetaBias, alphaBias, etaBias, memory, selfModifying, on);
+    }
+
+    public int hidden() {
+        return hiddenMult * d;
+    }
+
+    public HostTensor.Type type() {
+        return float64 ? HostTensor.Type.FLOAT64 : HostTensor.Type.FLOAT32;
+    }
+
+    /** Every value as text, for checkpoints; {@link #fromMap} reads it back. */
+    public Map<String, String> toMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("preset", preset);
+        m.put("d", Integer.toString(d));
+        m.put("blocks", Integer.toString(blocks));
+        m.put("heads", Integer.toString(heads));
+        m.put("dHead", Integer.toString(dHead));
+        m.put("cmsLevels", Integer.toString(cmsLevels));
+        m.put("hiddenMult", Integer.toString(hiddenMult));
+        m.put("convK", Integer.toString(convK));
+        m.put("chunk", Integer.toString(chunk));
+        m.put("thetaMax", Double.toString(thetaMax));
+        m.put("innerClip", Double.toString(innerClip));
+        m.put("thetaBias", Double.toString(thetaBias));
+        m.put("alphaBias", Double.toString(alphaBias));
+        m.put("etaBias", Double.toString(etaBias));
+        m.put("memory", Boolean.toString(memory));
+        m.put("selfModifying", Boolean.toString(selfModifying));
+        m.put("float64", Boolean.toString(float64));
+        return m;
+    }
+
+    public static HopeConfig fromMap(Map<String, String> m) {
+        return new HopeConfig(get(m, "preset"), integer(m, "d"), integer(m, "blocks"), integer(m, "heads"),
+                integer(m, "dHead"), integer(m, "cmsLevels"), integer(m, "hiddenMult"), integer(m, "convK"),
+                integer(m, "chunk"), real(m, "thetaMax"), real(m, "innerClip"), real(m, "thetaBias"),
+                real(m, "alphaBias"), real(m, "etaBias"), Boolean.parseBoolean(get(m, "memory")),
+                Boolean.parseBoolean(get(m, "selfModifying")), Boolean.parseBoolean(get(m, "float64")));
+    }
+
+    private static String get(Map<String, String> m, String k) {
+        String v = m.get(k);
+        if (v == null) {
+            throw new IllegalArgumentException("model config lacks '" + k + "'");
+        }
+        return v;
+    }
+
+    private static int integer(Map<String, String> m, String k) {
+        return Integer.parseInt(get(m, k));
+    }
+
+    private static double real(Map<String, String> m, String k) {
+        return Double.parseDouble(get(m, k));
+    }
+}

@@ -1,0 +1,143 @@
+package org.hopestreams.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Activation;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The HOPE-lite forward pass (MODEL.md): byte embedding, blocks of causal conv + Titans fast
+ * memory + CMS chain, tied output head.
+ *
+ * <p>Stateless and thread-safe: parameters and fast state are arguments, and every array it makes
+ * belongs to the manager passed in, which the caller closes. Whether gradients flow is the
+ * caller's choice (parameters that require gradients, inside a gradient collector).
+ */
+public final class HopeModel {
+    static final double EPS = 1e-6;
+
+    private final HopeConfig config;
+
+    public HopeModel(HopeConfig config) {
+        this.config = config;
+    }
+
+    public HopeConfig config() {
+        return config;
+    }
+
+    /** Per-block engine state for a batch: part name → (B, …) array. */
+    public record BatchState(List<Map<String, NDArray>> blocks) {
+    }
+
+    /** Logits (B, T, 256), the state after the last input, and per block the mean residual norm. */
+    public record Output(NDArray logits, BatchState state, double[] surprise) {
+    }
+
+    /** The summed cross-entropy (nats) of a record, its new fast state and the surprise per block. */
+    public record RecordLoss(NDArray lossNats, int targets, FastState state, double[] surprise) {
+    }
+
+    /**
+     * Loss of one record continuing {@code state}: every byte is a target, the first predicted from
+     * the key's last byte (START for a new key). Returns the mean loss in nats as a scalar array.
+     */
+    public RecordLoss recordLoss(NDManager m, Map<String, NDArray> p, byte[] record, FastState state) {
+        int n = record.length;
+        int[] inputs = new int[n];
+        inputs[0] = state.lastInput();
+        for (int i = 1; i < n; i++) {
+            inputs[i] = record[i - 1] & 0xff;
+        }
+        Output out = forward(m, p, new int[][] {inputs}, List.of(state));
+        NDArray loss = crossEntropy(out.logits(), new int[][] {unsigned(record)});
+        FastState next = toHost(out.state(), 0, record[n - 1] & 0xff);
+        return new RecordLoss(loss, n, next, out.surprise());
+    }
+
+    /** Mean next-byte cross-entropy (nats) of logits (B, T, 256) against targets (B, T). */
+    public NDArray crossEntropy(NDArray logits, int[][] targets) {
+        NDManager m = logits.getManager();
+        NDArray tgt = m.create(targets).toType(DataType.INT64, false);
+        NDArray oneHot = tgt.oneHot(HopeConfig.VOCAB).toType(logits.getDataType(), false);
+        return logits.logSoftmax(-1).mul(oneHot).sum().neg().div(tgt.size());
+    }
+
+    /** Forward of inputs (B, T) of ids 0..256, row r continuing {@code states.get(r)}. */
+    public Output forward(NDManager m, Map<String, NDArray> p, int[][] inputs, List<FastState> states) {
+        return forward(m, p, inputs, toEngine(m, states));
+    }
+
+    private Output forward(NDManager m, Map<String, NDArray> p, int[][] inputs, BatchState state) {
+        NDArray emb = p.get("emb");
+        NDArray ids = m.create(inputs).toType(DataType.INT64, false);
+        NDArray x = ids.oneHot(HopeConfig.VOCAB + 1).toType(emb.getDataType(), false).matMul(emb);
+        List<Map<String, NDArray>> next = new ArrayList<>();
+        double[] surprise = new double[config.blocks()];
+        for (int b = 0; b < config.blocks(); b++) {
+            BlockForward f = new BlockForward(config, m, p, "blocks." + b + ".", state.blocks().get(b));
+            x = f.run(x);
+            next.add(f.newState());
+            surprise[b] = f.meanSurprise();
+        }
+        NDArray head = emb.get("0:" + HopeConfig.VOCAB);
+        NDArray logits = rmsNorm(x, p.get("norm_f.g")).matMul(head.transpose());
+        return new Output(logits, new BatchState(next), surprise);
+    }
+
+    static NDArray rmsNorm(NDArray x, NDArray gain) {
+        NDArray y = x.div(x.square().mean(new int[] {-1}, true).add(EPS).sqrt());
+        return gain == null ? y : y.mul(gain);
+    }
+
+    static NDArray linear(NDArray x, NDArray w) {
+        return x.matMul(w.transpose());
+    }
+
+    static NDArray silu(NDArray x) {
+        return x.mul(Activation.sigmoid(x));
+    }
+
+    /** Engine arrays of host fast states, stacked along a new batch dimension. */
+    private BatchState toEngine(NDManager m, List<FastState> rows) {
+        List<Map<String, NDArray>> blocks = new ArrayList<>();
+        for (int b = 0; b < config.blocks(); b++) {
+            Map<String, NDArray> parts = new LinkedHashMap<>();
+            for (String part : FastState.partShapes(config).keySet()) {
+                NDList list = new NDList();
+                for (FastState row : rows) {
+                    list.add(row.part(b, part).toNDArray(m).expandDims(0));
+                }
+                parts.put(part, list.size() == 1 ? list.get(0) : NDArrays.concat(list, 0));
+            }
+            blocks.add(parts);
+        }
+        return new BatchState(blocks);
+    }
+
+    /** Row {@code row} of a batch state as a host fast state (detached copy). */
+    public FastState toHost(BatchState s, int row, int lastInput) {
+        Map<String, HostTensor> t = new LinkedHashMap<>();
+        for (int b = 0; b < config.blocks(); b++) {
+            for (Map.Entry<String, NDArray> e : s.blocks().get(b).entrySet()) {
+                t.put("blocks." + b + "." + e.getKey(), HostTensor.of(e.getValue().get(row).stopGradient()));
+            }
+        }
+        return new FastState(t, lastInput);
+    }
+
+    static int[] unsigned(byte[] bytes) {
+        int[] out = new int[bytes.length];
+        for (int i = 0; i < bytes.length; i++) {
+            out[i] = bytes[i] & 0xff;
+        }
+        return out;
+    }
+}

@@ -1,0 +1,148 @@
+package org.hopestreams.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * A tensor held on the Java heap: shape, element type and the raw little-endian bytes.
+ *
+ * <p>This is the form in which state leaves the tensor engine: fast memories between records,
+ * snapshots, store values. It owns no native memory, so it can be kept, compared and serialised
+ * freely. Conversion to and from the engine is exact (the bytes are copied, never rounded).
+ */
+public final class HostTensor {
+    /** Element types a host tensor may hold. */
+    public enum Type {
+        FLOAT32(4, DataType.FLOAT32), FLOAT64(8, DataType.FLOAT64);
+
+        final int bytes;
+        final DataType djl;
+
+        Type(int bytes, DataType djl) {
+            this.bytes = bytes;
+            this.djl = djl;
+        }
+
+        public int bytes() {
+            return bytes;
+        }
+
+        public DataType dataType() {
+            return djl;
+        }
+
+        public static Type of(DataType t) {
+            for (Type x : values()) {
+                if (x.djl == t) {
+                    return x;
+                }
+            }
+            throw new IllegalArgumentException("unsupported tensor type " + t + ", expected float32 or float64");
+        }
+    }
+
+    private final long[] shape;
+    private final Type type;
+    private final byte[] data;
+
+    public HostTensor(long[] shape, Type type, byte[] data) {
+        long n = elements(shape);
+        if (data.length != n * type.bytes) {
+            throw new IllegalArgumentException("tensor of shape " + Arrays.toString(shape) + " and type " + type
+                    + " needs " + n * type.bytes + " bytes, got " + data.length);
+        }
+        this.shape = shape.clone();
+        this.type = type;
+        this.data = data;
+    }
+
+    public static HostTensor zeros(Type type, long... shape) {
+        return new HostTensor(shape, type, new byte[Math.toIntExact(elements(shape) * type.bytes)]);
+    }
+
+    public static HostTensor of(NDArray array) {
+        ByteBuffer bb = array.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        byte[] bytes = new byte[bb.remaining()];
+        bb.get(bytes);
+        return new HostTensor(array.getShape().getShape(), Type.of(array.getDataType()), bytes);
+    }
+
+    public static HostTensor ofDoubles(Type type, long[] shape, double[] values) {
+        ByteBuffer bb = ByteBuffer.allocate(values.length * type.bytes).order(ByteOrder.LITTLE_ENDIAN);
+        for (double v : values) {
+            if (type == Type.FLOAT32) {
+                bb.putFloat((float) v);
+            } else {
+                bb.putDouble(v);
+            }
+        }
+        return new HostTensor(shape, type, bb.array());
+    }
+
+    /** A new engine array holding a copy of these values, owned by {@code manager}. */
+    public NDArray toNDArray(NDManager manager) {
+        ByteBuffer bb = manager.allocateDirect(data.length);
+        bb.put(data);
+        bb.rewind();
+        return manager.create(bb, new Shape(shape), type.djl);
+    }
+
+    public double[] toDoubles() {
+        ByteBuffer bb = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+        double[] out = new double[Math.toIntExact(elements(shape))];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = type == Type.FLOAT32 ? bb.getFloat() : bb.getDouble();
+        }
+        return out;
+    }
+
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public Type type() {
+        return type;
+    }
+
+    /** The raw little-endian bytes; callers must not modify them. */
+    public byte[] bytes() {
+        return data;
+    }
+
+    public long size() {
+        return elements(shape);
+    }
+
+    public static long elements(long[] shape) {
+        long n = 1;
+        for (long s : shape) {
+            if (s < 0) {
+                throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+            }
+            n = Math.multiplyExact(n, s);
+        }
+        return n;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof HostTensor t && t.type == type && Arrays.equals(t.shape, shape)
+                && Arrays.equals(t.data, data);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(shape) + Arrays.hashCode(data);
+    }
+
+    @Override
+    public String toString() {
+        return "HostTensor" + Arrays.toString(shape) + " " + type;
+    }
+}
