@@ -54,6 +54,15 @@ public final class Learner implements AutoCloseable {
         this.fast = fast;
         this.counters = counters;
         this.root = NDManager.newBaseManager(device);
+        try {
+            load(values, optimizerState);
+        } catch (RuntimeException e) {
+            root.close();
+            throw e;
+        }
+    }
+
+    private void load(Map<String, HostTensor> values, Map<Level, HostTensor[]> optimizerState) {
         Map<String, long[]> shapes = HopeParameters.shapes(config);
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
             HostTensor v = values.get(e.getKey());
@@ -70,9 +79,9 @@ public final class Learner implements AutoCloseable {
             NDArray[] arrays = new NDArray[3];
             for (int i = 0; i < 3; i++) {
                 HostTensor h = st == null ? HostTensor.zeros(config.type(), total) : st[i];
-                if (h.size() != total) {
+                if (h.size() != total || h.type() != config.type()) {
                     throw new IllegalArgumentException("optimizer state of " + e.getKey() + " has " + h.size()
-                            + " values, the model's level has " + total);
+                            + " values of " + h.type() + ", the model's level has " + total + " of " + config.type());
                 }
                 arrays[i] = h.toNDArray(root);
             }
@@ -81,6 +90,12 @@ public final class Learner implements AutoCloseable {
             opt.accumulated = counters.accumulated[e.getKey().ordinal()];
             levels.put(e.getKey(), opt);
         }
+    }
+
+    /** A learner with the given parameter values (fresh optimizer state and counters). */
+    public static Learner withParameters(HopeConfig config, LearnerConfig learnerConfig,
+                                         Map<String, HostTensor> values, FastStateStore fast, Device device) {
+        return new Learner(config, learnerConfig, values, null, new LearnerCounters(), fast, device);
     }
 
     /** A new learner with freshly initialised parameters (deterministic in {@code seed}). */

@@ -22,6 +22,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32;
@@ -90,29 +91,29 @@ public final class StateCodec {
      */
     public List<byte[]> encode(StateSnapshot snapshot) {
         ChunkWriter out = new ChunkWriter(maxChunkBytes);
-        out.writeInt(snapshot.meta().size());
+        out.writeBits(snapshot.meta().size(), 4);
         snapshot.meta().forEach((k, v) -> {
             out.writeString(k, "meta key");
             out.writeString(v, "meta value of " + k);
         });
-        out.writeInt(snapshot.counters().size());
+        out.writeBits(snapshot.counters().size(), 4);
         snapshot.counters().forEach((k, v) -> {
             out.writeString(k, "counter name");
-            out.writeLong(v);
+            out.writeBits(v, 8);
         });
-        out.writeInt(snapshot.tensors().size());
+        out.writeBits(snapshot.tensors().size(), 4);
         snapshot.tensors().forEach((k, t) -> {
             out.writeString(k, "tensor name");
-            out.writeByte(switch (t.type()) {
+            out.writeBits(switch (t.type()) {
                 case FLOAT32 -> FLOAT32;
                 case FLOAT64 -> FLOAT64;
-            });
+            }, 1);
             long[] shape = t.shape();
-            out.writeInt(shape.length);
+            out.writeBits(shape.length, 4);
             for (long d : shape) {
-                out.writeLong(d);
+                out.writeBits(d, 8);
             }
-            out.writeLong(t.bytes().length);
+            out.writeBits(t.bytes().length, 8);
             out.write(t.bytes());
         });
         return out.finish();
@@ -188,15 +189,16 @@ public final class StateCodec {
     }
 
     private static HostTensor readTensor(ChunkReader in, String name) throws StateFormatException {
-        int code = in.readByte("type of tensor " + name);
+        int code = (int) in.readBits(1, "type of tensor " + name);
         HostTensor.Type type = switch (code) {
             case FLOAT32 -> HostTensor.Type.FLOAT32;
             case FLOAT64 -> HostTensor.Type.FLOAT64;
             default -> throw in.fail("tensor " + name + " has type code " + code + ", expected " + FLOAT32
                     + " (float32) or " + FLOAT64 + " (float64)", null);
         };
-        long[] shape = new long[in.readCount("rank of tensor " + name)];
-        in.need(8L * shape.length, "shape of tensor " + name);
+        int rank = in.readCount("rank of tensor " + name);
+        in.need(8L * rank, "shape of tensor " + name); // before allocating, so a corrupt rank cannot exhaust memory
+        long[] shape = new long[rank];
         for (int d = 0; d < shape.length; d++) {
             shape[d] = in.readLong("shape of tensor " + name);
         }
@@ -249,8 +251,8 @@ public final class StateCodec {
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(path)))) {
             byte[] magic = in.readNBytes(FILE_MAGIC.length);
             if (!Arrays.equals(magic, FILE_MAGIC)) {
-                throw new StateFormatException("state file " + path + " starts with "
-                        + new String(magic, StandardCharsets.ISO_8859_1) + ", expected HOPEFILE");
+                throw new StateFormatException("state file " + path + " starts with bytes "
+                        + HexFormat.of().formatHex(magic) + ", expected \"HOPEFILE\" (not a state file)");
             }
             int version = in.readInt();
             if (version != FORMAT_VERSION) {
@@ -362,20 +364,11 @@ public final class StateCodec {
             startChunk();
         }
 
-        void writeByte(int v) {
-            makeRoom();
-            chunk[pos++] = (byte) v;
-        }
-
-        void writeInt(int v) {
-            for (int shift = 24; shift >= 0; shift -= 8) {
-                writeByte(v >>> shift);
-            }
-        }
-
-        void writeLong(long v) {
-            for (int shift = 56; shift >= 0; shift -= 8) {
-                writeByte((int) (v >>> shift));
+        /** The low {@code bytes} bytes of {@code v}, big-endian. */
+        void writeBits(long v, int bytes) {
+            for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) {
+                makeRoom();
+                chunk[pos++] = (byte) (v >>> shift);
             }
         }
 
@@ -398,7 +391,7 @@ public final class StateCodec {
                 throw new IllegalArgumentException(what + " \"" + s + "\" is not well-formed Unicode, expected no"
                         + " unpaired surrogates", e);
             }
-            writeInt(bytes.length);
+            writeBits(bytes.length, 4);
             write(bytes);
         }
 
@@ -470,34 +463,27 @@ public final class StateCodec {
             }
         }
 
-        private int next() {
-            skipExhausted();
-            remaining--;
-            return chunks.get(chunk)[HEADER_BYTES + pos++] & 0xff;
-        }
-
-        int readByte(String what) throws StateFormatException {
-            need(1, what);
-            return next();
-        }
-
-        int readCount(String what) throws StateFormatException {
-            need(4, what);
-            int v = 0;
-            for (int i = 0; i < 4; i++) {
-                v = v << 8 | next();
-            }
-            if (v < 0) {
-                throw fail(what + " is " + v + ", expected >= 0", null);
+        /** The next {@code bytes} bytes as a big-endian number; casting to the written type restores the sign. */
+        long readBits(int bytes, String what) throws StateFormatException {
+            need(bytes, what);
+            long v = 0;
+            for (int i = 0; i < bytes; i++) {
+                remaining--;
+                skipExhausted();
+                v = v << 8 | chunks.get(chunk)[HEADER_BYTES + pos++] & 0xff;
             }
             return v;
         }
 
         long readLong(String what) throws StateFormatException {
-            need(8, what);
-            long v = 0;
-            for (int i = 0; i < 8; i++) {
-                v = v << 8 | next();
+            return readBits(8, what);
+        }
+
+        /** An int that counts something, so must not be negative. */
+        int readCount(String what) throws StateFormatException {
+            int v = (int) readBits(4, what);
+            if (v < 0) {
+                throw fail(what + " is " + v + ", expected >= 0", null);
             }
             return v;
         }

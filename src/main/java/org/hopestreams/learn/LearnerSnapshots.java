@@ -1,0 +1,137 @@
+package org.hopestreams.learn;
+
+import ai.djl.Device;
+import org.hopestreams.model.FastState;
+import org.hopestreams.model.HopeConfig;
+import org.hopestreams.model.HostTensor;
+import org.hopestreams.model.Level;
+import org.hopestreams.store.StateFormatException;
+import org.hopestreams.store.StateSnapshot;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A learner's whole state as a {@link StateSnapshot}: both configurations, every parameter, each
+ * level's AdamW moments and accumulator, all counters and clocks, and optionally every key's fast
+ * state. Restoring it and continuing equals never having stopped.
+ */
+public final class LearnerSnapshots {
+    static final String KIND = "hope-learner";
+
+    private LearnerSnapshots() {
+    }
+
+    public static StateSnapshot of(Learner learner, boolean withFastStates) {
+        StateSnapshot.Builder b = StateSnapshot.builder().meta("kind", KIND);
+        learner.config().toMap().forEach((k, v) -> b.meta("model." + k, v));
+        learner.learnerConfig().toMap().forEach((k, v) -> b.meta("learner." + k, v));
+        LearnerCounters c = learner.countersSnapshot();
+        b.counter("records", c.records).counter("rejected", c.rejected).counter("version", c.version)
+                .counter("window", c.window);
+        for (Level l : Level.values()) {
+            b.counter("steps." + l, c.steps[l.ordinal()]).counter("adam." + l, c.adamSteps[l.ordinal()])
+                    .counter("accumulated." + l, c.accumulated[l.ordinal()]);
+        }
+        learner.parameters().forEach((k, v) -> b.tensor("param." + k, v));
+        for (Level l : Level.values()) {
+            HostTensor[] st = learner.optimizerState(l);
+            b.tensor("opt." + l + ".m", st[0]).tensor("opt." + l + ".v", st[1]).tensor("opt." + l + ".acc", st[2]);
+        }
+        if (withFastStates) {
+            for (Map.Entry<String, FastState> e : learner.fastStates().entries()) {
+                String p = "fast." + encodeKey(e.getKey()) + ".";
+                b.counter(p + "last", e.getValue().lastInput());
+                e.getValue().tensors().forEach((k, v) -> b.tensor(p + k, v));
+            }
+        }
+        return b.build();
+    }
+
+    /**
+     * A learner from a snapshot; its fast states, if any, go into {@code fast}. Everything is
+     * checked before anything is built: a bad snapshot throws and changes nothing.
+     */
+    public static Learner restore(StateSnapshot s, FastStateStore fast, Device device) throws StateFormatException {
+        try {
+            if (!KIND.equals(s.meta().get("kind"))) {
+                throw new StateFormatException("snapshot kind is '" + s.meta().get("kind") + "', expected '" + KIND + "'");
+            }
+            HopeConfig config = HopeConfig.fromMap(prefixed(s.meta(), "model."));
+            LearnerConfig lc = LearnerConfig.fromMap(prefixed(s.meta(), "learner."));
+            LearnerCounters c = new LearnerCounters();
+            c.records = s.counter("records");
+            c.rejected = s.counter("rejected");
+            c.version = s.counter("version");
+            c.window = s.counter("window");
+            Map<Level, HostTensor[]> opt = new EnumMap<>(Level.class);
+            for (Level l : Level.values()) {
+                c.steps[l.ordinal()] = s.counter("steps." + l);
+                c.adamSteps[l.ordinal()] = s.counter("adam." + l);
+                c.accumulated[l.ordinal()] = s.counter("accumulated." + l);
+                opt.put(l, new HostTensor[] {s.tensor("opt." + l + ".m"), s.tensor("opt." + l + ".v"),
+                        s.tensor("opt." + l + ".acc")});
+            }
+            Map<String, HostTensor> params = new LinkedHashMap<>();
+            Map<String, Map<String, HostTensor>> fastTensors = new LinkedHashMap<>();
+            for (Map.Entry<String, HostTensor> e : s.tensors().entrySet()) {
+                String k = e.getKey();
+                if (k.startsWith("param.")) {
+                    params.put(k.substring(6), e.getValue());
+                } else if (k.startsWith("fast.")) {
+                    int dot = k.indexOf('.', 5);
+                    fastTensors.computeIfAbsent(k.substring(5, dot), x -> new LinkedHashMap<>())
+                            .put(k.substring(dot + 1), e.getValue());
+                }
+            }
+            Map<String, FastState> states = new LinkedHashMap<>();
+            FastState fresh = FastState.fresh(config);
+            for (Map.Entry<String, Map<String, HostTensor>> e : fastTensors.entrySet()) {
+                FastState st = new FastState(e.getValue(), (int) s.counter("fast." + e.getKey() + ".last"));
+                if (!st.tensors().keySet().equals(fresh.tensors().keySet())) {
+                    throw new StateFormatException("fast state of key " + decodeKey(e.getKey()) + " has parts "
+                            + st.tensors().keySet() + ", expected " + fresh.tensors().keySet());
+                }
+                for (String part : st.tensors().keySet()) {
+                    if (!java.util.Arrays.equals(st.tensors().get(part).shape(), fresh.tensors().get(part).shape())) {
+                        throw new StateFormatException("fast state " + part + " of key " + decodeKey(e.getKey())
+                                + " has a wrong shape");
+                    }
+                }
+                states.put(decodeKey(e.getKey()), st);
+            }
+            Learner learner = new Learner(config, lc, params, opt, c, fast, device);
+            states.forEach(fast::put);
+            return learner;
+        } catch (IllegalArgumentException e) {
+            throw new StateFormatException("snapshot does not describe a valid learner: " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<String, String> prefixed(Map<String, String> meta, String prefix) {
+        Map<String, String> out = new LinkedHashMap<>();
+        meta.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return out;
+    }
+
+    static String encodeKey(String key) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static String decodeKey(String encoded) {
+        return new String(Base64.getUrlDecoder().decode(encoded), StandardCharsets.UTF_8);
+    }
+
+    /** Parameter names a snapshot holds (for tools that exchange weights). */
+    public static List<String> parameterNames(StateSnapshot s) {
+        return s.tensors().keySet().stream().filter(k -> k.startsWith("param.")).map(k -> k.substring(6)).toList();
+    }
+}
