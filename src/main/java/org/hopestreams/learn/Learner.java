@@ -45,6 +45,7 @@ public final class Learner implements AutoCloseable {
     private final Map<String, NDArray> params = new LinkedHashMap<>();
     private final Map<Level, LevelOptimizer> levels = new EnumMap<>(Level.class);
     private final LearnerCounters counters;
+    private final PhaseTimes phases = new PhaseTimes();
 
     Learner(HopeConfig config, LearnerConfig learnerConfig, Map<String, HostTensor> values,
             Map<Level, HostTensor[]> optimizerState, LearnerCounters counters, FastStateStore fast, Device device) {
@@ -139,18 +140,22 @@ public final class Learner implements AutoCloseable {
             }
             counters.window = Math.max(counters.window, window);
         }
+        phases.start();
         FastState state = stateOf(key);
         try (NDManager scope = root.newSubManager()) {
             Map<String, NDArray> leaves = Autograd.views(params, scope, true);
             HopeModel.RecordLoss loss;
+            double nats;
             boolean was = Autograd.setRecording(true);
             try {
                 loss = model.recordLoss(scope, leaves, record, state);
-                double nats = loss.lossNats().toType(DataType.FLOAT64, false).getDouble();
+                nats = loss.lossNats().toType(DataType.FLOAT64, false).getDouble();
+                phases.lap(PhaseTimes.Phase.FORWARD);
                 if (!Double.isFinite(nats)) {
                     return rejected("non-finite loss (" + nats + ")", record.length);
                 }
                 Autograd.backward(loss.lossNats());
+                phases.lap(PhaseTimes.Phase.BACKWARD);
             } finally {
                 Autograd.setRecording(was);
             }
@@ -167,10 +172,13 @@ public final class Learner implements AutoCloseable {
                 }
                 grads.put(opt.level, g);
             }
-            double bits = loss.lossNats().toType(DataType.FLOAT64, false).getDouble() / LN2;
+            phases.lap(PhaseTimes.Phase.GRADIENTS);
             fast.put(key, loss.state());
+            phases.lap(PhaseTimes.Phase.STATE);
             applyLevels(grads, scope);
             counters.records++;
+            phases.lap(PhaseTimes.Phase.UPDATE);
+            double bits = nats / LN2;
             return new LearnOutcome(true, null, record.length, bits, loss.surprise(), levelSteps(), counters.version);
         }
     }
@@ -199,6 +207,48 @@ public final class Learner implements AutoCloseable {
         counters.steps[level.ordinal()]++;
         if (level == Level.LOW) {
             counters.version++;
+        }
+    }
+
+    /**
+     * One minibatch step of every parameter (pretraining): rows of {@code inputs} continue fresh fast
+     * memories whose last input is each row's first input; targets are the rows' next bytes. The
+     * gradient is clipped in global norm to {@code clip}, each level steps with {@code lr}. Counts
+     * one step per level; no fast state is stored. Returns the batch's mean loss in bits per byte.
+     */
+    double trainBatch(int[][] inputs, int[][] targets, double lr, double clip) {
+        FastState fresh = FastState.fresh(config);
+        List<FastState> states = new java.util.ArrayList<>();
+        for (int[] row : inputs) {
+            states.add(new FastState(fresh.tensors(), row[0]));
+        }
+        try (NDManager scope = root.newSubManager()) {
+            Map<String, NDArray> leaves = Autograd.views(params, scope, true);
+            NDArray loss;
+            boolean was = Autograd.setRecording(true);
+            try {
+                loss = model.crossEntropy(model.forward(scope, leaves, inputs, states).logits(), targets);
+                Autograd.backward(loss);
+            } finally {
+                Autograd.setRecording(was);
+            }
+            Map<Level, NDArray> grads = new EnumMap<>(Level.class);
+            double sq = 0;
+            for (LevelOptimizer opt : levels.values()) {
+                NDArray g = flatGradient(opt, leaves, scope);
+                sq += g.square().sum().toType(DataType.FLOAT64, false).getDouble();
+                grads.put(opt.level, g);
+            }
+            double nats = loss.toType(DataType.FLOAT64, false).getDouble();
+            if (!Double.isFinite(sq) || !Double.isFinite(nats)) {
+                throw new IllegalStateException("pretraining diverged: loss " + nats + ", gradient norm² " + sq);
+            }
+            double scale = clip > 0 && Math.sqrt(sq) > clip ? clip / (Math.sqrt(sq) + 1e-12) : 1;
+            for (LevelOptimizer opt : levels.values()) {
+                opt.step(params, grads.get(opt.level).mul(scale), lr, learnerConfig, scope);
+                counters.steps[opt.level.ordinal()]++;
+            }
+            return nats / LN2;
         }
     }
 
@@ -338,6 +388,11 @@ public final class Learner implements AutoCloseable {
             }
         }
         return best;
+    }
+
+    /** Seconds spent per phase of {@link #learn} so far (forward, backward, gradients, state, update). */
+    public Map<String, Double> phaseSeconds() {
+        return phases.seconds();
     }
 
     /** Steps taken so far by HIGH, MID, LOW. */

@@ -5,14 +5,16 @@ import org.hopestreams.model.FastState;
 import org.hopestreams.model.HopeConfig;
 import org.hopestreams.model.HostTensor;
 import org.hopestreams.model.Level;
+import org.hopestreams.store.StateCodec;
 import org.hopestreams.store.StateFormatException;
 import org.hopestreams.store.StateSnapshot;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Base64;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -130,8 +132,13 @@ public final class LearnerSnapshots {
         return new String(Base64.getUrlDecoder().decode(encoded), StandardCharsets.UTF_8);
     }
 
-    /** Parameter names a snapshot holds (for tools that exchange weights). */
-    public static List<String> parameterNames(StateSnapshot s) {
-        return s.tensors().keySet().stream().filter(k -> k.startsWith("param.")).map(k -> k.substring(6)).toList();
+    /** Writes the learner (with its fast states) to a checkpoint file, atomically. */
+    public static void save(Learner learner, Path file) throws IOException {
+        new StateCodec().writeFile(file, of(learner, true));
+    }
+
+    /** A learner from a checkpoint file; its fast states go into {@code fast}. */
+    public static Learner load(Path file, FastStateStore fast, Device device) throws IOException {
+        return restore(new StateCodec().readFile(file), fast, device);
     }
 }

@@ -57,7 +57,11 @@ final class LevelOptimizer {
 
     /** One AdamW step with gradient {@code grad} (flat) on the level's parameters. */
     void step(Map<String, NDArray> params, NDArray grad, LearnerConfig cfg, NDManager scope) {
-        double lr = cfg.lr(level);
+        step(params, grad, cfg.lr(level), cfg, scope);
+    }
+
+    /** As {@link #step(Map, NDArray, LearnerConfig, NDManager)} with learning rate {@code lr}. */
+    void step(Map<String, NDArray> params, NDArray grad, double lr, LearnerConfig cfg, NDManager scope) {
         t++;
         NDArray mv = Autograd.view(m, scope);
         NDArray vv = Autograd.view(v, scope);

@@ -1,0 +1,169 @@
+package org.hopestreams.cli;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import org.hopestreams.learn.InMemoryFastStateStore;
+import org.hopestreams.learn.Learner;
+import org.hopestreams.learn.LearnerConfig;
+import org.hopestreams.model.HopeConfig;
+import org.hopestreams.model.HopeParameters;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code hope bench}: bytes learned per second for each preset (records of 256 bytes), the
+ * machine's measured matrix-multiply rate, the model's FLOPs per byte, the ratio of the achieved
+ * rate to that roofline, and where a learned record's time goes.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure bytes learned per second per preset against the machine's matmul roofline.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--presets", defaultValue = "tiny,small,base", split = ",", description = "Presets (default: ${DEFAULT-VALUE}).")
+    List<String> presets;
+
+    @Option(names = "--records", defaultValue = "60", description = "Timed records per preset (default: ${DEFAULT-VALUE}).")
+    int records;
+
+    @Option(names = "--record-bytes", defaultValue = "256", description = "Bytes per record (default: ${DEFAULT-VALUE}).")
+    int recordBytes;
+
+    @Option(names = "--chunk", defaultValue = "16", description = "Memory chunk length b (default: ${DEFAULT-VALUE}).")
+    int chunk;
+
+    @Option(names = "--text", paramLabel = "FILE", description = "Text to learn (default: generated English-like text).")
+    Path text;
+
+    @Mixin
+    EngineOptions engine;
+
+    @Override
+    public Integer call() throws Exception {
+        Device device = engine.apply();
+        byte[] data = text == null ? generatedText((records + 10) * recordBytes) : Files.readAllBytes(text);
+        if (data.length < (records + 5L) * recordBytes) {
+            throw new IllegalArgumentException("--text has " + data.length + " bytes, the bench needs "
+                    + (records + 5L) * recordBytes);
+        }
+        double gflops = matmulGflops(device);
+        System.out.printf("device %s, %s threads; matmul roofline %.1f GFLOP/s (best of 256x128@128x512, "
+                + "256x512@512x128, 512x512@512x512)%n", device, engine.threads == 0 ? "default" : engine.threads, gflops);
+        System.out.printf("%-6s %10s %5s %14s %14s %10s %12s %9s  %s%n", "preset", "params", "b", "learn bytes/s",
+                "score bytes/s", "ms/record", "MFLOP/byte", "roofline", "time per record (ms)");
+        for (String preset : presets) {
+            HopeConfig c = HopeConfig.preset(preset).withChunk(chunk);
+            try (Learner l = Learner.create(c, LearnerConfig.defaults().withWarmup(0), 0, new InMemoryFastStateStore(),
+                    device)) {
+                for (int i = 0; i < 5; i++) {
+                    l.learn("k", record(data, i), i);
+                }
+                Map<String, Double> before = l.phaseSeconds();
+                long t0 = System.nanoTime();
+                for (int i = 5; i < records + 5; i++) {
+                    l.learn("k", record(data, i), i);
+                }
+                double learnSecs = (System.nanoTime() - t0) / 1e9;
+                long t1 = System.nanoTime();
+                for (int i = 5; i < records + 5; i++) {
+                    l.score("k", record(data, i));
+                }
+                double scoreSecs = (System.nanoTime() - t1) / 1e9;
+                double bytes = (double) records * recordBytes;
+                double flops = flopsPerByte(c);
+                double achieved = bytes / learnSecs * flops / 1e9;
+                StringBuilder phases = new StringBuilder();
+                l.phaseSeconds().forEach((k, v) -> phases.append(String.format("%s %.1f  ", k,
+                        (v - before.get(k)) * 1000 / records)));
+                System.out.printf("%-6s %,10d %5d %,14.0f %,14.0f %10.2f %12.2f %8.1f%%  %s%n", preset,
+                        HopeParameters.count(c, null), chunk, bytes / learnSecs, bytes / scoreSecs,
+                        learnSecs * 1000 / records, flops / 1e6, 100 * achieved / gflops, phases.toString().trim());
+            }
+        }
+        System.out.println("roofline = (learn bytes/s x FLOP/byte) / matmul GFLOP/s; FLOP/byte = 3 x forward, "
+                + "forward = 2 x multiply-adds (projections, CMS, head, memory reads/writes, conv)");
+        return 0;
+    }
+
+    private byte[] record(byte[] data, int i) {
+        return java.util.Arrays.copyOfRange(data, i * recordBytes, (i + 1) * recordBytes);
+    }
+
+    /**
+     * Training FLOPs per byte, 3 × forward with forward = 2 × multiply-adds (the reference's
+     * accounting): projections q, k, v, gates, Wo, CMS MLPs, the tied head, the memory's reads,
+     * writes and intra-chunk terms, and the conv.
+     */
+    static double flopsPerByte(HopeConfig c) {
+        double d = c.d();
+        double h = c.heads();
+        double dh = c.dHead();
+        double b = c.chunk();
+        double mm = c.blocks() * (3 * d * h * dh + 3 * h * d + h * dh * d + c.cmsLevels() * 2 * d * c.hidden())
+                + HopeConfig.VOCAB * d;
+        double mem = c.memory() ? c.blocks() * h * (2 * dh * dh + dh * dh + dh * dh + 2 * b * dh / 2 + dh * dh / b * 2) : 0;
+        double conv = c.blocks() * c.convK() * d;
+        return 3 * (2 * (mm + mem) + conv);
+    }
+
+    /** Best measured matrix-multiply rate in GFLOP/s over three shapes. */
+    static double matmulGflops(Device device) {
+        long[][] shapes = {{256, 128, 512}, {256, 512, 128}, {512, 512, 512}};
+        double best = 0;
+        try (NDManager m = NDManager.newBaseManager(device)) {
+            for (long[] s : shapes) {
+                NDArray a = m.randomNormal(new Shape(s[0], s[1]), DataType.FLOAT32);
+                NDArray bm = m.randomNormal(new Shape(s[1], s[2]), DataType.FLOAT32);
+                for (int i = 0; i < 20; i++) {
+                    try (NDArray r = a.matMul(bm)) {
+                        r.getFloat(0, 0);
+                    }
+                }
+                int reps = 200;
+                long t = System.nanoTime();
+                for (int i = 0; i < reps; i++) {
+                    try (NDArray r = a.matMul(bm)) {
+                        if (i == reps - 1) {
+                            r.getFloat(0, 0);
+                        }
+                    }
+                }
+                double secs = (System.nanoTime() - t) / 1e9;
+                best = Math.max(best, 2.0 * s[0] * s[1] * s[2] * reps / secs / 1e9);
+            }
+        }
+        return best;
+    }
+
+    /** Deterministic English-like text: sentences of common words. */
+    static byte[] generatedText(int bytes) {
+        String[] words = ("the of and to in is was that for it with as on be at by this had not are but from or have "
+                + "an they which one you were her all she there would their we him been has when who will more no if "
+                + "out so said what up its about into than them can only other new some could time these two may then "
+                + "do first any my now such like our over man me even most made after also did many before must "
+                + "through back years where much your way well down should because each just those people how too "
+                + "little state good very make world still own see men work long get here between both life being "
+                + "under never day same another know while last might us great old year off come since against go").split(" ");
+        SplittableRandom r = new SplittableRandom(42);
+        StringBuilder sb = new StringBuilder(bytes + 64);
+        while (sb.length() < bytes) {
+            int n = 5 + r.nextInt(12);
+            for (int i = 0; i < n; i++) {
+                String w = words[r.nextInt(words.length)];
+                sb.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w);
+                sb.append(i == n - 1 ? ". " : " ");
+            }
+        }
+        return sb.substring(0, bytes).getBytes(StandardCharsets.US_ASCII);
+    }
+}

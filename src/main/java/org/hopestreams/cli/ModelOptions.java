@@ -1,0 +1,54 @@
+package org.hopestreams.cli;
+
+import org.hopestreams.learn.LearnerConfig;
+import org.hopestreams.model.HopeConfig;
+import picocli.CommandLine.Option;
+
+/** Model shape and learning rates for commands that start a new model. */
+final class ModelOptions {
+    @Option(names = "--preset", defaultValue = "small", paramLabel = "tiny|small|base",
+            description = "Model size (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--chunk", paramLabel = "B", description = "Memory chunk length b (default: the preset's, 16).")
+    Integer chunk;
+
+    @Option(names = "--memory", defaultValue = "true", paramLabel = "true|false", arity = "1",
+            description = "Titans memory on, or the conv path alone (default: ${DEFAULT-VALUE}).")
+    boolean memory;
+
+    @Option(names = "--self-modifying", description = "k and v from per-key fast memories (HOPE §8).")
+    boolean selfModifying;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Initialisation seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--lr", defaultValue = "3e-3", description = "AdamW rate of HIGH, and of MID/LOW unless given (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--lr-mid", description = "AdamW rate of MID.")
+    Double lrMid;
+
+    @Option(names = "--lr-low", description = "AdamW rate of LOW.")
+    Double lrLow;
+
+    @Option(names = "--window-records", defaultValue = "16", description = "MID window in records (default: ${DEFAULT-VALUE}).")
+    int windowRecords;
+
+    @Option(names = "--warmup", defaultValue = "400",
+            description = "Records during which every level steps every record (default: ${DEFAULT-VALUE}; 0 from a pretrained checkpoint).")
+    int warmup;
+
+    @Option(names = "--max-record-bytes", defaultValue = "65536", description = "Hard cap on a record (default: ${DEFAULT-VALUE}).")
+    int maxRecordBytes;
+
+    HopeConfig hopeConfig() {
+        HopeConfig c = HopeConfig.preset(preset).withMemory(memory).withSelfModifying(selfModifying);
+        return chunk == null ? c : c.withChunk(chunk);
+    }
+
+    LearnerConfig learnerConfig() {
+        return LearnerConfig.defaults().withRates(lr, lrMid == null ? lr : lrMid, lrLow == null ? lr : lrLow)
+                .withWindow(windowRecords, 0).withWarmup(warmup).withMaxRecordBytes(maxRecordBytes);
+    }
+}

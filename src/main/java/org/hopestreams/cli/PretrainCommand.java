@@ -1,0 +1,77 @@
+package org.hopestreams.cli;
+
+import me.tongfei.progressbar.ProgressBar;
+import org.hopestreams.learn.InMemoryFastStateStore;
+import org.hopestreams.learn.Learner;
+import org.hopestreams.learn.LearnerSnapshots;
+import org.hopestreams.learn.Pretrainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code hope pretrain --text FILE --steps N --out CKPT}: minibatch training of every parameter. */
+@Command(name = "pretrain", mixinStandardHelpOptions = true,
+        description = "Ordinary minibatch training of every parameter; writes a checkpoint the streaming learner starts from.")
+final class PretrainCommand implements Callable<Integer> {
+    @Option(names = "--text", required = true, split = ",", paramLabel = "FILE", description = "Corpus files (comma-separated or repeated).")
+    List<Path> text;
+
+    @Option(names = "--steps", required = true, description = "Optimizer steps.")
+    int steps;
+
+    @Option(names = "--out", required = true, paramLabel = "CKPT", description = "Checkpoint to write.")
+    Path out;
+
+    @Option(names = "--batch", defaultValue = "16", description = "Windows per step (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--window", defaultValue = "256", description = "Bytes per window (default: ${DEFAULT-VALUE}).")
+    int window;
+
+    @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient norm clip (default: ${DEFAULT-VALUE}).")
+    double clip;
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    EngineOptions engine;
+
+    @Override
+    public Integer call() throws Exception {
+        ByteArrayOutputStream corpus = new ByteArrayOutputStream();
+        for (Path p : text) {
+            corpus.write(Files.readAllBytes(p));
+        }
+        byte[] bytes = corpus.toByteArray();
+        Pretrainer.Settings s = new Pretrainer.Settings(steps, batch, window, model.lr, clip, model.seed);
+        try (Learner learner = Learner.create(model.hopeConfig(), model.learnerConfig().withWarmup(0), model.seed,
+                new InMemoryFastStateStore(), engine.apply());
+             ProgressBar bar = ProgressBars.create("pretrain", steps, " step", false)) {
+            System.out.printf("pretraining preset %s on %,d bytes: %d steps of %d x %d bytes, peak lr %g%n",
+                    learner.config().preset(), bytes.length, steps, batch, window, model.lr);
+            double[] run = new double[2];
+            long start = System.nanoTime();
+            Pretrainer.train(learner, bytes, s, (step, bpb) -> {
+                bar.step();
+                run[0] += bpb;
+                run[1]++;
+                if (step % 50 == 0 || step == steps) {
+                    System.out.printf("step %6d  %.4f bits/byte  %.1f s%n", step, run[0] / run[1],
+                            (System.nanoTime() - start) / 1e9);
+                    run[0] = 0;
+                    run[1] = 0;
+                }
+            });
+            LearnerSnapshots.save(learner, out);
+            System.out.println("saved " + out);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,62 @@
+package org.hopestreams.learn;
+
+import org.hopestreams.model.HopeConfig;
+
+import java.util.SplittableRandom;
+
+/**
+ * Ordinary minibatch training of every parameter (MODEL.md "Pretraining is the normal start"):
+ * random windows of a byte corpus, each from a fresh fast memory whose carried byte is the byte
+ * before the window (one window in 16 starts from START so that START is trained), AdamW with a
+ * linear warm-up over 50 steps and a cosine decay to a tenth of the rate, global gradient clip.
+ *
+ * <p>The learner keeps its optimizer moments, so a streaming learner restored from it continues
+ * from them (create it with warm-up 0: a pretrained model needs none).
+ */
+public final class Pretrainer {
+    /** Batch settings; {@code lr} is the peak rate. */
+    public record Settings(int steps, int batch, int window, double lr, double clip, long seed) {
+        public Settings {
+            if (steps < 1 || batch < 1 || window < 2 || !(lr > 0) || clip < 0) {
+                throw new IllegalArgumentException("pretraining needs steps >= 1, batch >= 1, window >= 2, lr > 0, "
+                        + "clip >= 0; got steps " + steps + ", batch " + batch + ", window " + window + ", lr " + lr
+                        + ", clip " + clip);
+            }
+        }
+    }
+
+    /** Progress of one step: its number (from 1) and the batch loss in bits per byte. */
+    public interface Progress {
+        void step(int step, double bitsPerByte);
+    }
+
+    private Pretrainer() {
+    }
+
+    public static void train(Learner learner, byte[] corpus, Settings s, Progress progress) {
+        if (corpus.length < s.window() + 1) {
+            throw new IllegalArgumentException("the corpus has " + corpus.length + " bytes, pretraining windows of "
+                    + s.window() + " bytes need at least " + (s.window() + 1));
+        }
+        SplittableRandom rnd = new SplittableRandom(s.seed());
+        for (int step = 0; step < s.steps(); step++) {
+            int[][] inputs = new int[s.batch()][s.window()];
+            int[][] targets = new int[s.batch()][s.window()];
+            for (int r = 0; r < s.batch(); r++) {
+                int start = rnd.nextInt(corpus.length - s.window() + 1);
+                boolean fromStart = start == 0 || rnd.nextInt(16) == 0;
+                inputs[r][0] = fromStart ? HopeConfig.START : corpus[start - 1] & 0xff;
+                for (int i = 0; i < s.window(); i++) {
+                    targets[r][i] = corpus[start + i] & 0xff;
+                    if (i > 0) {
+                        inputs[r][i] = targets[r][i - 1];
+                    }
+                }
+            }
+            double warm = Math.min(1.0, (step + 1) / 50.0);
+            double cosine = 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * step / s.steps()));
+            double bits = learner.trainBatch(inputs, targets, s.lr() * warm * cosine, s.clip());
+            progress.step(step + 1, bits);
+        }
+    }
+}
