@@ -72,7 +72,7 @@ final class BlockForward {
         int h = c.heads();
         NDArray q = heads(HopeModel.linear(conv, param("wq"))).normalize(2, -1, HopeModel.EPS);
         NDArray g = HopeModel.linear(conv, param("wg")).add(param("bg")).reshape(bsz, t, 3, h).transpose(2, 0, 3, 1);
-        NDArray theta = Activation.sigmoid(g.get(0)).mul(c.thetaMax());
+        NDArray theta = Activation.sigmoid(g.get(0)).mul(HopeModel.scalar(g, c.thetaMax()));
         NDArray alpha = Activation.sigmoid(g.get(1));
         NDArray eta = Activation.sigmoid(g.get(2));
         SelfModifyingProjections kv = c.selfModifying()

@@ -67,7 +67,21 @@ public final class HopeModel {
         NDManager m = logits.getManager();
         NDArray tgt = m.create(targets).toType(DataType.INT64, false);
         NDArray oneHot = tgt.oneHot(HopeConfig.VOCAB).toType(logits.getDataType(), false);
-        return logits.logSoftmax(-1).mul(oneHot).sum().neg().div(tgt.size());
+        return logits.logSoftmax(-1).mul(oneHot).sum().neg().div(scalar(logits, tgt.size()));
+    }
+
+    /**
+     * A 0-d array of {@code like}'s type holding {@code value}, in the engine's own memory.
+     *
+     * <p>Why not {@code x.mul(2.0)}: DJL makes the scalar of such an op from a Java buffer and
+     * closes it at once, but autograd keeps the scalar for the backward pass (mul, div, pow,
+     * maximum save their other operand), so the backward read memory the garbage collector had
+     * freed: sporadic NaN gradients. Every op that records gradients takes its scalars from here.
+     */
+    public static NDArray scalar(NDArray like, double value) {
+        try (NDArray borrowed = like.getManager().create(value)) {
+            return borrowed.toType(like.getDataType(), false).duplicate();   // toType(same, true) aliases
+        }
     }
 
     /** Forward of inputs (B, T) of ids 0..256, row r continuing {@code states.get(r)}. */
@@ -93,7 +107,7 @@ public final class HopeModel {
     }
 
     static NDArray rmsNorm(NDArray x, NDArray gain) {
-        NDArray y = x.div(x.square().mean(new int[] {-1}, true).add(EPS).sqrt());
+        NDArray y = x.div(x.square().mean(new int[] {-1}, true).add(scalar(x, EPS)).sqrt());
         return gain == null ? y : y.mul(gain);
     }
 

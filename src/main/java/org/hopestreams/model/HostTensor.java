@@ -85,12 +85,18 @@ public final class HostTensor {
         return new HostTensor(shape, type, bb.array());
     }
 
-    /** A new engine array holding a copy of these values, owned by {@code manager}. */
+    /**
+     * A new engine array holding a copy of these values, owned by {@code manager}. The copy lives in
+     * the engine's own memory: an array made from a Java buffer points into that buffer, which the
+     * garbage collector may free while views of the array are still in use.
+     */
     public NDArray toNDArray(NDManager manager) {
         ByteBuffer bb = manager.allocateDirect(data.length);
         bb.put(data);
         bb.rewind();
-        return manager.create(bb, new Shape(shape), type.djl);
+        try (NDArray borrowed = manager.create(bb, new Shape(shape), type.djl)) {
+            return borrowed.duplicate();
+        }
     }
 
     public double[] toDoubles() {

@@ -41,7 +41,8 @@ public final class TitansMemory {
         NDArray norms = e.norm(2, new int[] {-1}, true);
         NDArray surprise = norms.stopGradient().sum();
         if (clip > 0) {
-            e = e.mul(norms.maximum(clip).pow(-1).mul(clip));      // clip(r, c) = r · c / max(|r|, c)
+            NDArray c = HopeModel.scalar(e, clip);
+            e = e.mul(c).div(norms.maximum(c));                    // clip(r, c) = r · c / max(|r|, c)
         }
         NDArray te = e.mul(theta.expandDims(-1));
         NDArray out = q.matMul(mt);
@@ -66,6 +67,8 @@ public final class TitansMemory {
                 v[t * m + i] = 1;
             }
         }
-        return manager.create(v, new Shape(n, n)).toType(type, false);
+        try (NDArray borrowed = manager.create(v, new Shape(n, n))) {
+            return borrowed.toType(type, false).duplicate();   // toType(same, true) aliases
+        }
     }
 }

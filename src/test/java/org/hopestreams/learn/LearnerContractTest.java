@@ -10,6 +10,8 @@ import org.hopestreams.store.StateFormatException;
 import org.hopestreams.store.StateSnapshot;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -257,6 +259,40 @@ class LearnerContractTest {
             }
         }
         assertEquals(s[0], s[1]);
+    }
+
+    /**
+     * Regression: DJL's scalar ops (x.mul(2.0)) free their scalar while autograd still holds it;
+     * under garbage collection the backward read freed memory and produced sporadic NaN gradients.
+     */
+    @ParameterizedTest(name = "learning is deterministic while the garbage collector runs (float64={0})")
+    @ValueSource(booleans = {false, true})
+    void learningIsDeterministicWhileTheGarbageCollectorRuns(boolean float64) throws Exception {
+        byte[][] recs = records(24, 64, 12);
+        StateSnapshot quiet = run(recs, float64);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread gc = new Thread(() -> {
+            while (!stop.get()) {
+                System.gc();
+            }
+        });
+        gc.start();
+        try {
+            assertEquals(quiet, run(recs, float64));
+        } finally {
+            stop.set(true);
+            gc.join();
+        }
+    }
+
+    private static StateSnapshot run(byte[][] recs, boolean float64) {
+        try (Learner l = Learner.create(TINY.withChunk(4).withFloat64(float64),
+                LearnerConfig.defaults().withWarmup(10).withWindow(4, 0), 13, new InMemoryFastStateStore(), Device.cpu())) {
+            for (int i = 0; i < recs.length; i++) {
+                assertTrue(l.learn("k" + i % 3, recs[i], i).accepted(), "record " + i);
+            }
+            return LearnerSnapshots.of(l, true);
+        }
     }
 
     @Test
