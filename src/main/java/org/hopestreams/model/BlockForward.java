@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 
 import java.util.LinkedHashMap;
@@ -47,12 +48,11 @@ final class BlockForward {
         int k = c.convK();
         NDArray hc = NDArrays.concat(new NDList(state.get("tail"), HopeModel.rmsNorm(x, param("norm1.g"))), 1);
         next.put("tail", hc.get(":, " + t + ":"));
-        NDArray convW = param("conv_w");
-        NDArray conv = null;
-        for (int j = 0; j < k; j++) {
-            NDArray term = hc.get(":, " + j + ":" + (j + t)).mul(convW.get(":, " + j));
-            conv = conv == null ? term : conv.add(term);
-        }
+        // Depthwise causal conv, one engine call: out[t] = Σ_j w[:, j] · hc[t + j] (cross-correlation).
+        NDArray convW = param("conv_w").reshape(c.d(), 1, k);
+        NDArray hcT = hc.transpose(0, 2, 1);
+        NDArray conv = hcT.getNDArrayInternal().convolution(hcT, convW, null, new Shape(1), new Shape(0),
+                new Shape(1), c.d()).singletonOrThrow().transpose(0, 2, 1);
         NDArray mixed = c.memory() ? conv.add(memory(conv)) : conv;
         x = x.add(HopeModel.linear(mixed, param("wo")));
         NDArray z = HopeModel.rmsNorm(x, param("norm2.g"));
@@ -83,38 +83,42 @@ final class BlockForward {
         NDArray dM = state.get("dM");
         NDArray s = state.get("S");
         int b = c.chunk();
-        NDArray fullMask = TitansMemory.strictLowerMask(m, Math.min(b, t), conv.getDataType());
-        NDList outs = new NDList();
-        for (long c0 = 0; c0 < t; c0 += b) {
-            long c1 = Math.min(t, c0 + b);
-            String span = c0 + ":" + c1;
-            NDArray kc;
-            NDArray vc;
-            if (kv == null) {
-                kc = kAll.get(":, :, " + span);
-                vc = vAll.get(":, :, " + span);
-            } else {
-                NDArray convC = conv.get(":, " + span);
-                kc = heads(kv.readKeys(convC)).normalize(2, -1, HopeModel.EPS);
-                vc = HopeModel.rmsNorm(heads(kv.readValues(convC)), null);
-                kv.write(convC, vc.transpose(0, 2, 1, 3).reshape(bsz, c1 - c0, (long) h * c.dHead()),
-                        theta.get(":, :, " + span), alpha.get(":, :, " + span), eta.get(":, :, " + span));
-            }
-            NDArray mask = c1 - c0 == Math.min(b, t) ? fullMask : fullMask.get("0:" + (c1 - c0) + ", 0:" + (c1 - c0));
-            TitansMemory.Chunk r = TitansMemory.chunk(q.get(":, :, " + span), kc, vc, theta.get(":, :, " + span),
-                    alpha.get(":, :, " + span), eta.get(":, :, " + span), m0, dM, s, c.innerClip(), false, mask);
-            outs.add(r.out());
+        NDArray o;
+        if (kv == null) {
+            TitansMemory.Chunk r = TitansMemory.sequence(q, kAll, vAll, theta, alpha, eta, m0, dM, s, b, c.innerClip());
+            o = r.out();
             dM = r.dM();
             s = r.s();
-            surpriseSum = surpriseSum == null ? r.surpriseSum() : surpriseSum.add(r.surpriseSum());
-            surpriseCount += r.residuals();
+            surpriseSum = r.surpriseSum();
+            surpriseCount = r.residuals();
+        } else {
+            NDArray fullMask = TitansMemory.strictLowerMask(m, Math.min(b, t), conv.getDataType());
+            NDList outs = new NDList();
+            for (long c0 = 0; c0 < t; c0 += b) {
+                long c1 = Math.min(t, c0 + b);
+                String span = c0 + ":" + c1;
+                NDArray convC = conv.get(":, " + span);
+                NDArray kc = heads(kv.readKeys(convC)).normalize(2, -1, HopeModel.EPS);
+                NDArray vc = HopeModel.rmsNorm(heads(kv.readValues(convC)), null);
+                kv.write(convC, vc.transpose(0, 2, 1, 3).reshape(bsz, c1 - c0, (long) h * c.dHead()),
+                        theta.get(":, :, " + span), alpha.get(":, :, " + span), eta.get(":, :, " + span));
+                NDArray mask = c1 - c0 == Math.min(b, t) ? fullMask
+                        : fullMask.get("0:" + (c1 - c0) + ", 0:" + (c1 - c0));
+                TitansMemory.Chunk r = TitansMemory.chunk(q.get(":, :, " + span), kc, vc, theta.get(":, :, " + span),
+                        alpha.get(":, :, " + span), eta.get(":, :, " + span), m0, dM, s, c.innerClip(), false, mask);
+                outs.add(r.out());
+                dM = r.dM();
+                s = r.s();
+                surpriseSum = surpriseSum == null ? r.surpriseSum() : surpriseSum.add(r.surpriseSum());
+                surpriseCount += r.residuals();
+            }
+            o = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 2);
         }
         next.put("dM", dM);
         next.put("S", s);
         if (kv != null) {
             kv.putState(next);
         }
-        NDArray o = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 2);
         return o.transpose(0, 2, 1, 3).reshape(bsz, t, (long) h * c.dHead());
     }
 

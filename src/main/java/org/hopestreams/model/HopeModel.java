@@ -111,8 +111,9 @@ public final class HopeModel {
         return gain == null ? y : y.mul(gain);
     }
 
+    /** x Wᵀ in one engine call (torch linear). */
     static NDArray linear(NDArray x, NDArray w) {
-        return x.matMul(w.transpose());
+        return x.getNDArrayInternal().linear(x, w, null).singletonOrThrow();
     }
 
     static NDArray silu(NDArray x) {

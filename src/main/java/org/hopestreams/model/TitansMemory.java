@@ -1,6 +1,8 @@
 package org.hopestreams.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -56,6 +58,81 @@ public final class TitansMemory {
         NDArray dM2 = dM.mul(ac).add(s2);
         long count = q.getShape().get(0) * q.getShape().get(1) * n;
         return new Chunk(out, dM2, s2, surprise, count);
+    }
+
+    /**
+     * A whole record's memory pass, the production path: the same equations as {@link #chunk},
+     * chunk after chunk, arranged for few engine calls (per-call overhead, not arithmetic, bounds
+     * small-batch speed): inputs are split once, chunk gates and the masked intra-chunk products of
+     * every full chunk are computed in one batched call each, and the memory is carried transposed
+     * so that no chunk transposes it. Shapes as in {@link #chunk}, with T tokens.
+     */
+    public static Chunk sequence(NDArray q, NDArray k, NDArray v, NDArray theta, NDArray alpha, NDArray eta,
+                                 NDArray m0, NDArray dM, NDArray s, int b, double clip) {
+        Shape shape = q.getShape();
+        long bsz = shape.get(0);
+        long h = shape.get(1);
+        long t = shape.get(2);
+        long dh = shape.get(3);
+        long full = t / b;
+        long[] cuts = new long[Math.toIntExact((t - 1) / b)];
+        for (int i = 0; i < cuts.length; i++) {
+            cuts[i] = (long) (i + 1) * b;
+        }
+        NDList qs = q.split(cuts, 2);
+        NDList ks = k.split(cuts, 2);
+        NDList vs = v.split(cuts, 2);
+        NDList kts = k.transpose(0, 1, 3, 2).split(cuts, 3);
+        NDList ths = theta.expandDims(-1).split(cuts, 2);
+        NDList acs = new NDList();
+        NDList ecs = new NDList();
+        NDList intra = new NDList();
+        if (full > 0) {
+            long n = full * b;
+            NDArray a = alpha.get(":, :, 0:" + n).reshape(bsz, h, full, b).prod(new int[] {-1}, false);
+            NDArray e = eta.get(":, :, 0:" + n).reshape(bsz, h, full, b).mean(new int[] {-1}, false);
+            acs.addAll(a.expandDims(2).split(full, 3));
+            ecs.addAll(e.expandDims(2).split(full, 3));
+            NDArray qf = q.get(":, :, 0:" + n).reshape(bsz, h, full, b, dh);
+            NDArray kf = k.get(":, :, 0:" + n).reshape(bsz, h, full, b, dh);
+            NDArray masked = qf.matMul(kf.transpose(0, 1, 2, 4, 3))
+                    .mul(strictLowerMask(q.getManager(), b, q.getDataType()));
+            intra.addAll(masked.split(full, 2));
+        }
+        if (t > full * b) {
+            String rest = ":, :, " + full * b + ":";
+            acs.add(alpha.get(rest).prod(new int[] {-1}, true).expandDims(-1));
+            ecs.add(eta.get(rest).mean(new int[] {-1}, true).expandDims(-1));
+            NDArray qr = qs.get(qs.size() - 1);
+            intra.add(qr.matMul(kts.get(kts.size() - 1))
+                    .mul(strictLowerMask(q.getManager(), t - full * b, q.getDataType())).expandDims(2));
+        }
+        NDArray c = clip > 0 ? HopeModel.scalar(q, clip) : null;
+        NDArray m0t = m0.transpose(0, 2, 1);
+        NDArray dMt = dM.transpose(0, 1, 3, 2);
+        NDArray st = s.transpose(0, 1, 3, 2);
+        NDList outs = new NDList();
+        NDList norms = new NDList();
+        for (int i = 0; i < qs.size(); i++) {
+            NDArray mt = m0t.add(dMt);                                  // Mcᵀ
+            NDArray e = vs.get(i).sub(ks.get(i).matMul(mt));            // −r = v − Mc k
+            NDArray nrm = e.norm(2, new int[] {-1}, true);
+            norms.add(nrm);
+            if (c != null) {
+                e = e.mul(c).div(nrm.maximum(c));
+            }
+            NDArray te = e.mul(ths.get(i));
+            NDArray out = qs.get(i).matMul(mt);
+            if (qs.get(i).getShape().get(2) > 1) {
+                out = out.add(intra.get(i).squeeze(2).matMul(te));
+            }
+            outs.add(out);
+            st = st.mul(ecs.get(i)).add(kts.get(i).matMul(te));         // Sᵀ = η_c Sᵀ + kᵀ (θ e)
+            dMt = dMt.mul(acs.get(i)).add(st);                          // ΔMᵀ = α_c ΔMᵀ + Sᵀ
+        }
+        NDArray surprise = NDArrays.concat(norms, 2).stopGradient().sum();
+        NDArray o = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 2);
+        return new Chunk(o, dMt.transpose(0, 1, 3, 2), st.transpose(0, 1, 3, 2), surprise, bsz * h * t);
     }
 
     /** [t, i] = 1 iff i &lt; t. */

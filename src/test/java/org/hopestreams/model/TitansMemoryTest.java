@@ -55,7 +55,14 @@ class TitansMemoryTest {
         m.close();
     }
 
+    /** The production path, {@link TitansMemory#sequence}. */
     private NDArray[] chunked(int b, double clip) {
+        TitansMemory.Chunk r = TitansMemory.sequence(q, k, v, th, al, et, m0, dM, s, b, clip);
+        return new NDArray[] {r.out(), r.dM(), r.s()};
+    }
+
+    /** The single-chunk step used by the self-modifying projections, chunk after chunk. */
+    private NDArray[] chunkByChunk(int b, double clip) {
         NDList outs = new NDList();
         NDArray d = dM;
         NDArray st = s;
@@ -140,6 +147,8 @@ class TitansMemoryTest {
     void chunkOfOneIsThePerTokenRecurrence(double clip) {
         double err = maxErr(chunked(1, clip), perToken(clip));
         assertTrue(err < 1e-12, "max error " + err);
+        double stepErr = maxErr(chunkByChunk(1, clip), perToken(clip));
+        assertTrue(stepErr < 1e-12, "chunk-by-chunk max error " + stepErr);
     }
 
     @ParameterizedTest(name = "b={0} equals the naive chunk equations, clip={1}")
@@ -147,6 +156,8 @@ class TitansMemoryTest {
     void chunkedEqualsNaiveChunkEquations(int b, double clip) {
         double err = maxErr(chunked(b, clip), naiveChunks(b, clip));
         assertTrue(err < 1e-12, "max error " + err);
+        double stepErr = maxErr(chunkByChunk(b, clip), naiveChunks(b, clip));
+        assertTrue(stepErr < 1e-12, "chunk-by-chunk max error " + stepErr);
         double differs = maxErr(chunked(b, clip), perToken(clip));
         assertTrue(differs > 1e-6, "b=" + b + " should differ from the per-token recurrence, got " + differs);
     }
