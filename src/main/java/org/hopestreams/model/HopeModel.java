@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 
 import java.util.ArrayList;
@@ -92,7 +93,7 @@ public final class HopeModel {
     private Output forward(NDManager m, Map<String, NDArray> p, int[][] inputs, BatchState state) {
         NDArray emb = p.get("emb");
         NDArray ids = m.create(inputs).toType(DataType.INT64, false);
-        NDArray x = ids.oneHot(HopeConfig.VOCAB + 1).toType(emb.getDataType(), false).matMul(emb);
+        NDArray x = ids.getNDArrayInternal().embedding(ids, emb, SparseFormat.DENSE).singletonOrThrow();
         List<Map<String, NDArray>> next = new ArrayList<>();
         double[] surprise = new double[config.blocks()];
         for (int b = 0; b < config.blocks(); b++) {

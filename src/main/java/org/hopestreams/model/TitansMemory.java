@@ -79,14 +79,16 @@ public final class TitansMemory {
         for (int i = 0; i < cuts.length; i++) {
             cuts[i] = (long) (i + 1) * b;
         }
-        NDList qs = q.split(cuts, 2);
+        // Per chunk, reads are [q | A] @ [Mcᵀ ; θe] in one product, A the masked intra-chunk q kᵀ;
+        // the θ gate and the clip share one scale: θe_clipped = e · (θ c / max(|e|, c)).
         NDList ks = k.split(cuts, 2);
         NDList vs = v.split(cuts, 2);
         NDList kts = k.transpose(0, 1, 3, 2).split(cuts, 3);
-        NDList ths = theta.expandDims(-1).split(cuts, 2);
+        NDArray c = clip > 0 ? HopeModel.scalar(q, clip) : null;
+        NDList scales = (c == null ? theta : theta.mul(c)).expandDims(-1).split(cuts, 2);
         NDList acs = new NDList();
         NDList ecs = new NDList();
-        NDList intra = new NDList();
+        NDList reads = new NDList();
         if (full > 0) {
             long n = full * b;
             NDArray a = alpha.get(":, :, 0:" + n).reshape(bsz, h, full, b).prod(new int[] {-1}, false);
@@ -97,36 +99,29 @@ public final class TitansMemory {
             NDArray kf = k.get(":, :, 0:" + n).reshape(bsz, h, full, b, dh);
             NDArray masked = qf.matMul(kf.transpose(0, 1, 2, 4, 3))
                     .mul(strictLowerMask(q.getManager(), b, q.getDataType()));
-            intra.addAll(masked.split(full, 2));
+            reads.addAll(NDArrays.concat(new NDList(qf, masked), 4).reshape(bsz, h, n, dh + b).split(full, 2));
         }
         if (t > full * b) {
             String rest = ":, :, " + full * b + ":";
             acs.add(alpha.get(rest).prod(new int[] {-1}, true).expandDims(-1));
             ecs.add(eta.get(rest).mean(new int[] {-1}, true).expandDims(-1));
-            NDArray qr = qs.get(qs.size() - 1);
-            intra.add(qr.matMul(kts.get(kts.size() - 1))
-                    .mul(strictLowerMask(q.getManager(), t - full * b, q.getDataType())).expandDims(2));
+            NDArray qr = q.get(rest);
+            NDArray masked = qr.matMul(kts.get(kts.size() - 1))
+                    .mul(strictLowerMask(q.getManager(), t - full * b, q.getDataType()));
+            reads.add(NDArrays.concat(new NDList(qr, masked), 3));
         }
-        NDArray c = clip > 0 ? HopeModel.scalar(q, clip) : null;
         NDArray m0t = m0.transpose(0, 2, 1);
         NDArray dMt = dM.transpose(0, 1, 3, 2);
         NDArray st = s.transpose(0, 1, 3, 2);
         NDList outs = new NDList();
         NDList norms = new NDList();
-        for (int i = 0; i < qs.size(); i++) {
+        for (int i = 0; i < ks.size(); i++) {
             NDArray mt = m0t.add(dMt);                                  // Mcᵀ
             NDArray e = vs.get(i).sub(ks.get(i).matMul(mt));            // −r = v − Mc k
             NDArray nrm = e.norm(2, new int[] {-1}, true);
             norms.add(nrm);
-            if (c != null) {
-                e = e.mul(c).div(nrm.maximum(c));
-            }
-            NDArray te = e.mul(ths.get(i));
-            NDArray out = qs.get(i).matMul(mt);
-            if (qs.get(i).getShape().get(2) > 1) {
-                out = out.add(intra.get(i).squeeze(2).matMul(te));
-            }
-            outs.add(out);
+            NDArray te = e.mul(c == null ? scales.get(i) : scales.get(i).div(nrm.maximum(c)));
+            outs.add(reads.get(i).matMul(NDArrays.concat(new NDList(mt, te), 2)));
             st = st.mul(ecs.get(i)).add(kts.get(i).matMul(te));         // Sᵀ = η_c Sᵀ + kᵀ (θ e)
             dMt = dMt.mul(acs.get(i)).add(st);                          // ΔMᵀ = α_c ΔMᵀ + Sᵀ
         }
