@@ -58,23 +58,26 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     }
 
     public LearnerConfig withWarmup(int records) {
-        return new LearnerConfig(lrHigh, lrMid, lrLow, beta1, beta2, weightDecay, gradClip, windowRecords,
-                windowMillis, records, maxRecordBytes);
+        return with(Map.of("warmupRecords", records));
     }
 
     public LearnerConfig withWindow(int records, long millis) {
-        return new LearnerConfig(lrHigh, lrMid, lrLow, beta1, beta2, weightDecay, gradClip, records, millis,
-                warmupRecords, maxRecordBytes);
+        return with(Map.of("windowRecords", records, "windowMillis", millis));
     }
 
     public LearnerConfig withRates(double high, double mid, double low) {
-        return new LearnerConfig(high, mid, low, beta1, beta2, weightDecay, gradClip, windowRecords, windowMillis,
-                warmupRecords, maxRecordBytes);
+        return with(Map.of("lrHigh", high, "lrMid", mid, "lrLow", low));
     }
 
     public LearnerConfig withMaxRecordBytes(int cap) {
-        return new LearnerConfig(lrHigh, lrMid, lrLow, beta1, beta2, weightDecay, gradClip, windowRecords,
-                windowMillis, warmupRecords, cap);
+        return with(Map.of("maxRecordBytes", cap));
+    }
+
+    /** A copy with some values changed, checked like any other configuration. */
+    private LearnerConfig with(Map<String, Object> changes) {
+        Map<String, String> m = toMap();
+        changes.forEach((k, v) -> m.put(k, String.valueOf(v)));
+        return fromMap(m);
     }
 
     public double lr(org.hopestreams.model.Level level) {

@@ -67,33 +67,34 @@ public record HopeConfig(String preset, int d, int blocks, int heads, int dHead,
     }
 
     public HopeConfig withChunk(int b) {
-        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, b, thetaMax, innerClip,
-                thetaBias, alphaBias, etaBias, memory, selfModifying, float64);
+        return with("chunk", b);
     }
 
     public HopeConfig withInnerClip(double clip) {
-        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, clip,
-                thetaBias, alphaBias, etaBias, memory, selfModifying, float64);
+        return with("innerClip", clip);
     }
 
     public HopeConfig withMemory(boolean on) {
-        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, innerClip,
-                thetaBias, alphaBias, etaBias, on, selfModifying, float64);
+        return with("memory", on);
     }
 
     public HopeConfig withSelfModifying(boolean on) {
-        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, innerClip,
-                thetaBias, alphaBias, etaBias, memory, on, float64);
+        return with("selfModifying", on);
     }
 
     public HopeConfig withBlocks(int n) {
-        return new HopeConfig(preset, d, n, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, innerClip,
-                thetaBias, alphaBias, etaBias, memory, selfModifying, float64);
+        return with("blocks", n);
     }
 
     public HopeConfig withFloat64(boolean on) {
-        return new HopeConfig(preset, d, blocks, heads, dHead, cmsLevels, hiddenMult, convK, chunk, thetaMax, innerClip,
-                thetaBias, alphaBias, etaBias, memory, selfModifying, on);
+        return with("float64", on);
+    }
+
+    /** A copy with one value changed, checked like any other configuration. */
+    private HopeConfig with(String key, Object value) {
+        Map<String, String> m = toMap();
+        m.put(key, String.valueOf(value));
+        return fromMap(m);
     }
 
     public int hidden() {
