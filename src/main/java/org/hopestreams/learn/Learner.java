@@ -124,21 +124,14 @@ public final class Learner implements AutoCloseable {
 
     /**
      * Scores {@code record} under the key's current state (the prequential score), then learns from
-     * it. {@code streamTimeMs} drives stream-time MID windows; a record whose window lies after the
-     * current one first closes the current window. A record that is empty, over the cap, or whose
+     * it. {@code streamTimeMs} drives stream-time MID windows (see {@link #advanceStreamTime}). A
+     * record that is empty, over the cap, or whose
      * loss or gradient is not finite changes nothing and is returned with the reason.
      */
     public LearnOutcome learn(String key, byte[] record, long streamTimeMs) {
         String bad = validate(record);
         if (bad != null) {
             return rejected(bad, record.length);
-        }
-        if (!inWarmup() && learnerConfig.windowMillis() > 0) {
-            long window = Math.floorDiv(streamTimeMs, learnerConfig.windowMillis());
-            if (counters.window != Long.MIN_VALUE && window > counters.window) {
-                closeWindow();
-            }
-            counters.window = Math.max(counters.window, window);
         }
         phases.start();
         FastState state = stateOf(key);
@@ -173,6 +166,7 @@ public final class Learner implements AutoCloseable {
                 grads.put(opt.level, g);
             }
             phases.lap(PhaseTimes.Phase.GRADIENTS);
+            advanceStreamTime(streamTimeMs);
             fast.put(key, loss.state());
             phases.lap(PhaseTimes.Phase.STATE);
             applyLevels(grads, scope);
@@ -181,6 +175,23 @@ public final class Learner implements AutoCloseable {
             double bits = nats / LN2;
             return new LearnOutcome(true, null, record.length, bits, loss.surprise(), levelSteps(), counters.version);
         }
+    }
+
+    /**
+     * Tumbling MID windows of stream time: an accepted record whose window lies after the current
+     * one closes the current window before its own gradient is added, so it counts in its own
+     * window (it was scored before the close, as a stream-time punctuation fires after the record
+     * that advanced stream time). A rejected record never gets here: it moves no clock.
+     */
+    private void advanceStreamTime(long streamTimeMs) {
+        if (inWarmup() || learnerConfig.windowMillis() <= 0) {
+            return;
+        }
+        long window = Math.floorDiv(streamTimeMs, learnerConfig.windowMillis());
+        if (counters.window != Long.MIN_VALUE && window > counters.window) {
+            closeWindow();
+        }
+        counters.window = Math.max(counters.window, window);
     }
 
     private void applyLevels(Map<Level, NDArray> grads, NDManager scope) {

@@ -91,6 +91,10 @@ class LearnerContractTest {
             // windows [0,100) [100,200) [400,500) [900,1000) closed; [1000,1100) open with one record
             assertEquals(4, l.levelSteps()[1]);
             assertEquals(1, l.pending(Level.MID));
+            LearnOutcome empty = l.learn("k", new byte[0], 5000);
+            assertFalse(empty.accepted());
+            assertEquals(4, l.levelSteps()[1], "a rejected record of a later window closes nothing");
+            assertEquals(1, l.pending(Level.MID));
             assertTrue(l.closeWindow());
             assertFalse(l.closeWindow(), "an empty window does not step");
             assertEquals(5, l.levelSteps()[1]);
@@ -154,7 +158,7 @@ class LearnerContractTest {
 
     @Test
     void aNonFiniteRecordChangesNothingAndSaysWhy() throws Exception {
-        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(0).withWindow(3, 0), 3)) {
+        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(0).withWindow(3, 100), 3)) {
             byte[][] recs = records(4, 32, 7);
             l.learn("k", recs[0], 0);
             StateSnapshot good = LearnerSnapshots.of(l, true);
@@ -172,7 +176,7 @@ class LearnerContractTest {
             });
             StateSnapshot poisoned = b.build();
             try (Learner p = LearnerSnapshots.restore(poisoned, new InMemoryFastStateStore(), Device.cpu())) {
-                LearnOutcome o = p.learn("k", recs[1], 1);
+                LearnOutcome o = p.learn("k", recs[1], 1000);   // a later MID window: must not close the open one
                 assertFalse(o.accepted());
                 assertTrue(o.reason().startsWith("non-finite"), o.reason());
                 StateSnapshot after = LearnerSnapshots.of(p, true);
