@@ -32,7 +32,7 @@ final class LearnCommand implements Callable<Integer> {
     @Option(names = "--key", defaultValue = "text", description = "Context key of every record (default: ${DEFAULT-VALUE}).")
     String key;
 
-    @Option(names = "--from", paramLabel = "CKPT", description = "Continue from a checkpoint (pretrain or learn --save).")
+    @Option(names = "--from", paramLabel = "CKPT", description = "Continue from a checkpoint (pretrain or learn --save); its model and learner settings win over the options above.")
     Path from;
 
     @Option(names = "--save", paramLabel = "CKPT", description = "Write the learner's whole state here at the end.")
