@@ -1,0 +1,115 @@
+package org.hopestreams.stream;
+
+import org.hopestreams.avro.TextEvent;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Unit tests of the ingest step; the Avro decoder is a stand-in here (the serde itself is tested on a real registry). */
+class IngestTest {
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static byte[] joined(List<Ingest.Piece> pieces) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        pieces.forEach(p -> out.writeBytes(p.bytes()));
+        return out.toByteArray();
+    }
+
+    final Ingest text = new Ingest(InputFormat.TEXT, 8, 40, "default", v -> {
+        throw new AssertionError("not avro");
+    });
+    final Ingest json = new Ingest(InputFormat.JSON, 8, 40, "default", v -> {
+        throw new AssertionError("not avro");
+    });
+
+    @Test
+    void textIsSplitIntoRecordsThatConcatenateToTheInputAndNeverCutACharacter() {
+        String s = "héllo wörld — ünïcode ✓ ok";
+        Ingest.Outcome o = text.decode("doc-1", utf8(s), "in-0@5", 1000);
+        assertTrue(o.accepted());
+        assertArrayEquals(utf8(s), joined(o.pieces()));
+        for (Ingest.Piece p : o.pieces()) {
+            assertTrue(p.bytes().length <= 8);
+            assertTrue(new String(p.bytes(), StandardCharsets.UTF_8).indexOf('\uFFFD') < 0,
+                    "piece " + p.part() + " decodes on its own");
+            assertEquals("doc-1", p.key());
+            assertEquals(1000, p.eventTime());
+            assertEquals(o.pieces().size(), p.parts());
+        }
+    }
+
+    @Test
+    void badTextGoesToTheDeadLetterTopicWithAReason() {
+        assertEquals("empty", text.decode("k", new byte[0], "x", 0).reasonCode());
+        assertEquals("invalid-utf8", text.decode("k", new byte[] {'a', (byte) 0xC3, 'b'}, "x", 0).reasonCode());
+        Ingest.Outcome big = text.decode("k", new byte[41], "x", 0);
+        assertFalse(big.accepted());
+        assertEquals("oversize", big.reasonCode());
+        assertTrue(big.reason().contains("41 bytes") && big.reason().contains("40 bytes"), big.reason());
+        assertEquals("default", text.decode(null, utf8("no key"), "x", 0).pieces().get(0).key());
+    }
+
+    @Test
+    void jsonEventsCarryTheirOwnKeyIdAndTime() {
+        Ingest.Outcome o = json.decode("kafka-key",
+                utf8("{\"id\":\"e1\",\"key\":\"tenant-7\",\"text\":\"abc\",\"eventTime\":42}"), "in-0@1", 7);
+        assertTrue(o.accepted());
+        Ingest.Piece p = o.pieces().get(0);
+        assertEquals("e1", p.id());
+        assertEquals("tenant-7", p.key());
+        assertEquals(42, p.eventTime());
+        Ingest.Piece fallback = json.decode("kafka-key", utf8("{\"text\":\"abc\"}"), "in-0@2", 7).pieces().get(0);
+        assertEquals("kafka-key", fallback.key());
+        assertEquals("in-0@2", fallback.id());
+        assertEquals(7, fallback.eventTime());
+    }
+
+    @Test
+    void badJsonIsNamed() {
+        assertEquals("invalid-json", json.decode("k", utf8("{\"text\": "), "x", 0).reasonCode());
+        Ingest.Outcome noText = json.decode("k", utf8("{\"body\":\"abc\"}"), "x", 0);
+        assertEquals("wrong-schema", noText.reasonCode());
+        assertTrue(noText.reason().contains("'text'"), noText.reason());
+        assertEquals("wrong-schema", json.decode("k", utf8("[1,2]"), "x", 0).reasonCode());
+        assertEquals("wrong-schema", json.decode("k", utf8("{\"text\":\"a\",\"eventTime\":\"soon\"}"), "x", 0).reasonCode());
+        assertEquals("empty", json.decode("k", utf8("{\"text\":\"\"}"), "x", 0).reasonCode());
+    }
+
+    @Test
+    void avroEventsAreDecodedByTheConfiguredDecoderAndItsFailuresAreDeadLetters() {
+        TextEvent event = TextEvent.newBuilder().setId("a1").setKey("k9").setText("hello avro")
+                .setEventTime(Instant.ofEpochMilli(5)).setAttributes(Map.of()).build();
+        Ingest avro = new Ingest(InputFormat.AVRO, 8, 40, "default", v -> {
+            if (v[0] != 0) {
+                throw new IllegalStateException("unknown magic byte " + v[0]);
+            }
+            return event;
+        });
+        Ingest.Outcome ok = avro.decode(null, new byte[] {0, 1}, "x", 0);
+        assertTrue(ok.accepted());
+        assertEquals("k9", ok.pieces().get(0).key());
+        assertArrayEquals(utf8("hello avro"), joined(ok.pieces()));
+        Ingest.Outcome bad = avro.decode(null, new byte[] {7, 1}, "x", 0);
+        assertEquals("undecodable", bad.reasonCode());
+        assertTrue(bad.reason().contains("unknown magic byte 7"), bad.reason());
+    }
+
+    @Test
+    void bytesThatAreNotUtf8AreStillCutAtTheLimit() {
+        byte[] raw = new byte[20];
+        java.util.Arrays.fill(raw, (byte) 0x80);   // continuation bytes only
+        List<byte[]> parts = Ingest.split(raw, 8);
+        assertEquals(List.of(8, 8, 4), parts.stream().map(b -> b.length).toList());
+    }
+}
