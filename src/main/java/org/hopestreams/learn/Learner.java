@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import org.hopestreams.model.Autograd;
 import org.hopestreams.model.FastState;
 import org.hopestreams.model.HopeConfig;
@@ -93,12 +92,6 @@ public final class Learner implements AutoCloseable {
         }
     }
 
-    /** A learner with the given parameter values (fresh optimizer state and counters). */
-    public static Learner withParameters(HopeConfig config, LearnerConfig learnerConfig,
-                                         Map<String, HostTensor> values, FastStateStore fast, Device device) {
-        return new Learner(config, learnerConfig, values, null, new LearnerCounters(), fast, device);
-    }
-
     /** A new learner with freshly initialised parameters (deterministic in {@code seed}). */
     public static Learner create(HopeConfig config, LearnerConfig learnerConfig, long seed, FastStateStore fast,
                                  Device device) {
@@ -112,10 +105,6 @@ public final class Learner implements AutoCloseable {
 
     public LearnerConfig learnerConfig() {
         return learnerConfig;
-    }
-
-    public HopeModel model() {
-        return model;
     }
 
     public FastStateStore fastStates() {
@@ -415,10 +404,6 @@ public final class Learner implements AutoCloseable {
         return counters.version;
     }
 
-    public long recordsLearned() {
-        return counters.records;
-    }
-
     public long recordsRejected() {
         return counters.rejected;
     }
@@ -452,11 +437,6 @@ public final class Learner implements AutoCloseable {
             c.accumulated[o.level.ordinal()] = o.accumulated;
         }
         return c;
-    }
-
-    /** Shape of a level's flat optimizer vectors. */
-    public Shape levelShape(Level level) {
-        return new Shape(levels.get(level).size());
     }
 
     @Override

@@ -57,9 +57,4 @@ public record FastState(Map<String, HostTensor> tensors, int lastInput) {
         }
         return t;
     }
-
-    /** Total bytes of the tensors, the size this key takes in a store. */
-    public long byteSize() {
-        return tensors.values().stream().mapToLong(t -> t.bytes().length).sum();
-    }
 }
