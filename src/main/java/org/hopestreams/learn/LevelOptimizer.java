@@ -37,10 +37,6 @@ final class LevelOptimizer {
         this.acc = acc;
     }
 
-    long size() {
-        return m.size();
-    }
-
     /** Adds a record's (clipped) gradient to the accumulator. */
     void accumulate(NDArray grad, NDManager scope) {
         Autograd.view(acc, scope).addi(grad);

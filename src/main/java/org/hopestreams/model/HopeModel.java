@@ -52,14 +52,13 @@ public final class HopeModel {
      */
     public RecordLoss recordLoss(NDManager m, Map<String, NDArray> p, byte[] record, FastState state) {
         int n = record.length;
+        int[] targets = unsigned(record);
         int[] inputs = new int[n];
         inputs[0] = state.lastInput();
-        for (int i = 1; i < n; i++) {
-            inputs[i] = record[i - 1] & 0xff;
-        }
+        System.arraycopy(targets, 0, inputs, 1, n - 1);
         Output out = forward(m, p, new int[][] {inputs}, List.of(state));
-        NDArray loss = crossEntropy(out.logits(), new int[][] {unsigned(record)});
-        FastState next = toHost(out.state(), 0, record[n - 1] & 0xff);
+        NDArray loss = crossEntropy(out.logits(), new int[][] {targets});
+        FastState next = toHost(out.state(), 0, targets[n - 1]);
         return new RecordLoss(loss, n, next, out.surprise());
     }
 
