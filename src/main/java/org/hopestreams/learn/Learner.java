@@ -45,6 +45,7 @@ public final class Learner implements AutoCloseable {
     private final Map<Level, LevelOptimizer> levels = new EnumMap<>(Level.class);
     private final LearnerCounters counters;
     private final PhaseTimes phases = new PhaseTimes();
+    private final java.util.EnumSet<StateGroup> dirty = java.util.EnumSet.noneOf(StateGroup.class);
 
     Learner(HopeConfig config, LearnerConfig learnerConfig, Map<String, HostTensor> values,
             Map<Level, HostTensor[]> optimizerState, LearnerCounters counters, FastStateStore fast, Device device) {
@@ -173,18 +174,29 @@ public final class Learner implements AutoCloseable {
      * that advanced stream time). A rejected record never gets here: it moves no clock.
      */
     private void advanceStreamTime(long streamTimeMs) {
-        if (inWarmup() || learnerConfig.windowMillis() <= 0) {
+        if (inWarmup()) {
             return;
         }
-        long window = Math.floorDiv(streamTimeMs, learnerConfig.windowMillis());
-        if (counters.window != Long.MIN_VALUE && window > counters.window) {
-            closeWindow();
+        if (learnerConfig.windowMillis() > 0) {
+            long window = Math.floorDiv(streamTimeMs, learnerConfig.windowMillis());
+            if (counters.window != Long.MIN_VALUE && window > counters.window) {
+                closeWindow();
+            }
+            counters.window = Math.max(counters.window, window);
         }
-        counters.window = Math.max(counters.window, window);
+        if (learnerConfig.checkpointMillis() > 0) {
+            long period = Math.floorDiv(streamTimeMs, learnerConfig.checkpointMillis());
+            if (counters.lowWindow != Long.MIN_VALUE && period > counters.lowWindow) {
+                checkpoint();
+            }
+            counters.lowWindow = Math.max(counters.lowWindow, period);
+        }
     }
 
     private void applyLevels(Map<Level, NDArray> grads, NDManager scope) {
+        dirty.addAll(java.util.EnumSet.of(StateGroup.META, StateGroup.HIGH, StateGroup.MID_ACC, StateGroup.LOW_ACC));
         if (inWarmup()) {
+            dirty.addAll(java.util.EnumSet.allOf(StateGroup.class));
             for (LevelOptimizer opt : levels.values()) {
                 step(opt, grads.get(opt.level), scope);
             }
@@ -257,9 +269,31 @@ public final class Learner implements AutoCloseable {
         return stepAccumulated(Level.MID);
     }
 
-    /** The LOW consolidation: one step on the gradient summed since the last one, new version. */
+    /**
+     * The LOW consolidation: one step on the gradient summed since the last one, new version.
+     * Called by the owner (a wall-clock punctuation) or by {@link #learn} when a record starts a new
+     * stream-time period ({@link LearnerConfig#checkpointMillis}).
+     */
     public boolean checkpoint() {
-        return stepAccumulated(Level.LOW);
+        if (!stepAccumulated(Level.LOW)) {
+            return false;
+        }
+        counters.consolidations++;
+        return true;
+    }
+
+    /** LOW consolidations so far (not counting warm-up steps). */
+    public long consolidations() {
+        return counters.consolidations;
+    }
+
+    /** The state groups changed since the last {@link #clearDirty}; see {@link LearnerSnapshots#groups}. */
+    public java.util.Set<StateGroup> dirtyGroups() {
+        return java.util.Collections.unmodifiableSet(java.util.EnumSet.copyOf(dirty));
+    }
+
+    public void clearDirty() {
+        dirty.clear();
     }
 
     private boolean stepAccumulated(Level level) {
@@ -270,6 +304,9 @@ public final class Learner implements AutoCloseable {
         try (NDManager scope = root.newSubManager()) {
             opt.stepAccumulated(params, learnerConfig, scope);
         }
+        dirty.add(StateGroup.META);
+        dirty.add(level == Level.MID ? StateGroup.MID_WEIGHTS : StateGroup.LOW_WEIGHTS);
+        dirty.add(level == Level.MID ? StateGroup.MID_ACC : StateGroup.LOW_ACC);
         countStep(level);
         return true;
     }
@@ -422,6 +459,21 @@ public final class Learner implements AutoCloseable {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         params.forEach((k, v) -> out.put(k, HostTensor.of(v)));
         return out;
+    }
+
+    /** Host copies of the level's parameters, in order. */
+    public Map<String, HostTensor> parameters(Level level) {
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        for (String n : levels.get(level).names) {
+            out.put(n, HostTensor.of(params.get(n)));
+        }
+        return out;
+    }
+
+    /** Host copy of one part of a level's optimizer state: 0 = m, 1 = v, 2 = accumulator. */
+    HostTensor optimizerPart(Level level, int part) {
+        LevelOptimizer o = levels.get(level);
+        return HostTensor.of(part == 0 ? o.m : part == 1 ? o.v : o.acc);
     }
 
     /** Host copies of a level's AdamW moments m, v and accumulator (flat, in parameter order). */

@@ -17,10 +17,12 @@ import java.util.Map;
  * @param windowMillis   MID tumbling window length in stream time (0 = no stream-time windows)
  * @param warmupRecords  records during which every level steps every record, before the nested cadence
  * @param maxRecordBytes hard cap on one record's size
+ * @param checkpointMillis LOW consolidation period in stream time (0 = only on explicit {@link Learner#checkpoint}
+ *                       calls, e.g. a wall-clock punctuation)
  */
 public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double beta1, double beta2,
                             double weightDecay, double gradClip, int windowRecords, long windowMillis,
-                            int warmupRecords, int maxRecordBytes) {
+                            int warmupRecords, int maxRecordBytes, long checkpointMillis) {
 
     public static final double ADAM_EPS = 1e-8;
 
@@ -30,10 +32,11 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         positive("lrLow", lrLow);
         range("beta1", beta1);
         range("beta2", beta2);
-        if (weightDecay < 0 || gradClip < 0 || windowRecords < 0 || windowMillis < 0 || warmupRecords < 0) {
+        if (weightDecay < 0 || gradClip < 0 || windowRecords < 0 || windowMillis < 0 || warmupRecords < 0
+                || checkpointMillis < 0) {
             throw new IllegalArgumentException("learner config: weightDecay " + weightDecay + ", gradClip " + gradClip
                     + ", windowRecords " + windowRecords + ", windowMillis " + windowMillis + ", warmupRecords "
-                    + warmupRecords + " must all be >= 0");
+                    + warmupRecords + ", checkpointMillis " + checkpointMillis + " must all be >= 0");
         }
         if (maxRecordBytes < 1) {
             throw new IllegalArgumentException("learner config maxRecordBytes = " + maxRecordBytes + ", expected >= 1");
@@ -54,7 +57,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
 
     /** MODEL.md defaults: lr 3e-3 per level, W = 16 records, warm-up 400 records, cap 64 KiB. */
     public static LearnerConfig defaults() {
-        return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024);
+        return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0);
     }
 
     public LearnerConfig withWarmup(int records) {
@@ -67,6 +70,11 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
 
     public LearnerConfig withRates(double high, double mid, double low) {
         return with(Map.of("lrHigh", high, "lrMid", mid, "lrLow", low));
+    }
+
+    /** LOW consolidates every {@code millis} of stream time (0 = only on explicit checkpoints). */
+    public LearnerConfig withCheckpointMillis(long millis) {
+        return with(Map.of("checkpointMillis", millis));
     }
 
     public LearnerConfig withMaxRecordBytes(int cap) {
@@ -101,13 +109,15 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         m.put("windowMillis", Long.toString(windowMillis));
         m.put("warmupRecords", Integer.toString(warmupRecords));
         m.put("maxRecordBytes", Integer.toString(maxRecordBytes));
+        m.put("checkpointMillis", Long.toString(checkpointMillis));
         return m;
     }
 
     public static LearnerConfig fromMap(Map<String, String> m) {
         return new LearnerConfig(d(m, "lrHigh"), d(m, "lrMid"), d(m, "lrLow"), d(m, "beta1"), d(m, "beta2"),
                 d(m, "weightDecay"), d(m, "gradClip"), (int) d(m, "windowRecords"), Long.parseLong(s(m, "windowMillis")),
-                (int) d(m, "warmupRecords"), (int) d(m, "maxRecordBytes"));
+                (int) d(m, "warmupRecords"), (int) d(m, "maxRecordBytes"),
+                Long.parseLong(m.getOrDefault("checkpointMillis", "0")));
     }
 
     private static String s(Map<String, String> m, String k) {

@@ -7,6 +7,10 @@ final class LearnerCounters {
     long version;
     /** Current stream-time window index; {@code Long.MIN_VALUE} before the first timed record. */
     long window = Long.MIN_VALUE;
+    /** Current stream-time LOW period index; {@code Long.MIN_VALUE} before the first timed record. */
+    long lowWindow = Long.MIN_VALUE;
+    /** LOW consolidations taken (checkpoints, not warm-up steps). */
+    long consolidations;
     final long[] steps = new long[3];
     final long[] adamSteps = new long[3];
     final long[] accumulated = new long[3];
@@ -17,6 +21,8 @@ final class LearnerCounters {
         c.rejected = rejected;
         c.version = version;
         c.window = window;
+        c.lowWindow = lowWindow;
+        c.consolidations = consolidations;
         System.arraycopy(steps, 0, c.steps, 0, 3);
         System.arraycopy(adamSteps, 0, c.adamSteps, 0, 3);
         System.arraycopy(accumulated, 0, c.accumulated, 0, 3);

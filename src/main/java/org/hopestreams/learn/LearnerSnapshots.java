@@ -29,21 +29,9 @@ public final class LearnerSnapshots {
     }
 
     public static StateSnapshot of(Learner learner, boolean withFastStates) {
-        StateSnapshot.Builder b = StateSnapshot.builder().meta("kind", KIND);
-        learner.config().toMap().forEach((k, v) -> b.meta("model." + k, v));
-        learner.learnerConfig().toMap().forEach((k, v) -> b.meta("learner." + k, v));
-        LearnerCounters c = learner.countersSnapshot();
-        b.counter("records", c.records).counter("rejected", c.rejected).counter("version", c.version)
-                .counter("window", c.window);
-        for (Level l : Level.values()) {
-            b.counter("steps." + l, c.steps[l.ordinal()]).counter("adam." + l, c.adamSteps[l.ordinal()])
-                    .counter("accumulated." + l, c.accumulated[l.ordinal()]);
-        }
-        learner.parameters().forEach((k, v) -> b.tensor("param." + k, v));
-        for (Level l : Level.values()) {
-            HostTensor[] st = learner.optimizerState(l);
-            b.tensor("opt." + l + ".m", st[0]).tensor("opt." + l + ".v", st[1]).tensor("opt." + l + ".acc", st[2]);
-        }
+        StateSnapshot.Builder b = StateSnapshot.builder();
+        groups(learner, java.util.EnumSet.allOf(StateGroup.class)).values().forEach(g -> copyInto(b, g));
+        b.counter("rejected", learner.recordsRejected());
         if (withFastStates) {
             for (Map.Entry<String, FastState> e : learner.fastStates().entries()) {
                 String p = "fast." + encodeKey(e.getKey()) + ".";
@@ -52,6 +40,96 @@ public final class LearnerSnapshots {
             }
         }
         return b.build();
+    }
+
+    /**
+     * The requested groups of the learner's state, each a snapshot of its own; {@link #restore(Iterable,
+     * FastStateStore, Device)} joins a full set again. Copies only what the groups hold.
+     */
+    public static Map<StateGroup, StateSnapshot> groups(Learner learner, java.util.Set<StateGroup> which) {
+        Map<StateGroup, StateSnapshot> out = new EnumMap<>(StateGroup.class);
+        for (StateGroup g : which) {
+            StateSnapshot.Builder b = StateSnapshot.builder();
+            switch (g) {
+                case META -> meta(learner, b);
+                case HIGH -> weights(learner, Level.HIGH, b).tensor("opt.HIGH.acc", learner.optimizerPart(Level.HIGH, 2));
+                case MID_WEIGHTS -> weights(learner, Level.MID, b);
+                case LOW_WEIGHTS -> weights(learner, Level.LOW, b);
+                case MID_ACC -> b.tensor("opt.MID.acc", learner.optimizerPart(Level.MID, 2));
+                case LOW_ACC -> b.tensor("opt.LOW.acc", learner.optimizerPart(Level.LOW, 2));
+            }
+            out.put(g, b.build());
+        }
+        return out;
+    }
+
+    private static void meta(Learner learner, StateSnapshot.Builder b) {
+        b.meta("kind", KIND);
+        learner.config().toMap().forEach((k, v) -> b.meta("model." + k, v));
+        learner.learnerConfig().toMap().forEach((k, v) -> b.meta("learner." + k, v));
+        LearnerCounters c = learner.countersSnapshot();
+        b.counter("records", c.records).counter("version", c.version).counter("window", c.window)
+                .counter("lowWindow", c.lowWindow).counter("consolidations", c.consolidations);
+        for (Level l : Level.values()) {
+            b.counter("steps." + l, c.steps[l.ordinal()]).counter("adam." + l, c.adamSteps[l.ordinal()])
+                    .counter("accumulated." + l, c.accumulated[l.ordinal()]);
+        }
+    }
+
+    private static StateSnapshot.Builder weights(Learner learner, Level level, StateSnapshot.Builder b) {
+        learner.parameters(level).forEach((k, v) -> b.tensor("param." + k, v));
+        return b.tensor("opt." + level + ".m", learner.optimizerPart(level, 0))
+                .tensor("opt." + level + ".v", learner.optimizerPart(level, 1));
+    }
+
+    private static void copyInto(StateSnapshot.Builder b, StateSnapshot s) {
+        s.meta().forEach(b::meta);
+        s.counters().forEach(b::counter);
+        s.tensors().forEach(b::tensor);
+    }
+
+    /** A learner from the groups of {@link #groups} (every group once, any order); see {@link #restore}. */
+    public static Learner restore(Iterable<StateSnapshot> groups, FastStateStore fast, Device device)
+            throws StateFormatException {
+        StateSnapshot.Builder b = StateSnapshot.builder();
+        try {
+            groups.forEach(g -> copyInto(b, g));
+        } catch (IllegalArgumentException e) {
+            throw new StateFormatException("state groups overlap: " + e.getMessage(), e);
+        }
+        return restore(b.build(), fast, device);
+    }
+
+    /** A key's fast state as a snapshot (its last input and its tensors). */
+    public static StateSnapshot fastState(FastState state) {
+        StateSnapshot.Builder b = StateSnapshot.builder().counter("last", state.lastInput());
+        state.tensors().forEach(b::tensor);
+        return b.build();
+    }
+
+    /** A key's fast state from {@link #fastState(FastState)}, checked against the model's configuration. */
+    public static FastState fastState(StateSnapshot s, HopeConfig config, String key) throws StateFormatException {
+        try {
+            return checkedFast(new FastState(s.tensors(), (int) s.counter("last")), FastState.fresh(config), key);
+        } catch (IllegalArgumentException e) {
+            throw new StateFormatException("fast state of key " + key + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static FastState checkedFast(FastState st, FastState fresh, String key) throws StateFormatException {
+        if (!st.tensors().keySet().equals(fresh.tensors().keySet())) {
+            throw new StateFormatException("fast state of key " + key + " has parts " + st.tensors().keySet()
+                    + ", expected " + fresh.tensors().keySet());
+        }
+        for (String part : st.tensors().keySet()) {
+            HostTensor a = st.tensors().get(part);
+            HostTensor f = fresh.tensors().get(part);
+            if (!java.util.Arrays.equals(a.shape(), f.shape()) || a.type() != f.type()) {
+                throw new StateFormatException("fast state " + part + " of key " + key + " is " + a + ", expected "
+                        + f);
+            }
+        }
+        return st;
     }
 
     /**
@@ -67,9 +145,11 @@ public final class LearnerSnapshots {
             LearnerConfig lc = LearnerConfig.fromMap(prefixed(s.meta(), "learner."));
             LearnerCounters c = new LearnerCounters();
             c.records = s.counter("records");
-            c.rejected = s.counter("rejected");
+            c.rejected = s.counters().getOrDefault("rejected", 0L);
             c.version = s.counter("version");
             c.window = s.counter("window");
+            c.lowWindow = s.counters().getOrDefault("lowWindow", Long.MIN_VALUE);
+            c.consolidations = s.counters().getOrDefault("consolidations", 0L);
             Map<Level, HostTensor[]> opt = new EnumMap<>(Level.class);
             for (Level l : Level.values()) {
                 c.steps[l.ordinal()] = s.counter("steps." + l);
@@ -93,17 +173,8 @@ public final class LearnerSnapshots {
             Map<String, FastState> states = new LinkedHashMap<>();
             FastState fresh = FastState.fresh(config);
             for (Map.Entry<String, Map<String, HostTensor>> e : fastTensors.entrySet()) {
-                FastState st = new FastState(e.getValue(), (int) s.counter("fast." + e.getKey() + ".last"));
-                if (!st.tensors().keySet().equals(fresh.tensors().keySet())) {
-                    throw new StateFormatException("fast state of key " + decodeKey(e.getKey()) + " has parts "
-                            + st.tensors().keySet() + ", expected " + fresh.tensors().keySet());
-                }
-                for (String part : st.tensors().keySet()) {
-                    if (!java.util.Arrays.equals(st.tensors().get(part).shape(), fresh.tensors().get(part).shape())) {
-                        throw new StateFormatException("fast state " + part + " of key " + decodeKey(e.getKey())
-                                + " has a wrong shape");
-                    }
-                }
+                FastState st = checkedFast(new FastState(e.getValue(), (int) s.counter("fast." + e.getKey() + ".last")),
+                        fresh, decodeKey(e.getKey()));
                 states.put(decodeKey(e.getKey()), st);
             }
             Learner learner = new Learner(config, lc, params, opt, c, fast, device);

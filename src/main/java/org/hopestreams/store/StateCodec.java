@@ -132,6 +132,11 @@ public final class StateCodec {
         return parse(new ChunkReader(chunks, headers));
     }
 
+    /** How many chunks the snapshot of this chunk has (from its checked header). */
+    public static int chunkCount(byte[] chunk) throws StateFormatException {
+        return Header.read(0, chunk).count;
+    }
+
     /** Same snapshot id and count everywhere, each index exactly once, at its own position. */
     private static void checkComplete(Header[] headers) throws StateFormatException {
         Header first = headers[0];

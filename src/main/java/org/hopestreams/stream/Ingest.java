@@ -42,17 +42,18 @@ public final class Ingest {
     private final int maxRecordBytes;
     private final int maxTextBytes;
     private final String defaultKey;
-    private final Function<byte[], TextEvent> avro;
+    private final Function<byte[], ?> avro;
 
     /**
      * @param maxRecordBytes longest record handed to the learner; longer text is split
      * @param maxTextBytes   hard cap on one event's text; longer text is rejected, not split
      * @param defaultKey     context key of events that carry none
-     * @param avro           decodes an Avro value (throws on corrupt bytes or an unknown schema);
+     * @param avro           decodes an Avro value to a TextEvent, or to whatever record its schema names
+     *                       (then rejected as wrong-schema); throws on corrupt bytes or an unknown schema;
      *                       unused for the other formats
      */
     public Ingest(InputFormat format, int maxRecordBytes, int maxTextBytes, String defaultKey,
-                  Function<byte[], TextEvent> avro) {
+                  Function<byte[], ?> avro) {
         if (maxRecordBytes < 4 || maxTextBytes < maxRecordBytes) {
             throw new IllegalArgumentException("ingest needs maxRecordBytes >= 4 and maxTextBytes >= maxRecordBytes, got "
                     + maxRecordBytes + " and " + maxTextBytes);
@@ -107,8 +108,8 @@ public final class Ingest {
             return Outcome.reject("wrong-schema", "the JSON event has no string field 'text'");
         }
         JsonNode time = node.get("eventTime");
-        if (time != null && !time.canConvertToExactIntegral()) {
-            return Outcome.reject("wrong-schema", "'eventTime' must be epoch milliseconds, got " + time);
+        if (time != null && (!time.canConvertToExactIntegral() || time.asLong() < 0)) {
+            return Outcome.reject("wrong-schema", "'eventTime' must be epoch milliseconds >= 0, got " + time);
         }
         String key = node.hasNonNull("key") ? node.get("key").asText() : keyOr(recordKey);
         String id = node.hasNonNull("id") ? node.get("id").asText() : sourceId;
@@ -116,17 +117,43 @@ public final class Ingest {
     }
 
     private Outcome avro(byte[] value) {
-        TextEvent event;
+        Object decoded;
         try {
-            event = avro.apply(value);
+            decoded = avro.apply(value);
         } catch (RuntimeException e) {
-            return Outcome.reject("undecodable", "the value is not a TextEvent this registry knows: " + e.getMessage());
+            return undecodable(value, e);
         }
-        if (event == null) {
-            return Outcome.reject("undecodable", "the Avro decoder returned no event");
+        if (!(decoded instanceof TextEvent event)) {
+            String what = decoded == null ? "nothing"
+                    : decoded instanceof org.apache.avro.generic.GenericContainer g ? "a " + g.getSchema().getFullName()
+                    : "a " + decoded.getClass().getName();
+            return Outcome.reject("wrong-schema", "the value decodes to " + what + ", expected a "
+                    + TextEvent.SCHEMA$.getFullName());
+        }
+        if (event.getEventTime().toEpochMilli() < 0) {
+            return Outcome.reject("wrong-schema", "eventTime " + event.getEventTime() + " is before 1970");
         }
         return pieces(event.getId(), event.getKey(), event.getText().getBytes(StandardCharsets.UTF_8),
                 event.getEventTime().toEpochMilli());
+    }
+
+    /** Why the serde failed: not the wire format at all, a schema id the registry does not know, or else. */
+    private static Outcome undecodable(byte[] value, RuntimeException e) {
+        StringBuilder why = new StringBuilder();
+        for (Throwable t = e; t != null && why.length() < 600; t = t.getCause()) {
+            why.append(why.length() == 0 ? "" : ": ").append(t.getMessage() == null ? t.getClass().getSimpleName()
+                    : t.getMessage());
+        }
+        if (value.length < 5 || value[0] != 0) {
+            return Outcome.reject("corrupt", "the value is not in the registry wire format (magic byte 0, a 4-byte "
+                    + "schema id, Avro binary): " + why);
+        }
+        String lower = why.toString().toLowerCase(java.util.Locale.ROOT);
+        if (lower.contains("not found") || lower.contains("404") || lower.contains("no content")) {
+            int id = java.nio.ByteBuffer.wrap(value, 1, 4).getInt();
+            return Outcome.reject("unknown-schema", "the schema id " + id + " is not in the registry: " + why);
+        }
+        return Outcome.reject("undecodable", "the value is not a TextEvent this registry knows: " + why);
     }
 
     private String keyOr(String recordKey) {

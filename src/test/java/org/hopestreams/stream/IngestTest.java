@@ -94,15 +94,31 @@ class IngestTest {
             if (v[0] != 0) {
                 throw new IllegalStateException("unknown magic byte " + v[0]);
             }
-            return event;
+            return switch (v[4]) {
+                case 1 -> event;
+                case 2 -> throw new RuntimeException("lookup failed", new RuntimeException("No content with id 2"));
+                case 3 -> org.hopestreams.avro.CheckpointEvent.newBuilder().setModelVersion(1).setRecords(1)
+                        .setHighSteps(1).setMidSteps(0).setLowSteps(0).setWallTime(Instant.EPOCH)
+                        .setStreamTime(Instant.EPOCH).setStateBytes(0).build();
+                default -> throw new IllegalArgumentException("bad varint");
+            };
         });
-        Ingest.Outcome ok = avro.decode(null, new byte[] {0, 1}, "x", 0);
+        Ingest.Outcome ok = avro.decode(null, new byte[] {0, 0, 0, 0, 1}, "x", 0);
         assertTrue(ok.accepted());
         assertEquals("k9", ok.pieces().get(0).key());
         assertArrayEquals(utf8("hello avro"), joined(ok.pieces()));
-        Ingest.Outcome bad = avro.decode(null, new byte[] {7, 1}, "x", 0);
-        assertEquals("undecodable", bad.reasonCode());
-        assertTrue(bad.reason().contains("unknown magic byte 7"), bad.reason());
+        Ingest.Outcome corrupt = avro.decode(null, new byte[] {7, 1}, "x", 0);
+        assertEquals("corrupt", corrupt.reasonCode());
+        assertTrue(corrupt.reason().contains("unknown magic byte 7"), corrupt.reason());
+        Ingest.Outcome unknown = avro.decode(null, new byte[] {0, 0, 0, 0, 2}, "x", 0);
+        assertEquals("unknown-schema", unknown.reasonCode());
+        assertTrue(unknown.reason().contains("schema id 2"), unknown.reason());
+        Ingest.Outcome wrong = avro.decode(null, new byte[] {0, 0, 0, 0, 3}, "x", 0);
+        assertEquals("wrong-schema", wrong.reasonCode());
+        assertTrue(wrong.reason().contains("org.hopestreams.avro.CheckpointEvent"), wrong.reason());
+        Ingest.Outcome garbled = avro.decode(null, new byte[] {0, 0, 0, 0, 9}, "x", 0);
+        assertEquals("undecodable", garbled.reasonCode());
+        assertTrue(garbled.reason().contains("bad varint"), garbled.reason());
     }
 
     @Test

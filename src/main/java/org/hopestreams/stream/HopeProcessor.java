@@ -1,0 +1,230 @@
+package org.hopestreams.stream;
+
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.hopestreams.avro.CheckpointEvent;
+import org.hopestreams.avro.LearningEvent;
+import org.hopestreams.learn.LearnOutcome;
+import org.hopestreams.learn.Learner;
+import org.hopestreams.learn.LearnerSnapshots;
+import org.hopestreams.learn.StateGroup;
+import org.hopestreams.model.DeviceChoice;
+import org.hopestreams.model.Level;
+import org.hopestreams.store.ChunkedValues;
+import org.hopestreams.store.ModelStore;
+import org.hopestreams.store.StateCodec;
+import org.hopestreams.store.StateSnapshot;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The HOPE processor (ARCHITECTURE.md §1-3): one learner per partition task. Every record is
+ * scored, then learned (fast memory of its key, HIGH step, MID and LOW accumulation); MID steps when
+ * a record opens a new stream-time window (or after N records); LOW consolidates on the checkpoint
+ * punctuation (wall clock) or when a record opens a new checkpoint period of stream time.
+ *
+ * <p>State: the key's fast memory goes to {@code fast-memory} on every accepted record; the model
+ * ({@code model} store) is written at every commit, only the groups that changed; every LOW version
+ * goes to {@code checkpoints} (the last N kept). The live learner is a cache of those stores,
+ * rebuilt from them in {@link #init}: a task that moves or restarts continues exactly where the
+ * last commit left it. A rejected record changes no store.
+ *
+ * <p>Output: {@link LearningEvent} per learned record, {@link CheckpointEvent} per consolidation,
+ * {@link DeadLetter} per rejected record.
+ */
+public final class HopeProcessor implements Processor<String, LearnRecord, String, Object> {
+    public static final String FAST_MEMORY = "fast-memory";
+    public static final String MODEL = "model";
+    public static final String CHECKPOINTS = "checkpoints";
+    private static final Logger LOG = LoggerFactory.getLogger(HopeProcessor.class);
+
+    private final HopeStreamsConfig config;
+    private ProcessorContext<String, Object> context;
+    private Learner learner;
+    private ModelStore modelStore;
+    private KvFastStateStore fast;
+    private ChunkedValues checkpoints;
+    private KeyValueStore<Bytes, byte[]> checkpointStore;
+    private boolean persistAll;
+    private boolean closed;
+    private long streamTime = Long.MIN_VALUE;
+
+    public HopeProcessor(HopeStreamsConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, Object> context) {
+        this.context = context;
+        modelStore = context.getStateStore(MODEL);
+        fast = new KvFastStateStore(context.getStateStore(FAST_MEMORY), () -> learner.config());
+        checkpointStore = context.getStateStore(CHECKPOINTS);
+        checkpoints = new ChunkedValues(checkpointStore, new StateCodec());
+        try {
+            Map<String, StateSnapshot> groups = modelStore.read();
+            var device = DeviceChoice.parse(config.getString(HopeStreamsConfig.DEVICE)).resolve();
+            if (groups.isEmpty()) {
+                learner = initial(device);
+                persistAll = true;
+                LOG.info("task {}: new {} model", context.taskId(), learner.config().preset());
+            } else {
+                learner = LearnerSnapshots.restore(groups.values(), fast, device);
+                LOG.info("task {}: model version {} restored from the stores ({} records learned)", context.taskId(),
+                        learner.modelVersion(), learner.levelSteps()[0]);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("task " + context.taskId() + ": cannot load the model: " + e.getMessage(), e);
+        }
+        modelStore.attach(this::takeDirty);
+        if (!config.streamTimeCheckpoints()) {
+            context.schedule(Duration.ofMillis(config.getLong(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS)),
+                    PunctuationType.WALL_CLOCK_TIME, this::checkpointNow);
+        }
+    }
+
+    private Learner initial(ai.djl.Device device) throws IOException {
+        String init = config.getString(HopeStreamsConfig.MODEL_INIT);
+        if (!init.isEmpty()) {
+            return LearnerSnapshots.load(Path.of(init), fast, device);
+        }
+        return Learner.create(config.modelConfig(), config.learnerConfig(), config.getLong(HopeStreamsConfig.MODEL_SEED),
+                fast, device);
+    }
+
+    @Override
+    public void process(Record<String, LearnRecord> record) {
+        LearnRecord r = record.value();
+        long consolidations = learner.consolidations();
+        long midSteps = learner.levelSteps()[Level.MID.ordinal()];
+        LearnOutcome o = learner.learn(r.key(), r.bytes(), record.timestamp());
+        if (!o.accepted()) {
+            String code = o.reason().startsWith("non-finite") ? "non-finite"
+                    : o.reason().startsWith("empty") ? "empty" : "oversize";
+            context.forward(new Record<>(r.key(), new DeadLetter(utf8(r.key()), r.bytes()), record.timestamp(),
+                    DeadLetter.headers(record.headers(), "learn", code, o.reason(), r.sourceTopic(),
+                            r.sourcePartition(), r.sourceOffset())));
+            return;
+        }
+        streamTime = Math.max(streamTime, record.timestamp());
+        if (o.levelSteps()[Level.MID.ordinal()] > midSteps) {
+            CrashPoints.hit("window-close");
+        }
+        if (learner.consolidations() > consolidations) {
+            consolidated(context.currentSystemTimeMs());
+        }
+        CrashPoints.hit("record");
+        context.forward(new Record<>(r.key(), learningEvent(r, o), record.timestamp()));
+    }
+
+    private LearningEvent learningEvent(LearnRecord r, LearnOutcome o) {
+        List<Double> surprise = new ArrayList<>(o.surprise().length);
+        for (double s : o.surprise()) {
+            surprise.add(s);
+        }
+        return LearningEvent.newBuilder().setKey(r.key()).setSourceTopic(r.sourceTopic())
+                .setSourcePartition(r.sourcePartition()).setSourceOffset(r.sourceOffset()).setBytes(o.bytes())
+                .setBitsPerByte(o.bitsPerByte()).setSurprise(surprise).setHighSteps(o.levelSteps()[0])
+                .setMidSteps(o.levelSteps()[1]).setLowSteps(o.levelSteps()[2]).setModelVersion(o.modelVersion())
+                .setEventTime(Instant.ofEpochMilli(r.eventTime())).setId(r.id()).setPart(r.part())
+                .setParts(r.parts()).build();
+    }
+
+    /** The wall-clock checkpoint punctuation. */
+    void checkpointNow(long wallTime) {
+        if (learner.checkpoint()) {
+            consolidated(wallTime);
+        }
+    }
+
+    /** A LOW consolidation happened: keep the version, drop the oldest, tell the checkpoints topic. */
+    private void consolidated(long wallTime) {
+        CrashPoints.hit("checkpoint");
+        long version = learner.modelVersion();
+        StateSnapshot low = LearnerSnapshots.groups(learner, EnumSet.of(StateGroup.LOW_WEIGHTS))
+                .get(StateGroup.LOW_WEIGHTS);
+        long bytes = checkpoints.put(versionName(version), low);
+        List<Long> kept = storedVersions();
+        for (int i = 0; i < kept.size() - config.getInt(HopeStreamsConfig.CHECKPOINTS_KEEP); i++) {
+            checkpoints.delete(versionName(kept.get(i)));
+        }
+        long[] steps = learner.levelSteps();
+        CheckpointEvent e = CheckpointEvent.newBuilder().setModelVersion(version).setRecords(steps[0])
+                .setHighSteps(steps[0]).setMidSteps(steps[1]).setLowSteps(steps[2])
+                .setWallTime(Instant.ofEpochMilli(wallTime))
+                .setStreamTime(Instant.ofEpochMilli(Math.max(0, streamTime))).setStateBytes(bytes).build();
+        context.forward(new Record<>(context.taskId().toString(), e, Math.max(0, streamTime)));
+    }
+
+    /** LOW versions in the checkpoints store, oldest first. */
+    public List<Long> storedVersions() {
+        List<Long> out = new ArrayList<>();
+        try (KeyValueIterator<Bytes, byte[]> it = checkpointStore.all()) {
+            while (it.hasNext()) {
+                byte[] name = ChunkedValues.nameOfFirstChunk(it.next().key);
+                if (name != null && name.length == 8) {
+                    out.add(ByteBuffer.wrap(name).getLong());
+                }
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    static byte[] versionName(long version) {
+        return ByteBuffer.allocate(8).putLong(version).array();
+    }
+
+    private Map<String, StateSnapshot> takeDirty() {
+        if (closed) {
+            return Map.of();
+        }
+        Set<StateGroup> dirty = persistAll ? EnumSet.allOf(StateGroup.class) : learner.dirtyGroups();
+        persistAll = false;
+        learner.clearDirty();
+        Map<String, StateSnapshot> out = new LinkedHashMap<>();
+        LearnerSnapshots.groups(learner, dirty).forEach((g, s) -> {
+            out.put(g.name(), s);
+            if (out.size() == 2) {
+                CrashPoints.hit("commit");
+            }
+        });
+        return out;
+    }
+
+    /** The live learner (for queries and tests; the stream thread owns it). */
+    public Learner learner() {
+        return learner;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        if (modelStore != null) {
+            modelStore.attach(null);
+        }
+        if (learner != null) {
+            learner.close();
+        }
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+}

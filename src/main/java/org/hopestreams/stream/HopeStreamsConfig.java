@@ -1,0 +1,176 @@
+package org.hopestreams.stream;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.streams.StreamsConfig;
+import org.hopestreams.learn.LearnerConfig;
+import org.hopestreams.model.HopeConfig;
+import org.hopestreams.store.BoundedRocksDbConfig;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The application's configuration: the {@code hope.*} keys below (each with type, default, range and
+ * doc: Kafka's {@link ConfigDef}), and every other key passed through to Kafka Streams, its clients
+ * and the Avro serde. {@link #streamsProperties()} adds the defaults this application needs
+ * (exactly-once v2, a bounded RocksDB, a state cache big enough for the fast memories).
+ */
+public final class HopeStreamsConfig extends AbstractConfig {
+    public static final String INPUT_TOPIC = "hope.input.topic";
+    public static final String LEARNING_TOPIC = "hope.learning.topic";
+    public static final String CHECKPOINTS_TOPIC = "hope.checkpoints.topic";
+    public static final String DLQ_TOPIC = "hope.dlq.topic";
+    public static final String INPUT_FORMAT = "hope.input.format";
+    public static final String SERDE_CLASS = "hope.serde.class";
+    public static final String REGISTRY_URL = "hope.registry.url";
+    public static final String REPARTITION = "hope.repartition";
+    public static final String DEFAULT_KEY = "hope.default.key";
+    public static final String RECORD_MAX_BYTES = "hope.record.max.bytes";
+    public static final String TEXT_MAX_BYTES = "hope.text.max.bytes";
+    public static final String MODEL_PRESET = "hope.model.preset";
+    public static final String MODEL_INIT = "hope.model.init";
+    public static final String MODEL_SEED = "hope.model.seed";
+    public static final String DEVICE = "hope.device";
+    public static final String LR_HIGH = "hope.learn.lr.high";
+    public static final String LR_MID = "hope.learn.lr.mid";
+    public static final String LR_LOW = "hope.learn.lr.low";
+    public static final String WARMUP_RECORDS = "hope.learn.warmup.records";
+    public static final String WINDOW_MS = "hope.window.ms";
+    public static final String WINDOW_RECORDS = "hope.window.records";
+    public static final String CHECKPOINT_CLOCK = "hope.checkpoint.clock";
+    public static final String CHECKPOINT_INTERVAL_MS = "hope.checkpoint.interval.ms";
+    public static final String CHECKPOINTS_KEEP = "hope.checkpoints.keep";
+    public static final String ROCKSDB_MEMORY = BoundedRocksDbConfig.MEMORY_CONFIG;
+
+    public static final String APICURIO_SERDE = "io.apicurio.registry.serde.avro.AvroSerde";
+
+    public static final ConfigDef DEF = new ConfigDef()
+            .define(INPUT_TOPIC, Type.STRING, "hope.events", new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Topic of input events (TextEvent Avro, plain text or JSON; see " + INPUT_FORMAT + ").")
+            .define(LEARNING_TOPIC, Type.STRING, "hope.learning", new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Topic of the LearningEvent written for every learned record.")
+            .define(CHECKPOINTS_TOPIC, Type.STRING, "hope.checkpoints", new ConfigDef.NonEmptyString(),
+                    Importance.MEDIUM, "Topic of the CheckpointEvent written for every LOW consolidation.")
+            .define(DLQ_TOPIC, Type.STRING, "hope.events.dlq", new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Dead-letter topic: rejected input, original bytes, reason in headers (hope.dlq.*).")
+            .define(INPUT_FORMAT, Type.STRING, "avro", ValidString.in("avro", "text", "json"), Importance.HIGH,
+                    "Input value format: avro (TextEvent through the serde), text (UTF-8, the Kafka key is the "
+                            + "context key) or json ({\"text\":..., \"key\":..., \"eventTime\":..., \"id\":...}).")
+            .define(SERDE_CLASS, Type.STRING, APICURIO_SERDE, new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                    "Avro serde class (a Kafka Serde); it is configured with every key of this configuration. "
+                            + "Confluent's io.confluent.kafka.streams.serdes.avro.SpecificAvroSerde works where "
+                            + "its jars are on the class path.")
+            .define(REGISTRY_URL, Type.STRING, "", Importance.HIGH,
+                    "Schema registry URL, passed to the serde as apicurio.registry.url and schema.registry.url "
+                            + "(Apicurio: http://host:port/apis/registry/v3; Confluent API: .../apis/ccompat/v7).")
+            .define(REPARTITION, Type.BOOLEAN, true, Importance.MEDIUM,
+                    "Repartition by context key before the learner, so that every key always meets the same "
+                            + "learner even when producers key records otherwise. Off saves a topic hop when the "
+                            + "Kafka key is the context key.")
+            .define(DEFAULT_KEY, Type.STRING, "default", Importance.LOW,
+                    "Context key of events that carry none.")
+            .define(RECORD_MAX_BYTES, Type.INT, 1024, Range.between(16, 64 * 1024), Importance.MEDIUM,
+                    "Longest record handed to the learner; longer text is split at UTF-8 boundaries.")
+            .define(TEXT_MAX_BYTES, Type.INT, 1 << 20, Range.between(16, 64 << 20), Importance.MEDIUM,
+                    "Hard cap on one event's text: longer events go to the dead-letter topic (oversize).")
+            .define(MODEL_PRESET, Type.STRING, "small", ValidString.in("tiny", "small", "base"), Importance.HIGH,
+                    "Model size of a new model (ignored when the stores or " + MODEL_INIT + " hold one).")
+            .define(MODEL_INIT, Type.STRING, "", Importance.MEDIUM,
+                    "Checkpoint file (from pretrain or learn) a new model starts from; empty = seeded init. "
+                            + "Its model and learner settings win over the keys here.")
+            .define(MODEL_SEED, Type.LONG, 42L, Importance.LOW, "Seed of a new model's initial weights.")
+            .define(DEVICE, Type.STRING, "auto", ValidString.in("auto", "cpu", "gpu"), Importance.MEDIUM,
+                    "Where tensors live: gpu if a CUDA engine and GPU exist (auto), or forced.")
+            .define(LR_HIGH, Type.DOUBLE, 3e-3, Range.between(0, 1), Importance.MEDIUM, "AdamW learning rate of HIGH.")
+            .define(LR_MID, Type.DOUBLE, 3e-3, Range.between(0, 1), Importance.MEDIUM, "AdamW learning rate of MID.")
+            .define(LR_LOW, Type.DOUBLE, 3e-3, Range.between(0, 1), Importance.MEDIUM, "AdamW learning rate of LOW.")
+            .define(WARMUP_RECORDS, Type.INT, 400, Range.atLeast(0), Importance.LOW,
+                    "Records during which every level steps on every record, before the nested cadence.")
+            .define(WINDOW_MS, Type.LONG, 60_000L, Range.atLeast(0), Importance.HIGH,
+                    "MID tumbling window in stream time (event time), ms; 0 = no time windows.")
+            .define(WINDOW_RECORDS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
+                    "MID window in records (0 = none); with " + WINDOW_MS + " both close a window.")
+            .define(CHECKPOINT_CLOCK, Type.STRING, "wall", ValidString.in("wall", "stream"), Importance.MEDIUM,
+                    "Clock of the LOW checkpoint punctuation: wall (processing time) or stream (event time, "
+                            + "reproducible runs).")
+            .define(CHECKPOINT_INTERVAL_MS, Type.LONG, 300_000L, Range.atLeast(1), Importance.HIGH,
+                    "LOW consolidation period, ms of the checkpoint clock.")
+            .define(CHECKPOINTS_KEEP, Type.INT, 5, Range.atLeast(1), Importance.LOW,
+                    "LOW versions kept in the checkpoints store.")
+            .define(ROCKSDB_MEMORY, Type.LONG, BoundedRocksDbConfig.DEFAULT_MEMORY, Range.atLeast(4L << 20),
+                    Importance.MEDIUM, "Bound on the off-heap memory of all RocksDB stores of the process, bytes.");
+
+    public HopeStreamsConfig(Map<?, ?> props) {
+        super(DEF, props, false);
+    }
+
+    public String inputTopic() {
+        return getString(INPUT_TOPIC);
+    }
+
+    public String learningTopic() {
+        return getString(LEARNING_TOPIC);
+    }
+
+    public String checkpointsTopic() {
+        return getString(CHECKPOINTS_TOPIC);
+    }
+
+    public String dlqTopic() {
+        return getString(DLQ_TOPIC);
+    }
+
+    public InputFormat inputFormat() {
+        return InputFormat.valueOf(getString(INPUT_FORMAT).toUpperCase(java.util.Locale.ROOT));
+    }
+
+    public boolean streamTimeCheckpoints() {
+        return getString(CHECKPOINT_CLOCK).equals("stream");
+    }
+
+    public HopeConfig modelConfig() {
+        return HopeConfig.preset(getString(MODEL_PRESET));
+    }
+
+    /** The learner settings of a new model. */
+    public LearnerConfig learnerConfig() {
+        return LearnerConfig.defaults().withRates(getDouble(LR_HIGH), getDouble(LR_MID), getDouble(LR_LOW))
+                .withWarmup(getInt(WARMUP_RECORDS)).withWindow(getInt(WINDOW_RECORDS), getLong(WINDOW_MS))
+                .withMaxRecordBytes(getInt(RECORD_MAX_BYTES))
+                .withCheckpointMillis(streamTimeCheckpoints() ? getLong(CHECKPOINT_INTERVAL_MS) : 0);
+    }
+
+    /** Configuration handed to the serde: every key given, plus the registry URL and specific-record reading. */
+    public Map<String, Object> serdeConfig() {
+        Map<String, Object> m = new HashMap<>(originals());
+        String url = getString(REGISTRY_URL);
+        if (!url.isEmpty()) {
+            m.putIfAbsent("apicurio.registry.url", url);
+            m.putIfAbsent("schema.registry.url", url);
+        }
+        m.putIfAbsent("apicurio.registry.use-specific-avro-reader", "true");
+        m.putIfAbsent("specific.avro.reader", "true");
+        m.putIfAbsent("apicurio.registry.auto-register", "true");
+        return m;
+    }
+
+    /** Kafka Streams properties: the given ones over this application's defaults. */
+    public Properties streamsProperties() {
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "hope-streams");
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "1000");
+        p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, Long.toString(64L << 20));
+        p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbConfig.class.getName());
+        p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+        p.put("processing.exception.handler.global.enabled", "true");
+        p.putAll(originals());
+        return p;
+    }
+}

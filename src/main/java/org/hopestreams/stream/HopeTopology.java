@@ -1,0 +1,97 @@
+package org.hopestreams.stream;
+
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.state.Stores;
+import org.hopestreams.avro.CheckpointEvent;
+import org.hopestreams.avro.LearningEvent;
+import org.hopestreams.store.ModelStoreBuilder;
+
+import java.util.Map;
+
+/**
+ * The one topology factory (used by the commands, the tests and the benchmarks):
+ * <pre>
+ *   input ─ ingest ─┬─ dead letters ───────────────────────────────────────────▶ dlq
+ *                   └─ records ─(repartition by context key)─ hope ─┬─ LearningEvent ─▶ learning
+ *                                                                   ├─ CheckpointEvent ▶ checkpoints
+ *                                                                   └─ dead letters ──▶ dlq
+ * </pre>
+ * with the {@code fast-memory}, {@code model} and {@code checkpoints} stores on the hope processor.
+ */
+public final class HopeTopology {
+    private HopeTopology() {
+    }
+
+    /** The topology for {@code config}, with the Avro serde named by {@link HopeStreamsConfig#SERDE_CLASS}. */
+    public static Topology build(HopeStreamsConfig config) {
+        return build(config, avroSerde(config));
+    }
+
+    public static Topology build(HopeStreamsConfig config, Serde<Object> avro) {
+        Ingest ingest = new Ingest(config.inputFormat(), config.getInt(HopeStreamsConfig.RECORD_MAX_BYTES),
+                config.getInt(HopeStreamsConfig.TEXT_MAX_BYTES), config.getString(HopeStreamsConfig.DEFAULT_KEY),
+                bytes -> avro.deserializer().deserialize(config.inputTopic(), bytes));
+        StreamsBuilder b = new StreamsBuilder();
+        b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.FAST_MEMORY),
+                Serdes.Bytes(), Serdes.ByteArray()).withCachingEnabled());
+        b.addStateStore(new ModelStoreBuilder(HopeProcessor.MODEL));
+        b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.CHECKPOINTS),
+                Serdes.Bytes(), Serdes.ByteArray()).withCachingDisabled());
+
+        KStream<String, Object> ingested = b.stream(config.inputTopic(),
+                        Consumed.with(Serdes.Bytes(), Serdes.ByteArray()).withName("input"))
+                .process(() -> new IngestProcessor(ingest), Named.as("ingest"));
+        Map<String, KStream<String, Object>> routes = ingested.split(Named.as("ingest-"))
+                .branch((k, v) -> v instanceof DeadLetter, Branched.as("dlq"))
+                .defaultBranch(Branched.as("records"));
+        toDeadLetters(routes.get("ingest-dlq"), config, "ingest-dlq-out");
+
+        KStream<String, LearnRecord> records = routes.get("ingest-records")
+                .mapValues(v -> (LearnRecord) v, Named.as("as-learn-record"));
+        if (config.getBoolean(HopeStreamsConfig.REPARTITION)) {
+            records = records.repartition(Repartitioned.with(Serdes.String(), LearnRecord.SERDE).withName("by-key"));
+        }
+        KStream<String, Object> out = records.process(() -> new HopeProcessor(config), Named.as("hope"),
+                HopeProcessor.FAST_MEMORY, HopeProcessor.MODEL, HopeProcessor.CHECKPOINTS);
+        Map<String, KStream<String, Object>> outputs = out.split(Named.as("hope-"))
+                .branch((k, v) -> v instanceof LearningEvent, Branched.as("learning"))
+                .branch((k, v) -> v instanceof CheckpointEvent, Branched.as("checkpoints"))
+                .defaultBranch(Branched.as("dlq"));
+        outputs.get("hope-learning").to(config.learningTopic(), Produced.with(Serdes.String(), avro)
+                .withName("learning-out"));
+        outputs.get("hope-checkpoints").to(config.checkpointsTopic(), Produced.with(Serdes.String(), avro)
+                .withName("checkpoints-out"));
+        toDeadLetters(outputs.get("hope-dlq"), config, "learn-dlq-out");
+        return b.build();
+    }
+
+    private static void toDeadLetters(KStream<String, Object> s, HopeStreamsConfig config, String name) {
+        s.map((k, v) -> KeyValue.pair(((DeadLetter) v).key(), ((DeadLetter) v).value()), Named.as(name + "-bytes"))
+                .to(config.dlqTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(name));
+    }
+
+    /** The configured Avro serde, configured for values with {@link HopeStreamsConfig#serdeConfig()}. */
+    @SuppressWarnings("unchecked")
+    public static Serde<Object> avroSerde(HopeStreamsConfig config) {
+        String name = config.getString(HopeStreamsConfig.SERDE_CLASS);
+        Serde<Object> serde;
+        try {
+            serde = (Serde<Object>) Class.forName(name).getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            throw new IllegalArgumentException(HopeStreamsConfig.SERDE_CLASS + " = " + name
+                    + " is not a Kafka Serde class with a public no-argument constructor on the class path: " + e, e);
+        }
+        serde.configure(config.serdeConfig(), false);
+        return serde;
+    }
+}

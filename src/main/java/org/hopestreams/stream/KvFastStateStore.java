@@ -1,0 +1,98 @@
+package org.hopestreams.stream;
+
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.hopestreams.learn.FastStateStore;
+import org.hopestreams.learn.LearnerSnapshots;
+import org.hopestreams.model.FastState;
+import org.hopestreams.model.HopeConfig;
+import org.hopestreams.store.ChunkedValues;
+import org.hopestreams.store.StateCodec;
+import org.hopestreams.store.StateFormatException;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The {@code fast-memory} store seen as the learner's {@link FastStateStore}: one entry per key,
+ * its fast state encoded by {@link StateCodec} in chunks below 1 MB (a {@code base} state is about
+ * 0.5 MB). Written on every accepted record; the store's cache keeps only a key's last write per
+ * commit. Not thread-safe (a stream task's store).
+ */
+public final class KvFastStateStore implements FastStateStore {
+    private final KeyValueStore<Bytes, byte[]> store;
+    private final ChunkedValues values;
+    private final Supplier<HopeConfig> config;
+    private long putNanos;
+    private long puts;
+
+    /** @param config the model's configuration (known once the model is loaded), to check states against */
+    public KvFastStateStore(KeyValueStore<Bytes, byte[]> store, Supplier<HopeConfig> config) {
+        this.store = store;
+        this.values = new ChunkedValues(store, new StateCodec());
+        this.config = config;
+    }
+
+    @Override
+    public FastState get(String key) {
+        try {
+            var s = values.get(name(key));
+            return s == null ? null : LearnerSnapshots.fastState(s, config.get(), key);
+        } catch (StateFormatException e) {
+            throw new IllegalStateException("fast-memory store holds an unreadable state for key '" + key + "': "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void put(String key, FastState state) {
+        long t0 = System.nanoTime();
+        values.put(name(key), LearnerSnapshots.fastState(state));
+        putNanos += System.nanoTime() - t0;
+        puts++;
+    }
+
+    /** Puts so far and their total time in ms (encode and store). */
+    public long[] putStats() {
+        return new long[] {puts, putNanos / 1_000_000};
+    }
+
+    /** Keys held; counts the store (a full scan). */
+    @Override
+    public long size() {
+        long n = 0;
+        try (KeyValueIterator<Bytes, byte[]> it = store.all()) {
+            while (it.hasNext()) {
+                if (ChunkedValues.nameOfFirstChunk(it.next().key) != null) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public Iterable<Map.Entry<String, FastState>> entries() {
+        List<Map.Entry<String, FastState>> out = new ArrayList<>();
+        try (KeyValueIterator<Bytes, byte[]> it = store.all()) {
+            while (it.hasNext()) {
+                KeyValue<Bytes, byte[]> kv = it.next();
+                byte[] name = ChunkedValues.nameOfFirstChunk(kv.key);
+                if (name != null) {
+                    String key = new String(name, StandardCharsets.UTF_8);
+                    out.add(Map.entry(key, get(key)));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static byte[] name(String key) {
+        return key.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,136 @@
+package org.hopestreams.stream;
+
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.hopestreams.avro.CheckpointEvent;
+import org.hopestreams.avro.LearningEvent;
+import org.hopestreams.embedded.EmbeddedRegistry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The whole topology in a {@link TopologyTestDriver} (real RocksDB stores, a real Apicurio registry
+ * for the Avro output): ingest, dead letters, repartition, the learner's cadence and its events.
+ */
+class HopeTopologyTest {
+    private static EmbeddedRegistry registry;
+
+    @TempDir
+    Path stateDir;
+
+    @BeforeAll
+    static void startRegistry() throws Exception {
+        registry = EmbeddedRegistry.builder().start();
+    }
+
+    @AfterAll
+    static void stopRegistry() {
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    static Map<String, Object> tinyStreamConfig(String registryUrl) {
+        Map<String, Object> m = new HashMap<>();
+        m.put(HopeStreamsConfig.REGISTRY_URL, registryUrl);
+        m.put(HopeStreamsConfig.MODEL_PRESET, "tiny");
+        m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");
+        m.put(HopeStreamsConfig.WINDOW_MS, "1000");
+        m.put(HopeStreamsConfig.CHECKPOINT_CLOCK, "stream");
+        m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "3000");
+        m.put(HopeStreamsConfig.RECORD_MAX_BYTES, "64");
+        m.put(HopeStreamsConfig.TEXT_MAX_BYTES, "512");
+        m.put(HopeStreamsConfig.CHECKPOINTS_KEEP, "2");
+        return m;
+    }
+
+    @Test
+    void textEventsAreLearnedAtTheNestedCadenceAndBadOnesAreDeadLetters() {
+        Map<String, Object> m = tinyStreamConfig(registry.apiUrl());
+        m.put(HopeStreamsConfig.INPUT_FORMAT, "text");
+        m.put(StreamsConfig.APPLICATION_ID_CONFIG, "ttd");
+        m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        m.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        Serde<Object> avro = HopeTopology.avroSerde(config);
+        Properties props = config.streamsProperties();
+        try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro), props)) {
+            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
+                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
+            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
+                    Serdes.String().deserializer(), avro.deserializer());
+            TestOutputTopic<String, Object> checkpoints = driver.createOutputTopic(config.checkpointsTopic(),
+                    Serdes.String().deserializer(), avro.deserializer());
+            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
+                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+
+            // 12 events at 400 ms steps: windows of 1 s close at t=1200, 2000, 2800, 4000, 4400;
+            // checkpoints of 3 s at t=3200 (the record that opens [3000, 6000)).
+            for (int i = 0; i < 12; i++) {
+                in.pipeInput(i % 2 == 0 ? "alpha" : "beta", ("event " + i + " says hello").getBytes(StandardCharsets.UTF_8),
+                        Instant.ofEpochMilli(400L * i));
+            }
+            in.pipeInput("alpha", new byte[0], Instant.ofEpochMilli(5000));
+            in.pipeInput("alpha", new byte[] {(byte) 0xC3, 0x28}, Instant.ofEpochMilli(5000));
+            in.pipeInput("beta", "x".repeat(600).getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(5000));
+            in.pipeInput("beta", "y".repeat(130).getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(5000));
+
+            List<LearningEvent> events = learning.readValuesToList().stream().map(v -> (LearningEvent) v).toList();
+            assertEquals(12 + 3, events.size(), "12 events and one of 130 bytes split into 64+64+2");
+            for (int i = 0; i < 12; i++) {
+                LearningEvent e = events.get(i);
+                assertEquals(i % 2 == 0 ? "alpha" : "beta", e.getKey());
+                assertEquals(i, e.getSourceOffset());
+                assertEquals(i + 1, e.getHighSteps(), "HIGH steps on every record");
+                long windowsClosed = Math.floorDiv(400L * i, 1000);   // window index of the record
+                assertEquals(windowsClosed, e.getMidSteps(), "MID steps once per closed window, record " + i);
+                assertEquals(400L * i >= 3000 ? 1 : 0, e.getLowSteps(), "LOW consolidates once per 3 s");
+                assertTrue(Double.isFinite(e.getBitsPerByte()) && e.getBitsPerByte() > 0);
+            }
+            List<LearningEvent> split = events.subList(12, 15);
+            assertEquals(List.of(64, 64, 2), split.stream().map(LearningEvent::getBytes).toList());
+            assertEquals(List.of(0, 1, 2), split.stream().map(LearningEvent::getPart).toList());
+            assertTrue(split.stream().allMatch(e -> e.getParts() == 3 && e.getSourceOffset() == 15));
+
+            List<CheckpointEvent> cps = checkpoints.readValuesToList().stream().map(v -> (CheckpointEvent) v).toList();
+            assertEquals(1, cps.size());
+            assertEquals(1, cps.get(0).getLowSteps());
+            assertEquals(3200, cps.get(0).getStreamTime().toEpochMilli(),
+                    "the record that opened the period triggered it, before it was learned");
+            assertTrue(cps.get(0).getStateBytes() > 0);
+
+            List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
+            assertEquals(3, dead.size());
+            assertEquals(List.of("empty", "invalid-utf8", "oversize"), dead.stream()
+                    .map(r -> header(r.headers(), DeadLetter.REASON)).toList());
+            assertArrayEquals(new byte[] {(byte) 0xC3, 0x28}, dead.get(1).value(), "original bytes kept");
+            assertEquals("13", header(dead.get(1).headers(), DeadLetter.OFFSET));
+            assertEquals("ingest", header(dead.get(1).headers(), DeadLetter.STAGE));
+            assertArrayEquals("alpha".getBytes(StandardCharsets.UTF_8), dead.get(1).key());
+        }
+    }
+
+    static String header(Headers h, String name) {
+        return new String(h.lastHeader(name).value(), StandardCharsets.UTF_8);
+    }
+}
