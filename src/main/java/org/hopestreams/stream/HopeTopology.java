@@ -40,7 +40,7 @@ public final class HopeTopology {
     public static Topology build(HopeStreamsConfig config, Serde<Object> avro) {
         Ingest ingest = new Ingest(config.inputFormat(), config.getInt(HopeStreamsConfig.RECORD_MAX_BYTES),
                 config.getInt(HopeStreamsConfig.TEXT_MAX_BYTES), config.getString(HopeStreamsConfig.DEFAULT_KEY),
-                bytes -> avro.deserializer().deserialize(config.inputTopic(), bytes));
+                bytes -> decode(avro, config.inputTopic(), bytes));
         StreamsBuilder b = new StreamsBuilder();
         b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.FAST_MEMORY),
                 Serdes.Bytes(), Serdes.ByteArray()).withCachingEnabled());
@@ -78,6 +78,22 @@ public final class HopeTopology {
     private static void toDeadLetters(KStream<String, Object> s, HopeStreamsConfig config, String name) {
         s.map((k, v) -> KeyValue.pair(((DeadLetter) v).key(), ((DeadLetter) v).value()), Named.as(name + "-bytes"))
                 .to(config.dlqTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(name));
+    }
+
+    private static Object decode(Serde<Object> avro, String topic, byte[] bytes) {
+        try {
+            return avro.deserializer().deserialize(topic, bytes);
+        } catch (RuntimeException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                // Apicurio's client reports registry errors as ProblemDetails whose message is only its class name.
+                if (t instanceof io.apicurio.registry.rest.client.models.ProblemDetails p) {
+                    throw new IllegalStateException("the registry answered " + p.getStatus()
+                            + (Integer.valueOf(404).equals(p.getStatus()) ? " (not found)" : "") + ": " + p.getTitle()
+                            + (p.getDetail() == null ? "" : " - " + p.getDetail()), e);
+                }
+            }
+            throw e;
+        }
     }
 
     /** The configured Avro serde, configured for values with {@link HopeStreamsConfig#serdeConfig()}. */

@@ -1,0 +1,95 @@
+package org.hopestreams.cli;
+
+import org.apache.kafka.streams.StreamsConfig;
+import org.hopestreams.stream.HopeStreamsConfig;
+import org.hopestreams.stream.StreamApp;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code run}: the streaming learner against a given Kafka and schema registry, until SIGTERM or Ctrl-C. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run the streaming learner against a Kafka cluster and a schema registry.")
+final class RunCommand implements Callable<Integer> {
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT,...", description = "Kafka bootstrap servers.")
+    String bootstrap;
+
+    @Option(names = "--registry-url", paramLabel = "URL", description = "Schema registry URL (hope.registry.url).")
+    String registryUrl;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Properties file: hope.* keys and any Kafka Streams,"
+            + " client or serde key.")
+    Path configFile;
+
+    @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE", description = "A configuration key (repeatable; wins "
+            + "over --config).")
+    Map<String, String> set = new LinkedHashMap<>();
+
+    @Option(names = "--create-topics", paramLabel = "PARTITIONS", defaultValue = "0",
+            description = "Create missing topics with this many partitions (0 = do not create).")
+    int createTopics;
+
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+            description = "PyTorch intra-op threads; 0 keeps the engine's default (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (threads > 0) {
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        }
+        Map<String, Object> m = new HashMap<>();
+        if (configFile != null) {
+            Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(configFile)) {
+                p.load(r);
+            } catch (IOException e) {
+                throw new IOException("cannot read --config " + configFile + ": " + e.getMessage(), e);
+            }
+            p.forEach((k, v) -> m.put(k.toString(), v));
+        }
+        if (bootstrap != null) {
+            m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        }
+        if (registryUrl != null) {
+            m.put(HopeStreamsConfig.REGISTRY_URL, registryUrl);
+        }
+        m.putAll(set);
+        if (!m.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
+            throw new IllegalArgumentException("no Kafka: give --bootstrap-servers or bootstrap.servers in --config");
+        }
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        if (createTopics > 0) {
+            StreamApp.createTopics(config, createTopics, (short) -1);
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        StreamApp app = StreamApp.start(config);
+        Thread hook = new Thread(() -> {
+            app.close();
+            stop.countDown();
+        }, "hope-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        System.out.println("hope run: application " + config.streamsProperties().get(StreamsConfig.APPLICATION_ID_CONFIG)
+                + " reading " + config.inputTopic() + "; Ctrl-C or SIGTERM stops it cleanly");
+        while (stop.getCount() > 0) {
+            if (app.failure() != null) {
+                System.err.println("error: the stream thread failed: " + app.failure());
+                return 1;
+            }
+            stop.await(Duration.ofSeconds(1).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+        return 0;
+    }
+}

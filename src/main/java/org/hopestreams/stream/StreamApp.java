@@ -1,0 +1,116 @@
+package org.hopestreams.stream;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The streaming learner as a running application: the {@link HopeTopology} in a {@link KafkaStreams}
+ * client. {@link #close()} leaves the consumer group, commits and closes the stores, so a restart
+ * with the same application id does not wait out the session timeout.
+ */
+public final class StreamApp implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamApp.class);
+
+    private final HopeStreamsConfig config;
+    private final KafkaStreams streams;
+    private volatile Throwable failure;
+
+    private StreamApp(HopeStreamsConfig config) {
+        this.config = config;
+        this.streams = new KafkaStreams(HopeTopology.build(config), config.streamsProperties());
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("stream thread failed; shutting the application down", e);
+            failure = e;
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+    }
+
+    /** Builds and starts the application. */
+    public static StreamApp start(HopeStreamsConfig config) {
+        StreamApp app = new StreamApp(config);
+        app.streams.start();
+        return app;
+    }
+
+    public KafkaStreams streams() {
+        return streams;
+    }
+
+    public HopeStreamsConfig config() {
+        return config;
+    }
+
+    /** The error that stopped a stream thread, if any. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /** Waits until the application is RUNNING; false on timeout or if it failed. */
+    public boolean awaitRunning(Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < end) {
+            KafkaStreams.State s = streams.state();
+            if (s == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            if (s == KafkaStreams.State.ERROR || s == KafkaStreams.State.NOT_RUNNING) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    /**
+     * Creates the input and output topics that do not exist yet ({@code partitions} each,
+     * replication {@code replicas}); existing topics are left as they are.
+     */
+    public static void createTopics(HopeStreamsConfig config, int partitions, short replicas)
+            throws InterruptedException, ExecutionException {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", config.originals().get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
+        try (Admin admin = Admin.create(p)) {
+            List<NewTopic> topics = new ArrayList<>();
+            for (String t : List.of(config.inputTopic(), config.learningTopic(), config.checkpointsTopic(),
+                    config.dlqTopic())) {
+                topics.add(new NewTopic(t, partitions, replicas));
+            }
+            for (var e : admin.createTopics(topics).values().entrySet()) {
+                try {
+                    e.getValue().get();
+                } catch (ExecutionException ex) {
+                    if (!(ex.getCause() instanceof TopicExistsException)) {
+                        throw ex;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                .withTimeout(Duration.ofSeconds(60)));
+    }
+
+    /** Configuration from a properties map with the given overrides on top. */
+    public static HopeStreamsConfig config(Map<String, ?> base, Map<String, String> overrides) {
+        Map<String, Object> m = new java.util.HashMap<>(base);
+        m.putAll(overrides);
+        return new HopeStreamsConfig(m);
+    }
+}

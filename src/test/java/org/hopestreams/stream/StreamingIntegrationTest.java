@@ -1,0 +1,119 @@
+package org.hopestreams.stream;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.hopestreams.avro.CheckpointEvent;
+import org.hopestreams.avro.LearningEvent;
+import org.hopestreams.avro.TextEvent;
+import org.hopestreams.embedded.EmbeddedKafka;
+import org.hopestreams.embedded.EmbeddedRegistry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The application on a real in-JVM KRaft broker and a real Apicurio registry: a standard producer
+ * with the Avro serde writes TextEvents; LearningEvents, CheckpointEvents and dead letters are read
+ * back with read_committed.
+ */
+class StreamingIntegrationTest {
+    private static EmbeddedKafka kafka;
+    private static EmbeddedRegistry registry;
+
+    @TempDir
+    Path stateDir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        CompletableFuture<EmbeddedRegistry> r = CompletableFuture.supplyAsync(() -> {
+            try {
+                return EmbeddedRegistry.builder().start();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        kafka = EmbeddedKafka.start();
+        registry = r.join();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (registry != null) {
+            registry.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @Test
+    void avroEventsAreLearnedExactlyOnceAndBadInputIsDeadLettered() throws Exception {
+        Map<String, Object> m = StreamTestSupport.appConfig(kafka.bootstrapServers(), registry.apiUrl(), "it-basic",
+                stateDir);
+        m.put(HopeStreamsConfig.INPUT_TOPIC, "it.events");
+        m.put(HopeStreamsConfig.LEARNING_TOPIC, "it.learning");
+        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "it.checkpoints");
+        m.put(HopeStreamsConfig.DLQ_TOPIC, "it.dlq");
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        StreamApp.createTopics(config, 1, (short) 1);
+
+        List<TextEvent> events = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            events.add(StreamTestSupport.event("e" + i, "doc-" + (i % 3), "line " + i + ": the capital of Zorbia is Quelt.",
+                    1_000_000L + 400L * i));
+        }
+        StreamTestSupport.produce(kafka.bootstrapServers(), registry.apiUrl(), "it.events", events);
+        StreamTestSupport.produceRaw(kafka.bootstrapServers(), "it.events", "k".getBytes(StandardCharsets.UTF_8),
+                "not avro at all".getBytes(StandardCharsets.UTF_8));
+        StreamTestSupport.produceRaw(kafka.bootstrapServers(), "it.events", null,
+                new byte[] {0, 0, 0, 0x7f, 0x7f, 1, 2, 3});
+
+        try (StreamApp app = StreamApp.start(config)) {
+            List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(kafka.bootstrapServers(),
+                    registry.apiUrl(), "it.learning", 30, Duration.ofSeconds(120));
+            assertEquals(30, learned.size(), "one LearningEvent per event");
+            for (int i = 0; i < 30; i++) {
+                LearningEvent e = (LearningEvent) learned.get(i).value();
+                assertEquals("e" + i, e.getId());
+                assertEquals("doc-" + (i % 3), e.getKey());
+                assertEquals("doc-" + (i % 3), learned.get(i).key());
+                assertEquals(i, e.getSourceOffset());
+                assertEquals("it.events", e.getSourceTopic());
+                assertEquals(i + 1, e.getHighSteps());
+                assertTrue(Double.isFinite(e.getBitsPerByte()));
+            }
+            LearningEvent last = (LearningEvent) learned.get(29).value();
+            long lastTime = 400L * 29;
+            assertEquals((1_000_000L + lastTime) / 1000 - 1_000_000L / 1000, last.getMidSteps(), "one MID step per window");
+            List<ConsumerRecord<String, Object>> cps = StreamTestSupport.readAvro(kafka.bootstrapServers(),
+                    registry.apiUrl(), "it.checkpoints", (int) last.getLowSteps(), Duration.ofSeconds(30));
+            assertEquals(last.getLowSteps(), cps.size(), "one CheckpointEvent per LOW step");
+            assertTrue(last.getLowSteps() >= 2);
+            assertEquals(1, ((CheckpointEvent) cps.get(0).value()).getLowSteps());
+
+            List<ConsumerRecord<byte[], byte[]>> dead = StreamTestSupport.readBytes(kafka.bootstrapServers(), "it.dlq", 2,
+                    Duration.ofSeconds(30));
+            assertEquals(2, dead.size());
+            assertEquals("corrupt", header(dead.get(0), DeadLetter.REASON));
+            assertEquals("not avro at all", new String(dead.get(0).value(), StandardCharsets.UTF_8));
+            assertEquals("30", header(dead.get(0), DeadLetter.OFFSET));
+            assertEquals("unknown-schema", header(dead.get(1), DeadLetter.REASON), header(dead.get(1), DeadLetter.MESSAGE));
+            assertTrue(app.failure() == null);
+        }
+    }
+
+    static String header(ConsumerRecord<?, ?> r, String name) {
+        return new String(r.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
+    }
+}
