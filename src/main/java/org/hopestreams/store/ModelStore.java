@@ -71,6 +71,15 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
         return out;
     }
 
+    /** Every raw entry (chunk keys and values), in key order: for tests and tools. */
+    public java.util.List<org.apache.kafka.streams.KeyValue<Bytes, byte[]>> rawEntries() {
+        java.util.List<org.apache.kafka.streams.KeyValue<Bytes, byte[]>> out = new java.util.ArrayList<>();
+        try (KeyValueIterator<Bytes, byte[]> it = inner.all()) {
+            it.forEachRemaining(out::add);
+        }
+        return out;
+    }
+
     /** Writes the source's changed groups now (also what a commit does). */
     public void writeDirty() {
         if (source == null) {

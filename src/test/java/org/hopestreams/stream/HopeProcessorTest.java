@@ -1,0 +1,241 @@
+package org.hopestreams.stream;
+
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.StateStore;
+import org.apache.kafka.streams.processor.TaskId;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.common.serialization.Serdes;
+import org.hopestreams.avro.CheckpointEvent;
+import org.hopestreams.avro.LearningEvent;
+import org.hopestreams.learn.LearnerSnapshots;
+import org.hopestreams.model.FastState;
+import org.hopestreams.model.HostTensor;
+import org.hopestreams.store.ModelStore;
+import org.hopestreams.store.ModelStoreBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The HOPE processor alone, with {@link MockProcessorContext}, real RocksDB stores (not logged) and
+ * punctuations fired by hand: the exact cadence of every level, restore from the stores, and that a
+ * poison record leaves every store byte-identical.
+ */
+class HopeProcessorTest {
+    @TempDir
+    Path dir;
+
+    private final List<StateStore> stores = new ArrayList<>();
+    private HopeProcessor processor;
+    private Map<String, Object> config;
+
+    @AfterEach
+    void close() {
+        if (processor != null) {
+            processor.close();
+        }
+        stores.forEach(StateStore::close);
+    }
+
+    private MockProcessorContext<String, Object> context(Map<String, Object> overrides) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(StreamsConfig.APPLICATION_ID_CONFIG, "processor-test");
+        m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        m.put(HopeStreamsConfig.MODEL_PRESET, "tiny");
+        m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");
+        m.put(HopeStreamsConfig.WINDOW_MS, "1000");
+        m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "60000");
+        m.put(HopeStreamsConfig.CHECKPOINTS_KEEP, "2");
+        m.putAll(overrides);
+        config = m;
+        Properties p = new Properties();
+        p.putAll(m);
+        MockProcessorContext<String, Object> ctx = new MockProcessorContext<>(p, new TaskId(0, 0), dir.toFile());
+        if (stores.isEmpty()) {
+            stores.add(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.FAST_MEMORY),
+                    Serdes.Bytes(), Serdes.ByteArray()).withLoggingDisabled().build());
+            stores.add(new ModelStoreBuilder(HopeProcessor.MODEL).withLoggingDisabled().build());
+            stores.add(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.CHECKPOINTS),
+                    Serdes.Bytes(), Serdes.ByteArray()).withLoggingDisabled().build());
+            for (StateStore s : stores) {
+                s.init(ctx.getStateStoreContext(), s);
+            }
+        }
+        stores.forEach(ctx::addStateStore);
+        return ctx;
+    }
+
+    private HopeProcessor start(MockProcessorContext<String, Object> ctx, Map<String, Object> overrides) {
+        Map<String, Object> m = new LinkedHashMap<>(config);
+        m.putAll(overrides);
+        HopeProcessor hp = new HopeProcessor(new HopeStreamsConfig(m));
+        hp.init(ctx);
+        return hp;
+    }
+
+    private static Record<String, LearnRecord> record(String key, String text, long time, long offset) {
+        return new Record<>(key, new LearnRecord("id" + offset, key, text.getBytes(StandardCharsets.UTF_8), time, 0, 1,
+                "in", 0, offset), time);
+    }
+
+    private ModelStore model() {
+        return (ModelStore) stores.get(1);
+    }
+
+    @Test
+    void everyLevelStepsAtItsOwnCadence() {
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        processor = start(ctx, Map.of());
+        assertEquals(1, ctx.scheduledPunctuators().size());
+        MockProcessorContext.CapturedPunctuator low = ctx.scheduledPunctuators().get(0);
+        assertEquals(PunctuationType.WALL_CLOCK_TIME, low.getType());
+        assertEquals(Duration.ofMillis(60000), low.getInterval());
+
+        long version = 0;
+        for (int i = 0; i < 24; i++) {
+            long t = 300L * i;
+            processor.process(record(i % 2 == 0 ? "a" : "b", "record number " + i, t, i));
+            long[] steps = processor.learner().levelSteps();
+            assertEquals(i + 1, steps[0], "HIGH steps on every record");
+            assertEquals(t / 1000, steps[1], "MID steps when a record opens a new 1 s window, record " + i);
+            assertEquals(version, steps[2], "LOW only on the punctuation");
+            if (i % 10 == 9) {
+                low.getPunctuator().punctuate(1000L * i);
+                version++;
+                assertEquals(version, processor.learner().levelSteps()[2]);
+                low.getPunctuator().punctuate(1000L * i + 1);
+                assertEquals(version, processor.learner().levelSteps()[2], "nothing pending: no step");
+            }
+        }
+        List<Object> out = ctx.forwarded().stream().map(f -> (Object) f.record().value()).toList();
+        List<CheckpointEvent> cps = out.stream().filter(o -> o instanceof CheckpointEvent).map(o -> (CheckpointEvent) o)
+                .toList();
+        assertEquals(List.of(1L, 2L), cps.stream().map(CheckpointEvent::getLowSteps).toList());
+        assertEquals(9000L, cps.get(0).getWallTime().toEpochMilli());
+        assertEquals(24, out.stream().filter(o -> o instanceof LearningEvent).count());
+        assertEquals(List.of(1L, 2L), processor.storedVersions(), "checkpoints store keeps the last 2 LOW versions");
+    }
+
+    @Test
+    void recordCountWindowsAndStreamTimeCheckpoints() {
+        Map<String, Object> o = Map.of(HopeStreamsConfig.WINDOW_MS, "0", HopeStreamsConfig.WINDOW_RECORDS, "3",
+                HopeStreamsConfig.CHECKPOINT_CLOCK, "stream", HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "2000");
+        MockProcessorContext<String, Object> ctx = context(o);
+        processor = start(ctx, o);
+        assertTrue(ctx.scheduledPunctuators().isEmpty(), "stream-time checkpoints need no wall-clock punctuation");
+        ctx.setCurrentSystemTimeMs(1_234_567L);
+        for (int i = 0; i < 20; i++) {
+            long t = 450L * i;
+            processor.process(record("k", "text " + i, t, i));
+            long[] steps = processor.learner().levelSteps();
+            assertEquals((i + 1) / 3, steps[1], "MID every 3 records");
+            assertEquals(t / 2000, steps[2], "LOW when a record opens a new 2 s period, record " + i);
+        }
+        assertEquals(4, processor.learner().consolidations());
+        List<CheckpointEvent> cps = ctx.forwarded().stream().map(f -> f.record().value())
+                .filter(v -> v instanceof CheckpointEvent).map(v -> (CheckpointEvent) v).toList();
+        assertEquals(List.of(2250L, 4050L, 6300L, 8100L), cps.stream().map(c -> c.getStreamTime().toEpochMilli()).toList(),
+                "each at the record that opened the period");
+        assertEquals(1_234_567L, cps.get(0).getWallTime().toEpochMilli());
+        assertEquals(List.of(3L, 4L), processor.storedVersions());
+    }
+
+    @Test
+    void aRestartedProcessorContinuesFromTheStoresAsIfNeverStopped() {
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        processor = start(ctx, Map.of());
+        for (int i = 0; i < 7; i++) {
+            processor.process(record("k" + (i % 3), "first part " + i, 400L * i, i));
+        }
+        model().flushCache();   // the commit
+        var expected = LearnerSnapshots.of(processor.learner(), true);
+        processor.close();
+
+        processor = start(context(Map.of()), Map.of());
+        assertEquals(expected, LearnerSnapshots.of(processor.learner(), true),
+                "weights, moments, accumulators, counters, clocks and fast memories restored bit for bit");
+        processor.process(record("k1", "after the restart", 4000, 7));
+        assertEquals(8, processor.learner().levelSteps()[0]);
+    }
+
+    @Test
+    void aPoisonRecordLeavesEveryStoreByteIdenticalAndLearningGoesOn() {
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        processor = start(ctx, Map.of());
+        for (int i = 0; i < 5; i++) {
+            processor.process(record("good", "healthy text " + i, 300L * i, i));
+        }
+        // A key whose stored memory holds a NaN: its next record's loss is not finite.
+        FastState fresh = FastState.fresh(processor.learner().config());
+        Map<String, HostTensor> t = new LinkedHashMap<>(fresh.tensors());
+        HostTensor dm = t.get("blocks.0.dM");
+        double[] v = dm.toDoubles();
+        v[0] = Double.NaN;
+        t.put("blocks.0.dM", HostTensor.ofDoubles(dm.type(), dm.shape(), v));
+        processor.learner().fastStates().put("poison", new FastState(t, 'x'));
+        model().flushCache();
+        Map<String, List<String>> before = dump();
+        ctx.resetForwards();
+
+        processor.process(record("poison", "this record cannot be learned", 5000, 5));   // would also close a window
+        model().flushCache();
+        assertEquals(before, dump(), "fast-memory, model and checkpoints stores unchanged, byte for byte");
+        assertEquals(1, ctx.forwarded().size());
+        Record<?, ?> dead = ctx.forwarded().get(0).record();
+        DeadLetter dl = assertInstanceOf(DeadLetter.class, dead.value());
+        assertArrayEquals("this record cannot be learned".getBytes(StandardCharsets.UTF_8), dl.value());
+        assertEquals("non-finite", HopeTopologyTest.header(dead.headers(), DeadLetter.REASON));
+        assertEquals("learn", HopeTopologyTest.header(dead.headers(), DeadLetter.STAGE));
+        assertEquals("5", HopeTopologyTest.header(dead.headers(), DeadLetter.OFFSET));
+
+        processor.process(record("good", "healthy again", 5100, 6));
+        assertEquals(6, processor.learner().levelSteps()[0], "the next record is learned");
+        assertEquals(2, processor.learner().levelSteps()[1], "and its window closes the open one");
+    }
+
+    /** Every entry of the three stores, hex, in key order. */
+    private Map<String, List<String>> dump() {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        HexFormat hex = HexFormat.of();
+        for (StateStore s : stores) {
+            @SuppressWarnings("unchecked")
+            KeyValueStore<Bytes, byte[]> kv = s instanceof ModelStore ? null : (KeyValueStore<Bytes, byte[]>) s;
+            List<String> entries = new ArrayList<>();
+            if (kv == null) {
+                model().rawEntries().forEach(e -> entries.add(hex.formatHex(e.key.get()) + "="
+                        + hex.formatHex(e.value)));
+            } else {
+                try (KeyValueIterator<Bytes, byte[]> it = kv.all()) {
+                    while (it.hasNext()) {
+                        KeyValue<Bytes, byte[]> e = it.next();
+                        entries.add(hex.formatHex(e.key.get()) + "=" + hex.formatHex(e.value));
+                    }
+                }
+            }
+            out.put(s.name(), entries);
+        }
+        return out;
+    }
+}
