@@ -45,6 +45,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--text", paramLabel = "FILE", description = "Text to learn (default: generated English-like text).")
     Path text;
 
+    @Option(names = "--stream", description = "End to end: the first preset through a real in-JVM broker, registry "
+            + "and the full topology, beside its model-only rate.")
+    boolean stream;
+
+    @Option(names = "--commit-ms", defaultValue = "1000", description = "With --stream: commit.interval.ms "
+            + "(default: ${DEFAULT-VALUE}).")
+    long commitMs;
+
+    @Option(names = "--repartition", defaultValue = "true", negatable = true, fallbackValue = "true",
+            description = "With --stream: repartition by context key (default: ${DEFAULT-VALUE}).")
+    boolean repartition;
+
     @Mixin
     EngineOptions engine;
 
@@ -55,6 +67,10 @@ final class BenchCommand implements Callable<Integer> {
         if (data.length < (records + 5L) * recordBytes) {
             throw new IllegalArgumentException("--text has " + data.length + " bytes, the bench needs "
                     + (records + 5L) * recordBytes);
+        }
+        if (stream) {
+            StreamBench.run(presets.get(0), records, recordBytes, data, device, commitMs, repartition);
+            return 0;
         }
         double gflops = matmulGflops(device);
         System.out.printf("device %s, %s threads; matmul roofline %.1f GFLOP/s (best of 256x128@128x512, "

@@ -79,7 +79,7 @@ public final class Learner implements AutoCloseable {
             HostTensor[] st = optimizerState == null ? null : optimizerState.get(e.getKey());
             NDArray[] arrays = new NDArray[3];
             for (int i = 0; i < 3; i++) {
-                HostTensor h = st == null ? HostTensor.zeros(config.type(), total) : st[i];
+                HostTensor h = st == null || st[i] == null ? HostTensor.zeros(config.type(), total) : st[i];
                 if (h.size() != total || h.type() != config.type()) {
                     throw new IllegalArgumentException("optimizer state of " + e.getKey() + " has " + h.size()
                             + " values of " + h.type() + ", the model's level has " + total + " of " + config.type());

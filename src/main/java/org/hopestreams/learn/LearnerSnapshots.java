@@ -52,7 +52,7 @@ public final class LearnerSnapshots {
             StateSnapshot.Builder b = StateSnapshot.builder();
             switch (g) {
                 case META -> meta(learner, b);
-                case HIGH -> weights(learner, Level.HIGH, b).tensor("opt.HIGH.acc", learner.optimizerPart(Level.HIGH, 2));
+                case HIGH -> weights(learner, Level.HIGH, b);   // HIGH steps every record: its accumulator stays 0
                 case MID_WEIGHTS -> weights(learner, Level.MID, b);
                 case LOW_WEIGHTS -> weights(learner, Level.LOW, b);
                 case MID_ACC -> b.tensor("opt.MID.acc", learner.optimizerPart(Level.MID, 2));
@@ -155,8 +155,9 @@ public final class LearnerSnapshots {
                 c.steps[l.ordinal()] = s.counter("steps." + l);
                 c.adamSteps[l.ordinal()] = s.counter("adam." + l);
                 c.accumulated[l.ordinal()] = s.counter("accumulated." + l);
+                // An accumulator left out (HIGH's, always zero) is restored as zeros.
                 opt.put(l, new HostTensor[] {s.tensor("opt." + l + ".m"), s.tensor("opt." + l + ".v"),
-                        s.tensor("opt." + l + ".acc")});
+                        c.accumulated[l.ordinal()] == 0 ? s.tensors().get("opt." + l + ".acc") : s.tensor("opt." + l + ".acc")});
             }
             Map<String, HostTensor> params = new LinkedHashMap<>();
             Map<String, Map<String, HostTensor>> fastTensors = new LinkedHashMap<>();

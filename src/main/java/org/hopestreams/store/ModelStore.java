@@ -90,9 +90,14 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
         if (dirty.isEmpty()) {
             return;
         }
+        long before = bytesWritten;
         dirty.forEach((name, s) -> bytesWritten += values.put(name.getBytes(StandardCharsets.UTF_8), s));
         flushes++;
-        flushNanos += System.nanoTime() - t0;
+        long nanos = System.nanoTime() - t0;
+        flushNanos += nanos;
+        PersistStats.MODEL_COMMITS.increment();
+        PersistStats.MODEL_NANOS.add(nanos);
+        PersistStats.MODEL_BYTES.add(bytesWritten - before);
     }
 
     /** Commits that wrote something, their total time in ms, and the bytes they wrote. */

@@ -9,6 +9,7 @@ import org.hopestreams.learn.LearnerSnapshots;
 import org.hopestreams.model.FastState;
 import org.hopestreams.model.HopeConfig;
 import org.hopestreams.store.ChunkedValues;
+import org.hopestreams.store.PersistStats;
 import org.hopestreams.store.StateCodec;
 import org.hopestreams.store.StateFormatException;
 
@@ -52,9 +53,13 @@ public final class KvFastStateStore implements FastStateStore {
     @Override
     public void put(String key, FastState state) {
         long t0 = System.nanoTime();
-        values.put(name(key), LearnerSnapshots.fastState(state));
-        putNanos += System.nanoTime() - t0;
+        long bytes = values.put(name(key), LearnerSnapshots.fastState(state));
+        long nanos = System.nanoTime() - t0;
+        putNanos += nanos;
         puts++;
+        PersistStats.FAST_PUTS.increment();
+        PersistStats.FAST_NANOS.add(nanos);
+        PersistStats.FAST_BYTES.add(bytes);
     }
 
     /** Puts so far and their total time in ms (encode and store). */

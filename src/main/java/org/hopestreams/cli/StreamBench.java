@@ -1,0 +1,184 @@
+package org.hopestreams.cli;
+
+import ai.djl.Device;
+import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.hopestreams.avro.TextEvent;
+import org.hopestreams.embedded.EmbeddedKafka;
+import org.hopestreams.embedded.EmbeddedRegistry;
+import org.hopestreams.learn.InMemoryFastStateStore;
+import org.hopestreams.learn.Learner;
+import org.hopestreams.learn.LearnerSnapshots;
+import org.hopestreams.learn.StateGroup;
+import org.hopestreams.store.PersistStats;
+import org.hopestreams.store.StateCodec;
+import org.hopestreams.stream.HopeStreamsConfig;
+import org.hopestreams.stream.StreamApp;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * {@code bench --stream}: bytes learned per second end to end (Avro events through a real in-JVM
+ * broker and the Apicurio registry, the full topology with exactly-once commits and RocksDB state)
+ * beside the model-only rate of the same preset and records in the same process, and what
+ * persisting state costs per record and per commit.
+ */
+final class StreamBench {
+    private static final int KEYS = 4;
+    private static final long STEP_MS = 100;
+
+    private StreamBench() {
+    }
+
+    static void run(String preset, int records, int recordBytes, byte[] data, Device device, long commitMs,
+                    boolean repartition) throws Exception {
+        Path state = Files.createTempDirectory("hope-bench-state");
+        Map<String, Object> m = new HashMap<>();
+        m.put(HopeStreamsConfig.MODEL_PRESET, preset);
+        m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");
+        m.put(HopeStreamsConfig.WINDOW_MS, "1000");
+        m.put(HopeStreamsConfig.RECORD_MAX_BYTES, Integer.toString(recordBytes));
+        m.put(HopeStreamsConfig.REPARTITION, Boolean.toString(repartition));
+        m.put(HopeStreamsConfig.DEVICE, device.isGpu() ? "gpu" : "cpu");
+        m.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(commitMs));
+        m.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
+        m.put(StreamsConfig.APPLICATION_ID_CONFIG, "bench-" + UUID.randomUUID());
+        m.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
+        HopeStreamsConfig base = new HopeStreamsConfig(m);
+
+        // Model only: the same learner settings, records, keys and event times, no Kafka.
+        double modelRate;
+        double perRecordAlt;
+        try (Learner l = Learner.create(base.modelConfig(), base.learnerConfig(),
+                base.getLong(HopeStreamsConfig.MODEL_SEED), new InMemoryFastStateStore(), device)) {
+            for (int i = 0; i < 5; i++) {
+                l.learn("key-" + (i % KEYS), record(data, i, recordBytes), STEP_MS * i);
+            }
+            long t0 = System.nanoTime();
+            for (int i = 5; i < records + 5; i++) {
+                l.learn("key-" + (i % KEYS), record(data, i, recordBytes), STEP_MS * i);
+            }
+            modelRate = (double) records * recordBytes / ((System.nanoTime() - t0) / 1e9);
+            // The other way to persist (ARCHITECTURE.md §3): write what a record changes on every record.
+            StateCodec codec = new StateCodec();
+            EnumSet<StateGroup> perRecord = EnumSet.of(StateGroup.META, StateGroup.HIGH, StateGroup.MID_ACC,
+                    StateGroup.LOW_ACC);
+            long t1 = System.nanoTime();
+            int reps = 20;
+            for (int i = 0; i < reps; i++) {
+                LearnerSnapshots.groups(l, perRecord).values().forEach(codec::encode);
+            }
+            perRecordAlt = (System.nanoTime() - t1) / 1e6 / reps;
+        }
+
+        long[] before = PersistStats.snapshot();
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(); EmbeddedRegistry registry = EmbeddedRegistry.builder().start()) {
+            m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            m.put(HopeStreamsConfig.REGISTRY_URL, registry.apiUrl());
+            HopeStreamsConfig config = new HopeStreamsConfig(m);
+            StreamApp.createTopics(config, 1, (short) 1);
+            produce(config, kafka.bootstrapServers(), registry.apiUrl(), records + 5, recordBytes, data);
+            long start = System.nanoTime();
+            try (StreamApp app = StreamApp.start(config);
+                 KafkaConsumer<String, byte[]> consumer = consumer(kafka.bootstrapServers(), config.learningTopic())) {
+                int seen = 0;
+                int firstBatch = 0;
+                long tFirst = 0;
+                long tLast = 0;
+                long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
+                while (seen < records + 5 && System.nanoTime() < deadline) {
+                    int n = 0;
+                    for (ConsumerRecord<String, byte[]> ignored : consumer.poll(Duration.ofMillis(20))) {
+                        n++;
+                    }
+                    if (n > 0) {
+                        long now = System.nanoTime();
+                        if (seen == 0) {
+                            tFirst = now;
+                            firstBatch = n;
+                        }
+                        tLast = now;
+                        seen += n;
+                    }
+                    if (app.failure() != null) {
+                        throw new IllegalStateException("the stream failed", app.failure());
+                    }
+                }
+                if (seen < records + 5) {
+                    throw new IllegalStateException("only " + seen + " of " + (records + 5) + " LearningEvents arrived");
+                }
+                double e2e = (double) (seen - firstBatch) * recordBytes / ((tLast - tFirst) / 1e9);
+                long[] after = PersistStats.snapshot();
+                long commits = after[0] - before[0];
+                double commitMsEach = (after[1] - before[1]) / 1e6 / Math.max(1, commits);
+                double commitKb = (after[2] - before[2]) / 1024.0 / Math.max(1, commits);
+                long puts = after[3] - before[3];
+                double putMs = (after[4] - before[4]) / 1e6 / Math.max(1, puts);
+                double putKb = (after[5] - before[5]) / 1024.0 / Math.max(1, puts);
+                System.out.printf("preset %s, %d records of %d bytes, %d keys, commit.interval.ms %d, repartition %s, "
+                        + "exactly_once_v2%n", preset, records, recordBytes, KEYS, commitMs, repartition);
+                System.out.printf("  model only        %,10.0f bytes/s%n", modelRate);
+                System.out.printf("  end to end        %,10.0f bytes/s  (%.0f%% of model only; first commit at %.1f s "
+                        + "after start, %d records in it, not timed)%n", e2e, 100 * e2e / modelRate,
+                        (tFirst - start) / 1e9, firstBatch);
+                System.out.printf("  per record        fast-memory write %.3f ms (%.1f KiB, %d writes)%n", putMs, putKb,
+                        puts);
+                System.out.printf("  per commit        model write %.2f ms (%.1f KiB of changed groups, %d commits)%n",
+                        commitMsEach, commitKb, commits);
+                System.out.printf("  writing what a record changes on every record instead would cost %.2f ms per "
+                        + "record (encode only)%n", perRecordAlt);
+            }
+        }
+    }
+
+    private static byte[] record(byte[] data, int i, int recordBytes) {
+        int off = (int) ((long) i * recordBytes % (data.length - recordBytes));
+        return java.util.Arrays.copyOfRange(data, off, off + recordBytes);
+    }
+
+    private static void produce(HopeStreamsConfig config, String bootstrap, String registryUrl, int n, int recordBytes,
+                                byte[] data) {
+        AvroKafkaSerializer<TextEvent> ser = new AvroKafkaSerializer<>();
+        ser.configure(Map.of("apicurio.registry.url", registryUrl, "apicurio.registry.auto-register", true), false);
+        Map<String, Object> props = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<String, TextEvent> p = new KafkaProducer<>(props, new StringSerializer(), ser)) {
+            for (int i = 0; i < n; i++) {
+                String key = "key-" + (i % KEYS);
+                String text = new String(record(data, i, recordBytes), StandardCharsets.ISO_8859_1);
+                p.send(new ProducerRecord<>(config.inputTopic(), key, TextEvent.newBuilder().setId("b" + i).setKey(key)
+                        .setText(text).setEventTime(Instant.ofEpochMilli(STEP_MS * i)).setAttributes(Map.of()).build()));
+            }
+            p.flush();
+        }
+    }
+
+    private static KafkaConsumer<String, byte[]> consumer(String bootstrap, String topic) {
+        KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, "bench-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new StringDeserializer(),
+                new ByteArrayDeserializer());
+        c.subscribe(List.of(topic));
+        return c;
+    }
+}
