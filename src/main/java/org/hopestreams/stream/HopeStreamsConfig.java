@@ -106,6 +106,20 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(ROCKSDB_MEMORY, Type.LONG, BoundedRocksDbConfig.DEFAULT_MEMORY, Range.atLeast(4L << 20),
                     Importance.MEDIUM, "Bound on the off-heap memory of all RocksDB stores of the process, bytes.");
 
+    /** The configuration table in Markdown (README "Streaming configuration"; a test keeps them equal). */
+    public static String markdownTable() {
+        StringBuilder sb = new StringBuilder("| key | type | default | valid values | what it does |\n|---|---|---|---|---|\n");
+        for (ConfigDef.ConfigKey k : DEF.configKeys().values()) {
+            Object d = k.defaultValue;
+            String def = d == null ? "" : d instanceof String str && str.isEmpty() ? "\"\"" : d.toString();
+            String valid = k.validator == null ? "" : k.validator.toString();
+            sb.append("| `").append(k.name).append("` | ").append(k.type.toString().toLowerCase(java.util.Locale.ROOT))
+                    .append(" | `").append(def).append("` | ").append(valid.replace("|", "\\|")).append(" | ")
+                    .append(k.documentation.replace("|", "\\|")).append(" |\n");
+        }
+        return sb.toString();
+    }
+
     public HopeStreamsConfig(Map<?, ?> props) {
         super(DEF, props, false);
     }
