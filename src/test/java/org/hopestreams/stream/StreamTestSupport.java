@@ -2,12 +2,15 @@ package org.hopestreams.stream;
 
 import io.apicurio.registry.serde.avro.AvroKafkaDeserializer;
 import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -16,6 +19,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.avro.TextEvent;
 
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -75,6 +79,52 @@ public final class StreamTestSupport {
         }
     }
 
+    /** Writes Avro records of any schema (e.g. a later TextEvent version) with the Apicurio serializer, keyed by 'key'. */
+    public static void produceGeneric(String bootstrap, String registryUrl, String topic, List<GenericRecord> records) {
+        AvroKafkaSerializer<GenericRecord> ser = new AvroKafkaSerializer<>();
+        ser.configure(serdeConfig(registryUrl), false);
+        try (KafkaProducer<String, GenericRecord> p = new KafkaProducer<>(producerProps(bootstrap),
+                new StringSerializer(), ser)) {
+            for (GenericRecord r : records) {
+                p.send(new ProducerRecord<>(topic, r.get("key").toString(), r));
+            }
+            p.flush();
+        }
+    }
+
+    /**
+     * TextEvent v2: the generated class's schema (v1) plus {@code language} (string, default "und"), as a later
+     * producer might write it; a BACKWARD-compatible change.
+     */
+    public static Schema textEventV2() {
+        return withField(TextEvent.getClassSchema(),
+                new Schema.Field("language", Schema.create(Schema.Type.STRING), "ISO language code (added in v2)", "und"));
+    }
+
+    /** {@code base} with {@code extra} appended (same name, namespace and doc). */
+    public static Schema withField(Schema base, Schema.Field extra) {
+        List<Schema.Field> fields = new ArrayList<>();
+        for (Schema.Field f : base.getFields()) {
+            fields.add(new Schema.Field(f, f.schema()));
+        }
+        fields.add(extra);
+        return Schema.createRecord(base.getName(), base.getDoc(), base.getNamespace(), false, fields);
+    }
+
+    /** The registry id in a value of the Confluent wire format (magic byte 0, 4-byte id, Avro binary). */
+    public static int schemaId(byte[] value) {
+        if (value == null || value.length < 5 || value[0] != 0) {
+            throw new IllegalArgumentException("not in the registry wire format");
+        }
+        return ByteBuffer.wrap(value, 1, 4).getInt();
+    }
+
+    /** A header's value as UTF-8, or null when the record has none of that name. */
+    public static String header(ConsumerRecord<?, ?> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     public static void produceRaw(String bootstrap, String topic, byte[] key, byte[] value) {
         try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(bootstrap), new ByteArraySerializer(),
                 new ByteArraySerializer())) {
@@ -110,6 +160,35 @@ public final class StreamTestSupport {
             consumer.subscribe(List.of(topic));
             long end = System.nanoTime() + deadline.toNanos();
             while (!done.test(out) && System.nanoTime() < end) {
+                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Everything committed in {@code topic} right now: reads with read_committed from the beginning up to the last
+     * stable offset of every partition (so an empty answer means nothing committed, not "not read yet").
+     */
+    public static List<ConsumerRecord<byte[], byte[]>> readAllCommitted(String bootstrap, String topic,
+                                                                      Duration deadline) {
+        Map<String, Object> props = Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = consumer.partitionsFor(topic, deadline).stream()
+                    .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = consumer.endOffsets(parts, deadline);
+            long until = System.nanoTime() + deadline.toNanos();
+            while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                if (System.nanoTime() > until) {
+                    throw new IllegalStateException("could not read " + topic + " up to " + end + " in " + deadline);
+                }
                 consumer.poll(Duration.ofMillis(200)).forEach(out::add);
             }
         }

@@ -1,0 +1,103 @@
+package org.hopestreams.stream;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.hopestreams.avro.LearningEvent;
+import org.hopestreams.avro.TextEvent;
+import org.hopestreams.embedded.EmbeddedRegistry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.testcontainers.junit.jupiter.Container;
+import org.testcontainers.junit.jupiter.Testcontainers;
+import org.testcontainers.kafka.KafkaContainer;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The application end to end against a real Kafka broker in a container ({@code apache/kafka:3.9.1}, KRaft, the
+ * image Apache ships), with the registry still the {@link EmbeddedRegistry} child process: Avro events in,
+ * LearningEvents out with read_committed, a corrupt value to the dead-letter topic. Skipped where no Docker
+ * engine answers ({@code disabledWithoutDocker}); the container is neither created nor pulled then.
+ */
+@Testcontainers(disabledWithoutDocker = true)
+class TestcontainersKafkaTest {
+    static final String IMAGE = "apache/kafka:3.9.1";
+
+    @Container
+    static final KafkaContainer KAFKA = new KafkaContainer(IMAGE);
+
+    private static EmbeddedRegistry registry;
+
+    @TempDir
+    Path stateDir;
+
+    @BeforeAll
+    static void startRegistry() throws Exception {
+        registry = EmbeddedRegistry.builder().start();
+    }
+
+    @AfterAll
+    static void stopRegistry() {
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void avroEventsAreLearnedOnAContainerBrokerAndCorruptOnesAreDeadLettered() throws Exception {
+        String bootstrap = KAFKA.getBootstrapServers();
+        Map<String, Object> m = StreamTestSupport.appConfig(bootstrap, registry.apiUrl(), "tc-basic", stateDir);
+        m.put(HopeStreamsConfig.INPUT_TOPIC, "tc.events");
+        m.put(HopeStreamsConfig.LEARNING_TOPIC, "tc.learning");
+        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "tc.checkpoints");
+        m.put(HopeStreamsConfig.DLQ_TOPIC, "tc.dlq");
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        StreamApp.createTopics(config, 1, (short) 1);
+
+        List<TextEvent> events = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            events.add(StreamTestSupport.event("e" + i, "doc-" + (i % 2), "line " + i + ": the capital of Zorbia is Quelt.",
+                    1_000_000L + 400L * i));
+        }
+        StreamTestSupport.produce(bootstrap, registry.apiUrl(), "tc.events", events);
+        StreamTestSupport.produceRaw(bootstrap, "tc.events", "k".getBytes(StandardCharsets.UTF_8),
+                "not avro at all".getBytes(StandardCharsets.UTF_8));
+
+        try (StreamApp app = StreamApp.start(config)) {
+            List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(bootstrap, registry.apiUrl(),
+                    "tc.learning", 5, Duration.ofSeconds(120));
+            assertEquals(5, learned.size(), "one LearningEvent per event");
+            for (int i = 0; i < 5; i++) {
+                LearningEvent e = (LearningEvent) learned.get(i).value();
+                assertEquals("e" + i, e.getId());
+                assertEquals("doc-" + (i % 2), e.getKey());
+                assertEquals("doc-" + (i % 2), learned.get(i).key());
+                assertEquals(i, e.getSourceOffset());
+                assertEquals("tc.events", e.getSourceTopic());
+                assertEquals(i + 1, e.getHighSteps());
+                assertTrue(Double.isFinite(e.getBitsPerByte()));
+            }
+
+            List<ConsumerRecord<byte[], byte[]>> dead = StreamTestSupport.readBytes(bootstrap, "tc.dlq", 1,
+                    Duration.ofSeconds(30));
+            assertEquals(1, dead.size());
+            assertEquals("corrupt", StreamTestSupport.header(dead.get(0), DeadLetter.REASON));
+            assertEquals("not avro at all", new String(dead.get(0).value(), StandardCharsets.UTF_8));
+            assertEquals("5", StreamTestSupport.header(dead.get(0), DeadLetter.OFFSET));
+            assertNull(app.failure());
+        }
+    }
+}
