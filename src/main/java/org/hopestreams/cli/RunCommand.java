@@ -20,7 +20,9 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code run}: the streaming learner against a given Kafka and schema registry, until SIGTERM or Ctrl-C. */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = "Run the streaming learner against a Kafka cluster and a schema registry.")
+        description = {"Run the streaming learner against a Kafka cluster and a schema registry.",
+                "Configuration, later wins: --config file, environment (HOPE_X_Y sets hope.x.y, STREAMS_X_Y sets x.y),",
+                "--bootstrap-servers / --registry-url, -D key=value."})
 final class RunCommand implements Callable<Integer> {
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT,...", description = "Kafka bootstrap servers.")
     String bootstrap;
@@ -60,6 +62,7 @@ final class RunCommand implements Callable<Integer> {
             }
             p.forEach((k, v) -> m.put(k.toString(), v));
         }
+        m.putAll(HopeStreamsConfig.fromEnvironment(System.getenv()));
         if (bootstrap != null) {
             m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         }

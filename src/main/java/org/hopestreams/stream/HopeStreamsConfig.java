@@ -47,6 +47,12 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CHECKPOINT_INTERVAL_MS = "hope.checkpoint.interval.ms";
     public static final String CHECKPOINTS_KEEP = "hope.checkpoints.keep";
     public static final String ROCKSDB_MEMORY = BoundedRocksDbConfig.MEMORY_CONFIG;
+    public static final String HTTP_PORT = "hope.http.port";
+    public static final String HTTP_HOST = "hope.http.host";
+    /** Environment variables with this prefix set hope.* keys: HOPE_INPUT_TOPIC sets hope.input.topic. */
+    public static final String ENV_PREFIX = "HOPE_";
+    /** Environment variables with this prefix set other keys: STREAMS_BOOTSTRAP_SERVERS sets bootstrap.servers. */
+    public static final String STREAMS_ENV_PREFIX = "STREAMS_";
 
     public static final String APICURIO_SERDE = "io.apicurio.registry.serde.avro.AvroSerde";
 
@@ -104,7 +110,34 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(CHECKPOINTS_KEEP, Type.INT, 5, Range.atLeast(1), Importance.LOW,
                     "LOW versions kept in the checkpoints store.")
             .define(ROCKSDB_MEMORY, Type.LONG, BoundedRocksDbConfig.DEFAULT_MEMORY, Range.atLeast(4L << 20),
-                    Importance.MEDIUM, "Bound on the off-heap memory of all RocksDB stores of the process, bytes.");
+                    Importance.MEDIUM, "Bound on the off-heap memory of all RocksDB stores of the process, bytes.")
+            .define(HTTP_PORT, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH,
+                    "Port of the query API, metrics, health and dashboard (0 = any free port). Set "
+                            + "application.server to this instance's host:port for routing between instances.")
+            .define(HTTP_HOST, Type.STRING, "0.0.0.0", new ConfigDef.NonEmptyString(), Importance.LOW,
+                    "Address the HTTP server binds.");
+
+    /**
+     * Keys from environment variables: {@code HOPE_X_Y} sets {@code hope.x.y}, {@code STREAMS_X_Y}
+     * sets {@code x.y} (any Kafka Streams, client or serde key). Others are ignored.
+     */
+    public static Map<String, String> fromEnvironment(Map<String, String> env) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        env.forEach((k, v) -> {
+            if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+                out.put(k.toLowerCase(java.util.Locale.ROOT).replace('_', '.'), v);
+            } else if (k.startsWith(STREAMS_ENV_PREFIX) && k.length() > STREAMS_ENV_PREFIX.length()) {
+                out.put(k.substring(STREAMS_ENV_PREFIX.length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.'), v);
+            }
+        });
+        return out;
+    }
+
+    /** The environment variable that sets {@code key} (see {@link #fromEnvironment}). */
+    public static String envName(String key) {
+        String upper = key.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
+        return key.startsWith("hope.") ? upper : STREAMS_ENV_PREFIX + upper;
+    }
 
     /** The configuration table in Markdown (README "Streaming configuration"; a test keeps them equal). */
     public static String markdownTable() {
