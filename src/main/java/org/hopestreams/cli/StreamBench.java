@@ -62,6 +62,7 @@ final class StreamBench {
         m.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
         m.put(StreamsConfig.APPLICATION_ID_CONFIG, "bench-" + UUID.randomUUID());
         m.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
+        m.put(HopeStreamsConfig.HTTP_PORT, "0");
         HopeStreamsConfig base = new HopeStreamsConfig(m);
 
         // Model only: the same learner settings, records, keys and event times, no Kafka.

@@ -47,8 +47,17 @@ public final class Learner implements AutoCloseable {
     private final PhaseTimes phases = new PhaseTimes();
     private final java.util.EnumSet<StateGroup> dirty = java.util.EnumSet.noneOf(StateGroup.class);
 
+    private final boolean queryOnly;
+
     Learner(HopeConfig config, LearnerConfig learnerConfig, Map<String, HostTensor> values,
             Map<Level, HostTensor[]> optimizerState, LearnerCounters counters, FastStateStore fast, Device device) {
+        this(config, learnerConfig, values, optimizerState, counters, fast, device, false);
+    }
+
+    private Learner(HopeConfig config, LearnerConfig learnerConfig, Map<String, HostTensor> values,
+                    Map<Level, HostTensor[]> optimizerState, LearnerCounters counters, FastStateStore fast,
+                    Device device, boolean queryOnly) {
+        this.queryOnly = queryOnly;
         this.config = config;
         this.learnerConfig = learnerConfig;
         this.model = new HopeModel(config);
@@ -72,6 +81,9 @@ public final class Learner implements AutoCloseable {
                         + java.util.Arrays.toString(e.getValue()) + " " + config.type() + ", got " + v);
             }
             params.put(e.getKey(), v.toNDArray(root));
+        }
+        if (queryOnly) {
+            return;
         }
         for (Map.Entry<Level, List<String>> e : HopeParameters.byLevel(config).entrySet()) {
             long[] sizes = e.getValue().stream().mapToLong(n -> HostTensor.elements(shapes.get(n))).toArray();
@@ -100,6 +112,31 @@ public final class Learner implements AutoCloseable {
                 new LearnerCounters(), fast, device);
     }
 
+    /**
+     * A learner that only answers queries ({@link #score}, {@link #complete}): parameters and fast
+     * states, no optimizer state; {@link #replaceParameters} moves it to a newer model.
+     */
+    public static Learner forQueries(HopeConfig config, Map<String, HostTensor> params, FastStateStore fast,
+                                     Device device) {
+        return new Learner(config, LearnerConfig.defaults(), params, null, new LearnerCounters(), fast, device, true);
+    }
+
+    /** Query learners only: takes these parameter values (each checked as at load). */
+    public void replaceParameters(Map<String, HostTensor> values) {
+        if (!queryOnly) {
+            throw new IllegalStateException("only a query learner's parameters may be replaced");
+        }
+        Map<String, long[]> shapes = HopeParameters.shapes(config);
+        for (Map.Entry<String, HostTensor> e : values.entrySet()) {
+            long[] shape = shapes.get(e.getKey());
+            HostTensor v = e.getValue();
+            if (shape == null || !java.util.Arrays.equals(shape, v.shape()) || v.type() != config.type()) {
+                throw new IllegalArgumentException("parameter " + e.getKey() + " does not fit the model: " + v);
+            }
+        }
+        values.forEach((k, v) -> params.put(k, v.toNDArray(root)).close());
+    }
+
     public HopeConfig config() {
         return config;
     }
@@ -119,6 +156,9 @@ public final class Learner implements AutoCloseable {
      * loss or gradient is not finite changes nothing and is returned with the reason.
      */
     public LearnOutcome learn(String key, byte[] record, long streamTimeMs) {
+        if (queryOnly) {
+            throw new IllegalStateException("a query learner does not learn");
+        }
         String bad = validate(record);
         if (bad != null) {
             return rejected(bad, record.length);

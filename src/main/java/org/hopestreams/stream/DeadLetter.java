@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
  * ingest or learn) and where it came from ({@code hope.dlq.topic}, {@code .partition}, {@code .offset}).
  * The input's own headers are kept.
  */
-public record DeadLetter(byte[] key, byte[] value) {
+public record DeadLetter(byte[] key, byte[] value, String reason) {
     public static final String REASON = "hope.dlq.reason";
     public static final String MESSAGE = "hope.dlq.message";
     public static final String STAGE = "hope.dlq.stage";

@@ -56,6 +56,9 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private static final Logger LOG = LoggerFactory.getLogger(HopeProcessor.class);
 
     private final HopeStreamsConfig config;
+    private final LearnerHub hub;
+    private final Map<String, org.hopestreams.model.HostTensor> published = new LinkedHashMap<>();
+    private long lastCheckpointWall;
     private ProcessorContext<String, Object> context;
     private Learner learner;
     private ModelStore modelStore;
@@ -67,7 +70,12 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private long streamTime = Long.MIN_VALUE;
 
     public HopeProcessor(HopeStreamsConfig config) {
+        this(config, new LearnerHub());
+    }
+
+    public HopeProcessor(HopeStreamsConfig config, LearnerHub hub) {
         this.config = config;
+        this.hub = hub;
     }
 
     @Override
@@ -113,11 +121,13 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         LearnRecord r = record.value();
         long consolidations = learner.consolidations();
         long midSteps = learner.levelSteps()[Level.MID.ordinal()];
+        long t0 = System.nanoTime();
         LearnOutcome o = learner.learn(r.key(), r.bytes(), record.timestamp());
         if (!o.accepted()) {
             String code = o.reason().startsWith("non-finite") ? "non-finite"
                     : o.reason().startsWith("empty") ? "empty" : "oversize";
-            context.forward(new Record<>(r.key(), new DeadLetter(utf8(r.key()), r.bytes()), record.timestamp(),
+            hub.deadLetter("learn", code);
+            context.forward(new Record<>(r.key(), new DeadLetter(utf8(r.key()), r.bytes(), code), record.timestamp(),
                     DeadLetter.headers(record.headers(), "learn", code, o.reason(), r.sourceTopic(),
                             r.sourcePartition(), r.sourceOffset())));
             return;
@@ -129,6 +139,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         if (learner.consolidations() > consolidations) {
             consolidated(context.currentSystemTimeMs());
         }
+        hub.learned(context.taskId().partition(), r.key(), o, System.nanoTime() - t0);
         CrashPoints.hit("record");
         context.forward(new Record<>(r.key(), learningEvent(r, o), record.timestamp()));
     }
@@ -170,6 +181,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 .setWallTime(Instant.ofEpochMilli(wallTime))
                 .setStreamTime(Instant.ofEpochMilli(Math.max(0, streamTime))).setStateBytes(bytes).build();
         context.forward(new Record<>(context.taskId().toString(), e, Math.max(0, streamTime)));
+        lastCheckpointWall = wallTime;
+        hub.checkpoint(context.taskId().partition(), version, wallTime, bytes);
     }
 
     /** LOW versions in the checkpoints store, oldest first. */
@@ -201,14 +214,30 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         Map<String, StateSnapshot> out = new LinkedHashMap<>();
         LearnerSnapshots.groups(learner, dirty).forEach((g, s) -> {
             out.put(g.name(), s);
+            s.tensors().forEach((name, t) -> {
+                if (name.startsWith("param.")) {
+                    published.put(name.substring(6), t);
+                }
+            });
             if (out.size() == 2) {
                 CrashPoints.hit("commit");
             }
         });
+        publish();
         return out;
     }
 
-    /** The live learner (for queries and tests; the stream thread owns it). */
+    /** Tells the hub the committed model: the parameter copies just encoded for the store, and the counters. */
+    private void publish() {
+        if (published.isEmpty()) {
+            return;
+        }
+        hub.publish(new LearnerHub.TaskModel(context.taskId().partition(), learner.config(), Map.copyOf(published),
+                learner.modelVersion(), learner.levelSteps(), learner.consolidations(), lastCheckpointWall,
+                streamTime, System.currentTimeMillis()));
+    }
+
+    /** The live learner (for tests; the stream thread owns it). */
     public Learner learner() {
         return learner;
     }
@@ -216,6 +245,9 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     @Override
     public void close() {
         closed = true;
+        if (context != null) {
+            hub.withdraw(context.taskId().partition());
+        }
         if (modelStore != null) {
             modelStore.attach(null);
         }

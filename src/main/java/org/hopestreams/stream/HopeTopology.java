@@ -34,10 +34,15 @@ public final class HopeTopology {
 
     /** The topology for {@code config}, with the Avro serde named by {@link HopeStreamsConfig#SERDE_CLASS}. */
     public static Topology build(HopeStreamsConfig config) {
-        return build(config, avroSerde(config));
+        return build(config, avroSerde(config), new LearnerHub());
     }
 
     public static Topology build(HopeStreamsConfig config, Serde<Object> avro) {
+        return build(config, avro, new LearnerHub());
+    }
+
+    /** @param hub where the learners publish their committed models and events (queries, metrics) */
+    public static Topology build(HopeStreamsConfig config, Serde<Object> avro, LearnerHub hub) {
         Ingest ingest = new Ingest(config.inputFormat(), config.getInt(HopeStreamsConfig.RECORD_MAX_BYTES),
                 config.getInt(HopeStreamsConfig.TEXT_MAX_BYTES), config.getString(HopeStreamsConfig.DEFAULT_KEY),
                 bytes -> decode(avro, config.inputTopic(), bytes));
@@ -54,14 +59,15 @@ public final class HopeTopology {
         Map<String, KStream<String, Object>> routes = ingested.split(Named.as("ingest-"))
                 .branch((k, v) -> v instanceof DeadLetter, Branched.as("dlq"))
                 .defaultBranch(Branched.as("records"));
-        toDeadLetters(routes.get("ingest-dlq"), config, "ingest-dlq-out");
+        toDeadLetters(routes.get("ingest-dlq").peek((k, v) -> hub.deadLetter("ingest", ((DeadLetter) v).reason()),
+                Named.as("ingest-dlq-count")), config, "ingest-dlq-out");
 
         KStream<String, LearnRecord> records = routes.get("ingest-records")
                 .mapValues(v -> (LearnRecord) v, Named.as("as-learn-record"));
         if (config.getBoolean(HopeStreamsConfig.REPARTITION)) {
             records = records.repartition(Repartitioned.with(Serdes.String(), LearnRecord.SERDE).withName("by-key"));
         }
-        KStream<String, Object> out = records.process(() -> new HopeProcessor(config), Named.as("hope"),
+        KStream<String, Object> out = records.process(() -> new HopeProcessor(config, hub), Named.as("hope"),
                 HopeProcessor.FAST_MEMORY, HopeProcessor.MODEL, HopeProcessor.CHECKPOINTS);
         Map<String, KStream<String, Object>> outputs = out.split(Named.as("hope-"))
                 .branch((k, v) -> v instanceof LearningEvent, Branched.as("learning"))

@@ -34,7 +34,7 @@ public final class IngestProcessor implements Processor<Bytes, byte[], String, O
         Ingest.Outcome o = ingest.decode(key, record.value(), m.topic() + "-" + m.partition() + "@" + m.offset(),
                 record.timestamp());
         if (!o.accepted()) {
-            context.forward(new Record<>(key, new DeadLetter(rawKey, record.value()), record.timestamp(),
+            context.forward(new Record<>(key, new DeadLetter(rawKey, record.value(), o.reasonCode()), record.timestamp(),
                     DeadLetter.headers(record.headers(), "ingest", o.reasonCode(), o.reason(), m.topic(),
                             m.partition(), m.offset())));
             return;

@@ -27,11 +27,22 @@ public final class StreamApp implements AutoCloseable {
 
     private final HopeStreamsConfig config;
     private final KafkaStreams streams;
+    private final LearnerHub hub = new LearnerHub();
+    private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics =
+            new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                    io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+    private final org.hopestreams.serve.Telemetry telemetry = new org.hopestreams.serve.Telemetry(metrics);
+    private org.hopestreams.serve.QueryEngine queries;
+    private org.hopestreams.serve.HttpServer http;
     private volatile Throwable failure;
 
     private StreamApp(HopeStreamsConfig config) {
         this.config = config;
-        this.streams = new KafkaStreams(HopeTopology.build(config), config.streamsProperties());
+        hub.addListener(telemetry);
+        this.streams = new KafkaStreams(HopeTopology.build(config, HopeTopology.avroSerde(config), hub),
+                config.streamsProperties());
+        new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(streams).bindTo(metrics);
+        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("stream thread failed; shutting the application down", e);
             failure = e;
@@ -43,7 +54,32 @@ public final class StreamApp implements AutoCloseable {
     public static StreamApp start(HopeStreamsConfig config) {
         StreamApp app = new StreamApp(config);
         app.streams.start();
+        app.serve();
         return app;
+    }
+
+    private void serve() {
+        ai.djl.Device device = org.hopestreams.model.DeviceChoice.parse(config.getString(HopeStreamsConfig.DEVICE))
+                .resolve();
+        queries = new org.hopestreams.serve.QueryEngine(hub, () -> streams.store(
+                org.apache.kafka.streams.StoreQueryParameters.fromNameAndType(HopeProcessor.FAST_MEMORY,
+                        org.apache.kafka.streams.state.QueryableStoreTypes.<org.apache.kafka.common.utils.Bytes,
+                                byte[]>keyValueStore())), device);
+        Object server = config.originals().get(StreamsConfig.APPLICATION_SERVER_CONFIG);
+        org.apache.kafka.streams.state.HostInfo self = server == null || server.toString().isBlank() ? null
+                : org.apache.kafka.streams.state.HostInfo.buildFromEndpoint(server.toString());
+        http = new org.hopestreams.serve.HttpServer(() -> streams, queries, hub, telemetry, metrics, self)
+                .start(config.getString(HopeStreamsConfig.HTTP_HOST), config.getInt(HopeStreamsConfig.HTTP_PORT));
+        LOG.info("HTTP on port {}: query API, /metrics, /health, dashboard at /", http.port());
+    }
+
+    /** The port of the HTTP server (query API, metrics, health, dashboard). */
+    public int httpPort() {
+        return http.port();
+    }
+
+    public LearnerHub hub() {
+        return hub;
     }
 
     public KafkaStreams streams() {
@@ -103,8 +139,15 @@ public final class StreamApp implements AutoCloseable {
 
     @Override
     public void close() {
+        if (http != null) {
+            http.close();
+        }
         streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
                 .withTimeout(Duration.ofSeconds(60)));
+        if (queries != null) {
+            queries.close();
+        }
+        metrics.close();
     }
 
     /** Configuration from a properties map with the given overrides on top. */

@@ -50,6 +50,7 @@ public final class StreamTestSupport {
         m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "5000");
         m.put(HopeStreamsConfig.RECORD_MAX_BYTES, "128");
         m.put(HopeStreamsConfig.CHECKPOINTS_KEEP, "3");
+        m.put(HopeStreamsConfig.HTTP_PORT, "0");
         return m;
     }
 

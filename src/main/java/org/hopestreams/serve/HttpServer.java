@@ -1,0 +1,317 @@
+package org.hopestreams.serve;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.staticfiles.Location;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyQueryMetadata;
+import org.apache.kafka.streams.state.HostInfo;
+import org.hopestreams.model.FastState;
+import org.hopestreams.model.HostTensor;
+import org.hopestreams.stream.HopeProcessor;
+import org.hopestreams.stream.LearnerHub;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The HTTP side of an instance (Javalin): the query API, health, Prometheus metrics and the
+ * dashboard. A key's query goes to the instance that owns the key's partition (Kafka Streams key
+ * metadata for the {@code fast-memory} store); another instance forwards it there once and
+ * returns the owner's answer. Queries never change state (see {@link QueryEngine}).
+ */
+public final class HttpServer implements AutoCloseable {
+    public static final String FORWARDED = "X-Hope-Forwarded";
+    public static final String SERVED_BY = "X-Hope-Served-By";
+    public static final int MAX_TEXT_BYTES = 16 * 1024;
+    public static final int MAX_COMPLETION_BYTES = 512;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Supplier<KafkaStreams> streams;
+    private final QueryEngine queries;
+    private final LearnerHub hub;
+    private final Telemetry telemetry;
+    private final PrometheusMeterRegistry metrics;
+    private final HostInfo self;
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final Javalin app;
+
+    /** Thrown for a request the client must fix: 400 with the message. */
+    static final class BadRequest extends RuntimeException {
+        final int status;
+
+        BadRequest(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    /**
+     * @param self this instance's {@code application.server} host and port, or null when it runs
+     *             alone (every key is then answered here)
+     */
+    public HttpServer(Supplier<KafkaStreams> streams, QueryEngine queries, LearnerHub hub, Telemetry telemetry,
+                      PrometheusMeterRegistry metrics, HostInfo self) {
+        this.streams = streams;
+        this.queries = queries;
+        this.hub = hub;
+        this.telemetry = telemetry;
+        this.metrics = metrics;
+        this.self = self;
+        this.app = Javalin.create(cfg -> {
+            cfg.showJavalinBanner = false;
+            cfg.staticFiles.enableWebjars();
+            cfg.staticFiles.add(sf -> {
+                sf.hostedPath = "/";
+                sf.directory = "/dashboard";
+                sf.location = Location.CLASSPATH;
+            });
+        });
+        app.get(Routes.LIVE, this::live);
+        app.get(Routes.READY, this::ready);
+        app.get(Routes.METRICS, ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                .result(metrics.scrape()));
+        app.get(Routes.MODEL, this::model);
+        app.get(Routes.DASHBOARD_DATA, ctx -> ctx.json(telemetry.dashboard()));
+        app.get(Routes.KEY, ctx -> routed(ctx, ctx.pathParam("key"), p -> keyStats(ctx.pathParam("key"), p)));
+        app.post(Routes.SCORE, ctx -> {
+            JsonNode body = body(ctx);
+            routed(ctx, text(body, "key", 1024), p -> score(p, body));
+        });
+        app.post(Routes.COMPLETE, ctx -> {
+            JsonNode body = body(ctx);
+            routed(ctx, text(body, "key", 1024), p -> complete(p, body));
+        });
+        app.exception(BadRequest.class, (e, ctx) -> ctx.status(e.status).json(Map.of("error", e.getMessage())));
+        app.exception(org.apache.kafka.streams.errors.InvalidStateStoreException.class, (e, ctx) -> ctx.status(503)
+                .json(Map.of("error", "the state store is not queryable right now (rebalancing or restoring): "
+                        + e.getMessage())));
+        app.exception(IllegalStateException.class, (e, ctx) -> ctx.status(503).json(Map.of("error", e.getMessage())));
+        app.exception(Exception.class, (e, ctx) -> ctx.status(500).json(Map.of("error", String.valueOf(e))));
+    }
+
+    public HttpServer start(String host, int port) {
+        app.start(host, port);
+        return this;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    private void live(Context ctx) {
+        KafkaStreams s = streams.get();
+        boolean ok = s == null || s.state() != KafkaStreams.State.ERROR;
+        ctx.status(ok ? 200 : 503).json(Map.of("status", ok ? "live" : "stream failed", "state", state()));
+    }
+
+    private void ready(Context ctx) {
+        KafkaStreams s = streams.get();
+        boolean ok = s != null && s.state() == KafkaStreams.State.RUNNING;
+        ctx.status(ok ? 200 : 503).json(Map.of("status", ok ? "ready" : "not ready", "state", state()));
+    }
+
+    private String state() {
+        KafkaStreams s = streams.get();
+        return s == null ? "NOT_CREATED" : s.state().toString();
+    }
+
+    private void model(Context ctx) {
+        List<Map<String, Object>> tasks = new ArrayList<>();
+        for (LearnerHub.TaskModel m : hub.models()) {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("partition", m.partition());
+            t.put("preset", m.config().preset());
+            t.put("modelVersion", m.version());
+            t.put("levelSteps", Map.of("high", m.steps()[0], "mid", m.steps()[1], "low", m.steps()[2]));
+            t.put("checkpoints", m.consolidations());
+            t.put("lastCheckpointWallTime", m.lastCheckpointWallMs() == 0 ? null : m.lastCheckpointWallMs());
+            t.put("streamTime", m.streamTimeMs() == Long.MIN_VALUE ? null : m.streamTimeMs());
+            t.put("committedAt", m.publishedAtMs());
+            tasks.add(t);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("instance", self == null ? "local" : self.host() + ":" + self.port());
+        out.put("state", state());
+        out.put("tasks", tasks);
+        ctx.json(out);
+    }
+
+    /** A key's query: answered here if this instance owns the key, else forwarded once to the owner. */
+    private void routed(Context ctx, String key, java.util.function.IntFunction<Map<String, Object>> local)
+            throws Exception {
+        KafkaStreams s = streams.get();
+        if (s == null || s.state() != KafkaStreams.State.RUNNING) {
+            throw new IllegalStateException("not ready: the stream application is " + state());
+        }
+        KeyQueryMetadata md = s.queryMetadataForKey(HopeProcessor.FAST_MEMORY, key, Serdes.String().serializer());
+        if (md == null || md == KeyQueryMetadata.NOT_AVAILABLE) {
+            throw new IllegalStateException("no instance owns key '" + key + "' right now (rebalancing); retry");
+        }
+        HostInfo owner = md.activeHost();
+        if (self == null || owner.equals(self) || owner.equals(HostInfo.unavailable())) {
+            Map<String, Object> answer = local.apply(md.partition());
+            ctx.header(SERVED_BY, self == null ? "local" : self.host() + ":" + self.port()).json(answer);
+            return;
+        }
+        if (ctx.header(FORWARDED) != null) {
+            throw new IllegalStateException("forwarded here but key '" + key + "' belongs to " + owner
+                    + " (ownership moved); retry");
+        }
+        String url = "http://" + owner.host() + ":" + owner.port() + ctx.path();
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+                .header(FORWARDED, self.host() + ":" + self.port()).header("Content-Type", "application/json");
+        req = ctx.method().name().equals("POST")
+                ? req.POST(HttpRequest.BodyPublishers.ofString(ctx.body())) : req.GET();
+        HttpResponse<String> resp = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
+        ctx.status(resp.statusCode()).contentType("application/json").result(resp.body());
+        resp.headers().firstValue(SERVED_BY).ifPresent(v -> ctx.header(SERVED_BY, v));
+    }
+
+    private Map<String, Object> score(int partition, JsonNode body) {
+        String key = text(body, "key", 1024);
+        byte[] text = text(body, "text", MAX_TEXT_BYTES).getBytes(StandardCharsets.UTF_8);
+        if (text.length == 0) {
+            throw new BadRequest(400, "'text' is empty: nothing to score");
+        }
+        QueryEngine.Answer<Double> a = queries.score(partition, key, text);
+        Map<String, Object> out = answer(key, a);
+        out.put("bitsPerByte", a.value());
+        out.put("bytes", text.length);
+        return out;
+    }
+
+    private Map<String, Object> complete(int partition, JsonNode body) {
+        String key = text(body, "key", 1024);
+        byte[] prompt = text(body, "prompt", MAX_TEXT_BYTES).getBytes(StandardCharsets.UTF_8);
+        int maxBytes = integer(body, "maxBytes", 64, 0, MAX_COMPLETION_BYTES);
+        double temperature = number(body, "temperature", 0, 0, 10);
+        long seed = body.hasNonNull("seed") ? body.get("seed").asLong() : 0;
+        QueryEngine.Answer<byte[]> a = queries.complete(partition, key, prompt, maxBytes, temperature, seed);
+        Map<String, Object> out = answer(key, a);
+        out.put("continuation", new String(a.value(), StandardCharsets.UTF_8));
+        out.put("bytes", a.value().length);
+        return out;
+    }
+
+    private Map<String, Object> keyStats(String key, int partition) {
+        LearnerHub.TaskModel m = queries.model(partition);
+        FastState s = queries.fastState(partition, key);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("key", key);
+        out.put("known", s != null);
+        out.put("partition", partition);
+        out.put("modelVersion", m.version());
+        if (s == null) {
+            out.put("note", "no memory yet for this key: queries are answered from the initial memory");
+            return out;
+        }
+        out.put("lastByte", s.lastInput());
+        List<Map<String, Object>> blocks = new ArrayList<>();
+        long bytes = 0;
+        for (int b = 0; b < m.config().blocks(); b++) {
+            Map<String, Object> blk = new LinkedHashMap<>();
+            for (Map.Entry<String, HostTensor> e : s.tensors().entrySet()) {
+                String prefix = "blocks." + b + ".";
+                if (e.getKey().startsWith(prefix)) {
+                    blk.put(e.getKey().substring(prefix.length()) + "Norm", norm(e.getValue()));
+                    bytes += e.getValue().bytes().length;
+                }
+            }
+            blocks.add(blk);
+        }
+        out.put("blocks", blocks);
+        out.put("stateBytes", bytes);
+        return out;
+    }
+
+    private static double norm(HostTensor t) {
+        double sq = 0;
+        for (double v : t.toDoubles()) {
+            sq += v * v;
+        }
+        return Math.sqrt(sq);
+    }
+
+    private static Map<String, Object> answer(String key, QueryEngine.Answer<?> a) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("key", key);
+        out.put("known", a.known());
+        if (!a.known()) {
+            out.put("note", "no memory yet for this key: answered from the initial memory");
+        }
+        out.put("modelVersion", a.modelVersion());
+        out.put("partition", a.partition());
+        return out;
+    }
+
+    private static JsonNode body(Context ctx) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(ctx.body());
+        } catch (JsonProcessingException e) {
+            throw new BadRequest(400, "the body is not JSON: " + e.getOriginalMessage());
+        }
+        if (n == null || !n.isObject()) {
+            throw new BadRequest(400, "the body must be a JSON object");
+        }
+        return n;
+    }
+
+    private static String text(JsonNode body, String field, int maxBytes) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            throw new BadRequest(400, "missing field '" + field + "'");
+        }
+        if (!v.isTextual()) {
+            throw new BadRequest(400, "field '" + field + "' must be a string");
+        }
+        int n = v.asText().getBytes(StandardCharsets.UTF_8).length;
+        if (n > maxBytes) {
+            throw new BadRequest(413, "field '" + field + "' has " + n + " bytes, over the cap of " + maxBytes);
+        }
+        return v.asText();
+    }
+
+    private static int integer(JsonNode body, String field, int dflt, int min, int max) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return dflt;
+        }
+        if (!v.canConvertToExactIntegral() || v.asLong() < min || v.asLong() > max) {
+            throw new BadRequest(400, "field '" + field + "' must be an integer in [" + min + ", " + max + "], got " + v);
+        }
+        return v.asInt();
+    }
+
+    private static double number(JsonNode body, String field, double dflt, double min, double max) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isNumber() || v.asDouble() < min || v.asDouble() > max) {
+            throw new BadRequest(400, "field '" + field + "' must be a number in [" + min + ", " + max + "], got " + v);
+        }
+        return v.asDouble();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+}

@@ -1,0 +1,81 @@
+package org.hopestreams.stream;
+
+import org.hopestreams.learn.LearnOutcome;
+import org.hopestreams.model.HopeConfig;
+import org.hopestreams.model.HostTensor;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Where the learners of this instance (one per partition task) publish what queries and metrics
+ * need, without queries ever touching a live learner: at every commit a task publishes its
+ * committed parameters (host copies it has just encoded for the store anyway; levels that did not
+ * change keep the same tensor objects) and its counters. Listeners hear every record, dead letter
+ * and checkpoint on the stream thread, so they must be quick.
+ */
+public final class LearnerHub {
+
+    /** A task's model as of its last commit. */
+    public record TaskModel(int partition, HopeConfig config, Map<String, HostTensor> params, long version,
+                            long[] steps, long consolidations, long lastCheckpointWallMs, long streamTimeMs,
+                            long publishedAtMs) {
+    }
+
+    /** Hears the learners; called on stream threads. */
+    public interface Listener {
+        default void learned(int partition, String key, LearnOutcome outcome, long nanos) {
+        }
+
+        default void deadLetter(String stage, String reason) {
+        }
+
+        default void checkpoint(int partition, long version, long wallMs, long bytes) {
+        }
+    }
+
+    private final Map<Integer, TaskModel> models = new ConcurrentHashMap<>();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+
+    public void addListener(Listener l) {
+        listeners.add(l);
+    }
+
+    public void publish(TaskModel m) {
+        models.put(m.partition(), m);
+    }
+
+    public void withdraw(int partition) {
+        models.remove(partition);
+    }
+
+    public Optional<TaskModel> model(int partition) {
+        return Optional.ofNullable(models.get(partition));
+    }
+
+    public Collection<TaskModel> models() {
+        return List.copyOf(models.values());
+    }
+
+    void learned(int partition, String key, LearnOutcome o, long nanos) {
+        for (Listener l : listeners) {
+            l.learned(partition, key, o, nanos);
+        }
+    }
+
+    void deadLetter(String stage, String reason) {
+        for (Listener l : listeners) {
+            l.deadLetter(stage, reason);
+        }
+    }
+
+    void checkpoint(int partition, long version, long wallMs, long bytes) {
+        for (Listener l : listeners) {
+            l.checkpoint(partition, version, wallMs, bytes);
+        }
+    }
+}
