@@ -28,6 +28,10 @@ import java.util.Objects;
  * record caused is in the changelog of the transaction that commits the record's offset, and a
  * record costs no serialisation of the model: a commit does, once, for what changed.
  *
+ * <p>Writes happen only in {@link #flushCache()}: {@link #commit(Map)} runs after the transaction.
+ * A task that processed nothing since it started has nothing dirty (its new model is recomputed
+ * from the seed or the init checkpoint on the next start), so no write is ever needed elsewhere.
+ *
  * <p>It relies on Kafka Streams calling {@link CachedStateStore#flushCache()} on registered stores
  * before each commit (4.3.1: {@code ProcessorStateManager.flushCache} from
  * {@code StreamTask.prepareCommit}); the crash test proves the guarantee end to end.
@@ -132,7 +136,8 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
 
     @Override
     public void commit(Map<TopicPartition, Long> changelogOffsets) {
-        writeDirty();
+        // Called after the transaction (post-commit checkpointing): too late to write, and outside any
+        // record context, where a logged put fails. Everything was written in flushCache().
         inner.commit(changelogOffsets);
     }
 

@@ -54,7 +54,12 @@ public final class StreamApp implements AutoCloseable {
     public static StreamApp start(HopeStreamsConfig config) {
         StreamApp app = new StreamApp(config);
         app.streams.start();
-        app.serve();
+        try {
+            app.serve();
+        } catch (RuntimeException e) {
+            app.close();
+            throw e;
+        }
         return app;
     }
 

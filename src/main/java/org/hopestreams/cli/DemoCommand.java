@@ -1,0 +1,191 @@
+package org.hopestreams.cli;
+
+import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.hopestreams.avro.TextEvent;
+import org.hopestreams.embedded.DemoStream;
+import org.hopestreams.embedded.EmbeddedKafka;
+import org.hopestreams.embedded.EmbeddedRegistry;
+import org.hopestreams.stream.HopeStreamsConfig;
+import org.hopestreams.stream.StreamApp;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code demo}: everything embedded and real: an in-JVM KRaft broker, the Apicurio registry as a
+ * child process, the topics, the streaming learner with its HTTP API and dashboard, and a generated
+ * stream of log lines and made-up facts. Prints progress, including how surprising each fact still
+ * is; Ctrl-C stops it all, leaving nothing running.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Run everything embedded (broker, registry, learner, event generator) and watch facts being learned.")
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--preset", defaultValue = "tiny", description = "Model preset (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--rate", defaultValue = "10", description = "Events per second (default: ${DEFAULT-VALUE}).")
+    double rate;
+
+    @Option(names = "--duration", defaultValue = "0", description = "Seconds to run; 0 = until Ctrl-C (default: ${DEFAULT-VALUE}).")
+    long duration;
+
+    @Option(names = "--http-port", defaultValue = "8080", description = "Dashboard and API port; 0 = any (default: ${DEFAULT-VALUE}).")
+    int httpPort;
+
+    @Option(names = "--report-seconds", defaultValue = "5", description = "Seconds between progress lines (default: ${DEFAULT-VALUE}).")
+    long reportSeconds;
+
+    @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE", description = "Any configuration key (repeatable).")
+    Map<String, String> set = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+        if (rate <= 0 || rate > 10_000) {
+            throw new IllegalArgumentException("--rate " + rate + " must be in (0, 10000] events per second");
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        Thread hook = new Thread(stop::countDown, "hope-demo-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        Path state = Files.createTempDirectory("hope-demo-state");
+        System.out.println("hope demo: starting an in-JVM Kafka broker and the Apicurio registry...");
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(); EmbeddedRegistry registry = EmbeddedRegistry.builder().start()) {
+            Map<String, Object> m = new HashMap<>();
+            m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            m.put(StreamsConfig.APPLICATION_ID_CONFIG, "hope-demo");
+            m.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
+            m.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
+            m.put(HopeStreamsConfig.REGISTRY_URL, registry.apiUrl());
+            m.put(HopeStreamsConfig.MODEL_PRESET, preset);
+            m.put(HopeStreamsConfig.WARMUP_RECORDS, "50");
+            m.put(HopeStreamsConfig.WINDOW_MS, "5000");
+            m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "30000");
+            m.put(HopeStreamsConfig.HTTP_PORT, Integer.toString(httpPort));
+            m.put(HopeStreamsConfig.HTTP_HOST, "127.0.0.1");
+            m.putAll(set);
+            HopeStreamsConfig config = new HopeStreamsConfig(m);
+            StreamApp.createTopics(config, 1, (short) 1);
+            try (StreamApp app = StreamApp.start(config)) {
+                System.out.printf("hope demo: learner running; dashboard http://127.0.0.1:%d/  API http://127.0.0.1:%d/v1/model"
+                        + "  (Ctrl-C stops everything)%n", app.httpPort(), app.httpPort());
+                run(config, kafka.bootstrapServers(), registry.apiUrl(), app, stop);
+            }
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // Ctrl-C: the JVM is already stopping; the resources above are closed.
+            }
+            deleteTree(state);
+        }
+        System.out.println("hope demo: stopped; broker, registry and learner are shut down");
+        return 0;
+    }
+
+    private void run(HopeStreamsConfig config, String bootstrap, String registryUrl, StreamApp app, CountDownLatch stop)
+            throws Exception {
+        AvroKafkaSerializer<TextEvent> ser = new AvroKafkaSerializer<>();
+        ser.configure(Map.of("apicurio.registry.url", registryUrl, "apicurio.registry.auto-register", true), false);
+        HttpClient http = HttpClient.newHttpClient();
+        DemoStream events = new DemoStream(7);
+        long start = System.currentTimeMillis();
+        long nextReport = start + reportSeconds * 1000;
+        long sent = 0;
+        try (KafkaProducer<String, TextEvent> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.LINGER_MS_CONFIG, 5), new StringSerializer(), ser)) {
+            while (stop.getCount() > 0) {
+                long now = System.currentTimeMillis();
+                if (duration > 0 && now - start >= duration * 1000) {
+                    break;
+                }
+                if (app.failure() != null) {
+                    throw new IllegalStateException("the learner failed: " + app.failure(), app.failure());
+                }
+                long due = (long) ((now - start) / 1000.0 * rate);
+                for (; sent < due; sent++) {
+                    TextEvent e = events.next(System.currentTimeMillis());
+                    producer.send(new ProducerRecord<>(config.inputTopic(), e.getKey(), e));
+                }
+                if (now >= nextReport) {
+                    report(http, app.httpPort(), sent);
+                    nextReport += reportSeconds * 1000;
+                }
+                stop.await(20, TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    /** One progress line: what the learner did, and how surprising each fact still is (bits per byte of its answer). */
+    private static void report(HttpClient http, int port, long sent) {
+        try {
+            String model = get(http, port, "/v1/model");
+            StringBuilder facts = new StringBuilder();
+            for (String[] f : DemoStream.FACTS.subList(0, 3)) {
+                String body = "{\"key\":\"" + DemoStream.FACTS_KEY + "\",\"text\":\"" + f[0] + f[1] + "\"}";
+                String r = post(http, port, "/v1/score", body);
+                String bpb = field(r, "bitsPerByte");
+                facts.append(String.format("  '%s%s' %s b/B", f[0].substring(f[0].lastIndexOf(' ', f[0].length() - 2) + 1),
+                        f[1], bpb.length() > 5 ? bpb.substring(0, 5) : bpb));
+            }
+            System.out.printf("sent %d | version %s steps %s | facts:%s%n", sent, field(model, "modelVersion"),
+                    section(model, "levelSteps"), facts);
+        } catch (Exception e) {
+            System.out.println("sent " + sent + " | (learner not ready yet: " + e.getMessage() + ")");
+        }
+    }
+
+    private static String get(HttpClient http, int port, String path) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException(path + " answered " + r.statusCode());
+        }
+        return r.body();
+    }
+
+    private static String post(HttpClient http, int port, String path, String body) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException(path + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.body();
+    }
+
+    private static String field(String json, String name) throws Exception {
+        var n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json).findValue(name);
+        return n == null ? "?" : n.asText();
+    }
+
+    private static String section(String json, String name) throws Exception {
+        var n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json).findValue(name);
+        return n == null ? "?" : n.toString();
+    }
+
+    private static void deleteTree(Path p) {
+        try (var walk = Files.walk(p)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (Exception ignored) {
+            // best effort: a temp directory
+        }
+    }
+}
