@@ -62,8 +62,9 @@ final class DemoCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--rate " + rate + " must be in (0, 10000] events per second");
         }
         CountDownLatch stop = new CountDownLatch(1);
-        Thread hook = new Thread(stop::countDown, "hope-demo-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
+        // Ctrl-C / SIGTERM stop the demo in order (generator, learner, registry, broker) before the JVM
+        // begins to shut down: the broker's own shutdown hooks would otherwise race with its close.
+        Signals.onStop(stop::countDown);
         Path state = Files.createTempDirectory("hope-demo-state");
         System.out.println("hope demo: starting an in-JVM Kafka broker and the Apicurio registry...");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(); EmbeddedRegistry registry = EmbeddedRegistry.builder().start()) {
@@ -88,11 +89,6 @@ final class DemoCommand implements Callable<Integer> {
                 run(config, kafka.bootstrapServers(), registry.apiUrl(), app, stop);
             }
         } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // Ctrl-C: the JVM is already stopping; the resources above are closed.
-            }
             deleteTree(state);
         }
         System.out.println("hope demo: stopped; broker, registry and learner are shut down");
@@ -142,8 +138,7 @@ final class DemoCommand implements Callable<Integer> {
                 String body = "{\"key\":\"" + DemoStream.FACTS_KEY + "\",\"text\":\"" + f[0] + f[1] + "\"}";
                 String r = post(http, port, "/v1/score", body);
                 String bpb = field(r, "bitsPerByte");
-                facts.append(String.format("  '%s%s' %s b/B", f[0].substring(f[0].lastIndexOf(' ', f[0].length() - 2) + 1),
-                        f[1], bpb.length() > 5 ? bpb.substring(0, 5) : bpb));
+                facts.append(String.format("  %s %s b/B", f[1], bpb.length() > 5 ? bpb.substring(0, 5) : bpb));
             }
             System.out.printf("sent %d | version %s steps %s | facts:%s%n", sent, field(model, "modelVersion"),
                     section(model, "levelSteps"), facts);

@@ -78,21 +78,22 @@ final class RunCommand implements Callable<Integer> {
             StreamApp.createTopics(config, createTopics, (short) -1);
         }
         CountDownLatch stop = new CountDownLatch(1);
+        Signals.onStop(stop::countDown);
         StreamApp app = StreamApp.start(config);
-        Thread hook = new Thread(() -> {
-            app.close();
-            stop.countDown();
-        }, "hope-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
         System.out.println("hope run: application " + config.streamsProperties().get(StreamsConfig.APPLICATION_ID_CONFIG)
                 + " reading " + config.inputTopic() + "; Ctrl-C or SIGTERM stops it cleanly");
-        while (stop.getCount() > 0) {
-            if (app.failure() != null) {
-                System.err.println("error: the stream thread failed: " + app.failure());
-                return 1;
+        try {
+            while (stop.getCount() > 0) {
+                if (app.failure() != null) {
+                    System.err.println("error: the stream thread failed: " + app.failure());
+                    return 1;
+                }
+                stop.await(Duration.ofSeconds(1).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
             }
-            stop.await(Duration.ofSeconds(1).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } finally {
+            app.close();   // leaves the group, commits, closes the stores
         }
+        System.out.println("hope run: stopped cleanly");
         return 0;
     }
 }

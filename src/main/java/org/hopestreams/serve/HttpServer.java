@@ -47,7 +47,7 @@ public final class HttpServer implements AutoCloseable {
     private final LearnerHub hub;
     private final Telemetry telemetry;
     private final PrometheusMeterRegistry metrics;
-    private final HostInfo self;
+    private volatile HostInfo self;
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final Javalin app;
 
@@ -112,6 +112,11 @@ public final class HttpServer implements AutoCloseable {
 
     public int port() {
         return app.port();
+    }
+
+    /** This instance's {@code application.server}, once known (it may name the port this server got). */
+    public void self(HostInfo self) {
+        this.self = self;
     }
 
     private void live(Context ctx) {

@@ -26,21 +26,42 @@ public final class StreamApp implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamApp.class);
 
     private final HopeStreamsConfig config;
-    private final KafkaStreams streams;
+    private volatile KafkaStreams streams;
     private final LearnerHub hub = new LearnerHub();
     private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics =
             new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                     io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
     private final org.hopestreams.serve.Telemetry telemetry = new org.hopestreams.serve.Telemetry(metrics);
-    private org.hopestreams.serve.QueryEngine queries;
-    private org.hopestreams.serve.HttpServer http;
+    private final org.hopestreams.serve.QueryEngine queries;
+    private final org.hopestreams.serve.HttpServer http;
     private volatile Throwable failure;
 
     private StreamApp(HopeStreamsConfig config) {
         this.config = config;
         hub.addListener(telemetry);
-        this.streams = new KafkaStreams(HopeTopology.build(config, HopeTopology.avroSerde(config), hub),
-                config.streamsProperties());
+        ai.djl.Device device = org.hopestreams.model.DeviceChoice.parse(config.getString(HopeStreamsConfig.DEVICE))
+                .resolve();
+        queries = new org.hopestreams.serve.QueryEngine(hub, () -> streams.store(
+                org.apache.kafka.streams.StoreQueryParameters.fromNameAndType(HopeProcessor.FAST_MEMORY,
+                        org.apache.kafka.streams.state.QueryableStoreTypes.<org.apache.kafka.common.utils.Bytes,
+                                byte[]>keyValueStore())), device);
+        // The HTTP server starts first: its port (perhaps 0 = any) is this instance's application.server
+        // unless one is configured, so that Kafka Streams can say which instance owns a key.
+        http = new org.hopestreams.serve.HttpServer(() -> streams, queries, hub, telemetry, metrics, null)
+                .start(config.getString(HopeStreamsConfig.HTTP_HOST), config.getInt(HopeStreamsConfig.HTTP_PORT));
+        Properties props = config.streamsProperties();
+        Object server = props.get(StreamsConfig.APPLICATION_SERVER_CONFIG);
+        if (server == null || server.toString().isBlank()) {
+            server = "localhost:" + http.port();
+            props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, server);
+        }
+        http.self(org.apache.kafka.streams.state.HostInfo.buildFromEndpoint(server.toString()));
+        try {
+            this.streams = new KafkaStreams(HopeTopology.build(config, HopeTopology.avroSerde(config), hub), props);
+        } catch (RuntimeException e) {
+            http.close();
+            throw e;
+        }
         new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(streams).bindTo(metrics);
         new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
@@ -48,34 +69,15 @@ public final class StreamApp implements AutoCloseable {
             failure = e;
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
+        LOG.info("HTTP on port {}: query API, /metrics, /health, dashboard at /; application.server {}", http.port(),
+                server);
     }
 
     /** Builds and starts the application. */
     public static StreamApp start(HopeStreamsConfig config) {
         StreamApp app = new StreamApp(config);
         app.streams.start();
-        try {
-            app.serve();
-        } catch (RuntimeException e) {
-            app.close();
-            throw e;
-        }
         return app;
-    }
-
-    private void serve() {
-        ai.djl.Device device = org.hopestreams.model.DeviceChoice.parse(config.getString(HopeStreamsConfig.DEVICE))
-                .resolve();
-        queries = new org.hopestreams.serve.QueryEngine(hub, () -> streams.store(
-                org.apache.kafka.streams.StoreQueryParameters.fromNameAndType(HopeProcessor.FAST_MEMORY,
-                        org.apache.kafka.streams.state.QueryableStoreTypes.<org.apache.kafka.common.utils.Bytes,
-                                byte[]>keyValueStore())), device);
-        Object server = config.originals().get(StreamsConfig.APPLICATION_SERVER_CONFIG);
-        org.apache.kafka.streams.state.HostInfo self = server == null || server.toString().isBlank() ? null
-                : org.apache.kafka.streams.state.HostInfo.buildFromEndpoint(server.toString());
-        http = new org.hopestreams.serve.HttpServer(() -> streams, queries, hub, telemetry, metrics, self)
-                .start(config.getString(HopeStreamsConfig.HTTP_HOST), config.getInt(HopeStreamsConfig.HTTP_PORT));
-        LOG.info("HTTP on port {}: query API, /metrics, /health, dashboard at /", http.port());
     }
 
     /** The port of the HTTP server (query API, metrics, health, dashboard). */

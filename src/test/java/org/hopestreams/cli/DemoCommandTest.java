@@ -1,0 +1,76 @@
+package org.hopestreams.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The README's main job: {@code demo} in a child JVM, as a user runs it. It must print the
+ * dashboard's address and progress with the facts' scores, learn (scores fall), and stop on
+ * SIGTERM (what Ctrl-C sends to the JVM) with nothing left running: no registry child process.
+ */
+class DemoCommandTest {
+    private static final Pattern FACT = Pattern.compile("Quelt\\. ([0-9.]+) b/B");
+
+    @Test
+    void theDemoLearnsFactsAndStopsCleanlyOnSigterm(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        // Output to a file: a pipe read by a thread can lose the last lines when the process exits.
+        java.nio.file.Path log = dir.resolve("demo.log");
+        Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx1g",
+                "-Dai.djl.offline=true", "-Dapicurio.registry.home=" + System.getProperty("apicurio.registry.home"),
+                "-cp", System.getProperty("java.class.path"), HopeCli.class.getName(), "demo", "--http-port", "0",
+                "--rate", "20", "--report-seconds", "4").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        java.util.function.Supplier<List<String>> output = () -> {
+            try {
+                return java.nio.file.Files.readAllLines(log, StandardCharsets.UTF_8);
+            } catch (java.io.IOException e) {
+                return List.of();
+            }
+        };
+        List<String> lines = List.of();
+        List<ProcessHandle> children = List.of();
+        try {
+            List<Double> quelt = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
+            while (System.nanoTime() < deadline && quelt.size() < 5 && p.isAlive()) {
+                Thread.sleep(500);
+                lines = output.get();
+                quelt.clear();
+                for (String line : lines) {
+                    Matcher m = FACT.matcher(line);
+                    if (line.startsWith("sent ") && m.find()) {
+                        quelt.add(Double.parseDouble(m.group(1)));
+                    }
+                }
+            }
+            assertTrue(lines.stream().anyMatch(l -> l.contains("dashboard http://127.0.0.1:")),
+                    "prints the dashboard's address:\n" + String.join("\n", lines));
+            assertTrue(quelt.size() >= 5, "progress lines with the facts' scores:\n" + String.join("\n", lines));
+            assertTrue(quelt.get(quelt.size() - 1) < quelt.get(0) - 0.5,
+                    "the fact becomes less surprising as it is learned: " + quelt);
+
+            children = p.descendants().toList();
+            assertTrue(children.stream().anyMatch(c -> c.info().commandLine().orElse("").contains("apicurio")),
+                    "the registry runs as a child process");
+            p.destroy();   // SIGTERM, as Ctrl-C
+            assertTrue(p.waitFor(90, TimeUnit.SECONDS), "the demo stops within 90 s of SIGTERM");
+        } finally {
+            p.destroyForcibly();
+        }
+        lines = output.get();
+        assertTrue(lines.stream().anyMatch(l -> l.contains("hope demo: stopped")), String.join("\n", lines));
+        Thread.sleep(500);
+        assertTrue(children.stream().noneMatch(ProcessHandle::isAlive),
+                "nothing the demo started is left running: " + children.stream().filter(ProcessHandle::isAlive).toList());
+        assertEquals(0, p.exitValue() == 143 ? 0 : p.exitValue(), "exit status");
+    }
+}
