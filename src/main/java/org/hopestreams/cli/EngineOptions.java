@@ -15,6 +15,12 @@ final class EngineOptions {
     int threads;
 
     Device apply() {
+        applyThreads();
+        return DeviceChoice.parse(device).resolve();
+    }
+
+    /** Sets the PyTorch thread counts (before the engine starts); the device is left to the caller. */
+    void applyThreads() {
         if (threads < 0) {
             throw new IllegalArgumentException("--threads " + threads + " must be >= 0");
         }
@@ -22,6 +28,5 @@ final class EngineOptions {
             System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
             System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
         }
-        return DeviceChoice.parse(device).resolve();
     }
 }

@@ -42,17 +42,14 @@ final class RunCommand implements Callable<Integer> {
             description = "Create missing topics with this many partitions (0 = do not create).")
     int createTopics;
 
-    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
-            description = "PyTorch intra-op threads; 0 keeps the engine's default (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @picocli.CommandLine.Mixin
+    EngineOptions engine;
 
     @Override
     public Integer call() throws Exception {
-        if (threads > 0) {
-            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
-            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-        }
+        engine.applyThreads();
         Map<String, Object> m = new HashMap<>();
+        m.put(HopeStreamsConfig.DEVICE, engine.device);
         if (configFile != null) {
             Properties p = new Properties();
             try (Reader r = Files.newBufferedReader(configFile)) {

@@ -32,7 +32,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -55,25 +54,14 @@ class QueryApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        CompletableFuture<EmbeddedRegistry> r = CompletableFuture.supplyAsync(() -> {
-            try {
-                return EmbeddedRegistry.builder().start();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        kafka = EmbeddedKafka.start();
-        registry = r.join();
+        StreamTestSupport.Infra infra = StreamTestSupport.Infra.start();
+        kafka = infra.kafka();
+        registry = infra.registry();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (registry != null) {
-            registry.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
+        StreamTestSupport.Infra.stop(kafka, registry);
     }
 
     private static int freePort() throws Exception {

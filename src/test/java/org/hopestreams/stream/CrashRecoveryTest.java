@@ -41,7 +41,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -92,25 +91,14 @@ class CrashRecoveryTest {
 
     @BeforeAll
     static void start() throws Exception {
-        CompletableFuture<EmbeddedRegistry> r = CompletableFuture.supplyAsync(() -> {
-            try {
-                return EmbeddedRegistry.builder().start();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        kafka = EmbeddedKafka.start();
-        registry = r.join();
+        StreamTestSupport.Infra infra = StreamTestSupport.Infra.start();
+        kafka = infra.kafka();
+        registry = infra.registry();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (registry != null) {
-            registry.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
+        StreamTestSupport.Infra.stop(kafka, registry);
     }
 
     @AfterEach

@@ -29,7 +29,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -59,25 +58,14 @@ class SchemaEvolutionTest {
 
     @BeforeAll
     static void start() throws Exception {
-        CompletableFuture<EmbeddedRegistry> r = CompletableFuture.supplyAsync(() -> {
-            try {
-                return EmbeddedRegistry.builder().start();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        kafka = EmbeddedKafka.start();
-        registry = r.join();
+        StreamTestSupport.Infra infra = StreamTestSupport.Infra.start();
+        kafka = infra.kafka();
+        registry = infra.registry();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (registry != null) {
-            registry.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
+        StreamTestSupport.Infra.stop(kafka, registry);
     }
 
     @Test

@@ -35,6 +35,31 @@ public final class StreamTestSupport {
     private StreamTestSupport() {
     }
 
+    /** A real broker and a real registry, started together (the registry is a child process). */
+    public record Infra(org.hopestreams.embedded.EmbeddedKafka kafka, org.hopestreams.embedded.EmbeddedRegistry registry) {
+        public static Infra start() throws Exception {
+            java.util.concurrent.CompletableFuture<org.hopestreams.embedded.EmbeddedRegistry> r =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return org.hopestreams.embedded.EmbeddedRegistry.builder().start();
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+            return new Infra(org.hopestreams.embedded.EmbeddedKafka.start(), r.join());
+        }
+
+        public static void stop(org.hopestreams.embedded.EmbeddedKafka kafka,
+                                org.hopestreams.embedded.EmbeddedRegistry registry) throws Exception {
+            if (registry != null) {
+                registry.close();
+            }
+            if (kafka != null) {
+                kafka.close();
+            }
+        }
+    }
+
     /** A small, fast, reproducible configuration: tiny model, no warm-up, stream-time windows and checkpoints. */
     public static Map<String, Object> appConfig(String bootstrap, String registryUrl, String appId, Path stateDir) {
         Map<String, Object> m = new HashMap<>();
