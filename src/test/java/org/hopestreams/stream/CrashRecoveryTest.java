@@ -343,7 +343,10 @@ class CrashRecoveryTest {
         /** SIGTERM: the run command closes the application cleanly (commit, leave the group). */
         int terminate() throws InterruptedException {
             process.destroy();
-            return awaitExit(Duration.ofSeconds(60));
+            int code = awaitExit(Duration.ofSeconds(60));
+            assertEquals(0, code, name + " on SIGTERM\n" + tail());
+            assertTrue(log().contains("hope run: stopped cleanly"), name + " closed the app\n" + tail());
+            return code;
         }
 
         String log() {
