@@ -1,0 +1,347 @@
+package org.hopestreams.deploy;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvFromSource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import org.apache.kafka.streams.StreamsConfig;
+import org.hopestreams.serve.Routes;
+import org.hopestreams.stream.HopeStreamsConfig;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.hopestreams.deploy.K8sManifests.Doc;
+import static org.hopestreams.deploy.K8sManifests.one;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * k8s/: the manifests against the application's contract (HopeStreamsConfig, Routes) and against each other
+ * (selectors, service names, ports, the Strimzi cluster). The base is read through its kustomization; the overlay
+ * patches are read as the partial StatefulSets they are.
+ */
+class KubernetesManifestsTest {
+    static final String APP = "hope-streams";
+    static final String HEADLESS = "hope-streams-headless";
+    static final String CONFIG_MAP = "hope-streams-config";
+    /** Env names the pod needs but the application ignores: the downward API values STREAMS_APPLICATION_SERVER uses. */
+    static final Set<String> POD_ENV = Set.of("POD_NAME", "POD_NAMESPACE");
+
+    static List<Doc> base;
+    static StatefulSet sts;
+    static ConfigMap config;
+
+    @BeforeAll
+    static void load() throws Exception {
+        base = K8sManifests.resourcesOf(K8sManifests.K8S.resolve("base"));
+        sts = one(base, StatefulSet.class, APP);
+        config = one(base, ConfigMap.class, CONFIG_MAP);
+    }
+
+    static Container appContainer(PodTemplateSpec t) {
+        List<Container> c = t.getSpec().getContainers().stream().filter(x -> x.getName().equals(APP)).toList();
+        assertEquals(1, c.size(), "one container named " + APP);
+        return c.get(0);
+    }
+
+    static StatefulSet overlayPatch(String overlay) throws Exception {
+        Path dir = K8sManifests.K8S.resolve("overlays").resolve(overlay);
+        List<StatefulSet> patches = new ArrayList<>();
+        for (String p : K8sManifests.patchPaths(K8sManifests.kustomization(dir))) {
+            for (Doc d : K8sManifests.parse(dir.resolve(p))) {
+                if (d.model() instanceof StatefulSet s && d.name().equals(APP)) {
+                    patches.add(s);
+                }
+            }
+        }
+        assertEquals(1, patches.size(), overlay + " overlay: one StatefulSet patch of " + APP);
+        return patches.get(0);
+    }
+
+    /** The port a probe or service names, resolved against the container's ports. */
+    static int resolvePort(Container c, IntOrString port, String where) {
+        assertNotNull(port, where + ": no port");
+        if (port.getIntVal() != null) {
+            return port.getIntVal();
+        }
+        return c.getPorts().stream().filter(p -> port.getStrVal().equals(p.getName())).findFirst()
+                .map(ContainerPort::getContainerPort)
+                .orElseThrow(() -> new AssertionError(where + ": no container port named " + port.getStrVal()));
+    }
+
+    @Test
+    void everyManifestParsesIntoTheKubernetesModel() throws Exception {
+        List<Doc> all = K8sManifests.all();
+        // base: the app, its services, config and PDB, the registry, Strimzi's Kafka, node pool and topics
+        Set<String> kinds = new HashSet<>();
+        base.forEach(d -> kinds.add(d.kind()));
+        assertEquals(Set.of("ConfigMap", "StatefulSet", "Service", "PodDisruptionBudget", "Deployment", "Kafka",
+                "KafkaNodePool", "KafkaTopic"), kinds);
+        assertTrue(all.size() > base.size(), "the overlays' kustomizations and patches are parsed too");
+    }
+
+    @Test
+    void probesUseRoutesOfTheApiOnTheHttpPort() {
+        Container c = appContainer(sts.getSpec().getTemplate());
+        int port = DeployContract.httpPort();
+        List<ContainerPort> ports = c.getPorts();
+        assertEquals(1, ports.size(), "one container port");
+        assertEquals(port, ports.get(0).getContainerPort(), "container port = default of " + HopeStreamsConfig.HTTP_PORT);
+        assertEquals("http", ports.get(0).getName());
+
+        assertNotNull(c.getReadinessProbe(), "readiness probe");
+        assertNotNull(c.getLivenessProbe(), "liveness probe");
+        assertEquals(Routes.READY, c.getReadinessProbe().getHttpGet().getPath(), "readiness probe path");
+        assertEquals(Routes.LIVE, c.getLivenessProbe().getHttpGet().getPath(), "liveness probe path");
+        Map<String, Probe> probes = new LinkedHashMap<>();
+        probes.put("readiness", c.getReadinessProbe());
+        probes.put("liveness", c.getLivenessProbe());
+        if (c.getStartupProbe() != null) {
+            probes.put("startup", c.getStartupProbe());
+        }
+        probes.forEach((name, p) -> {
+            assertNotNull(p.getHttpGet(), name + " probe: an HTTP GET");
+            assertTrue(Routes.GET.contains(p.getHttpGet().getPath()),
+                    name + " probe path " + p.getHttpGet().getPath() + " is not a GET route: " + Routes.GET);
+            assertEquals(port, resolvePort(c, p.getHttpGet().getPort(), name + " probe"), name + " probe port");
+        });
+    }
+
+    /** The pod's environment as the container sees it: the ConfigMap's keys (envFrom), then env, which wins. */
+    static Map<String, String> effectiveEnv(List<EnvVar> env) {
+        Map<String, String> m = new LinkedHashMap<>(config.getData());
+        for (EnvVar e : env) {
+            m.put(e.getName(), e.getValue() == null ? "<valueFrom>" : e.getValue());
+        }
+        // $(VAR) references as the kubelet expands them, with sample downward-API values
+        Map<String, String> sample = Map.of("POD_NAME", APP + "-0", "POD_NAMESPACE", "ns");
+        m.replaceAll((k, v) -> {
+            Matcher mm = Pattern.compile("\\$\\(([A-Z_][A-Z0-9_]*)\\)").matcher(v);
+            return mm.replaceAll(r -> sample.getOrDefault(r.group(1), r.group()));
+        });
+        m.keySet().removeIf(POD_ENV::contains);
+        return m;
+    }
+
+    @Test
+    void environmentNamesMapToConfigurationKeysAndValuesAreValid() throws Exception {
+        Container c = appContainer(sts.getSpec().getTemplate());
+        List<String> envFrom = c.getEnvFrom().stream().map(EnvFromSource::getConfigMapRef)
+                .map(r -> r == null ? null : r.getName()).toList();
+        assertEquals(List.of(CONFIG_MAP), envFrom, "envFrom: the ConfigMap");
+        DeployContract.assertEnvNamesKnown("ConfigMap " + CONFIG_MAP, config.getData().keySet(), Set.of());
+        DeployContract.assertEnvNamesKnown("StatefulSet " + APP, c.getEnv().stream().map(EnvVar::getName).toList(),
+                POD_ENV);
+
+        // $(VAR) in a value only expands when VAR is defined earlier in env
+        List<String> defined = new ArrayList<>();
+        for (EnvVar e : c.getEnv()) {
+            if (e.getValue() != null) {
+                Matcher m = Pattern.compile("\\$\\(([A-Za-z_][A-Za-z0-9_]*)\\)").matcher(e.getValue());
+                while (m.find()) {
+                    assertTrue(defined.contains(m.group(1)), e.getName() + " refers to $(" + m.group(1)
+                            + ") which env does not define before it");
+                }
+            }
+            defined.add(e.getName());
+        }
+        HopeStreamsConfig cfg = DeployContract.assertEnvValuesValid("base", effectiveEnv(c.getEnv()));
+        for (String overlay : List.of("cpu", "gpu")) {
+            List<EnvVar> env = new ArrayList<>(c.getEnv());
+            List<EnvVar> patchEnv = appContainer(overlayPatch(overlay).getSpec().getTemplate()).getEnv();
+            DeployContract.assertEnvNamesKnown(overlay + " overlay", patchEnv.stream().map(EnvVar::getName).toList(),
+                    Set.of());
+            env.addAll(patchEnv);
+            DeployContract.assertEnvValuesValid(overlay + " overlay", effectiveEnv(env));
+        }
+
+        // application.server: this pod's name in the headless service, on the HTTP port
+        String server = c.getEnv().stream().filter(e -> e.getName().equals("STREAMS_APPLICATION_SERVER"))
+                .map(EnvVar::getValue).findFirst().orElseThrow(() -> new AssertionError("no STREAMS_APPLICATION_SERVER"));
+        assertEquals("$(POD_NAME)." + HEADLESS + ".$(POD_NAMESPACE).svc:" + DeployContract.httpPort(), server);
+        assertEquals(DeployContract.httpPort(), cfg.getInt(HopeStreamsConfig.HTTP_PORT), "hope.http.port in the pod");
+        Map<String, String> fieldRefs = new LinkedHashMap<>();
+        c.getEnv().stream().filter(e -> e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null)
+                .forEach(e -> fieldRefs.put(e.getName(), e.getValueFrom().getFieldRef().getFieldPath()));
+        assertEquals(Map.of("POD_NAME", "metadata.name", "POD_NAMESPACE", "metadata.namespace"), fieldRefs);
+    }
+
+    @Test
+    void stateDirectoryIsThePersistentVolume() {
+        Container c = appContainer(sts.getSpec().getTemplate());
+        String stateDir = config.getData().get(HopeStreamsConfig.envName(StreamsConfig.STATE_DIR_CONFIG));
+        assertNotNull(stateDir, "the ConfigMap sets STREAMS_STATE_DIR");
+        List<VolumeMount> mounts = c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(stateDir)).toList();
+        assertEquals(1, mounts.size(), "a volume is mounted at the state dir " + stateDir);
+        assertTrue(sts.getSpec().getVolumeClaimTemplates().stream()
+                        .anyMatch(t -> t.getMetadata().getName().equals(mounts.get(0).getName())),
+                "the state dir's volume is a volumeClaimTemplate (one persistent volume per pod)");
+    }
+
+    static void assertSelects(Map<String, String> selector, Map<String, String> podLabels, String what) {
+        assertNotNull(selector, what + ": no selector");
+        assertFalse(selector.isEmpty(), what + ": empty selector");
+        selector.forEach((k, v) -> assertEquals(v, podLabels.get(k), what + " selects " + k + "=" + v
+                + " but the pods carry " + podLabels));
+    }
+
+    @Test
+    void servicesAndDisruptionBudgetSelectTheStatefulSetPods() {
+        Map<String, String> podLabels = sts.getSpec().getTemplate().getMetadata().getLabels();
+        Container c = appContainer(sts.getSpec().getTemplate());
+        assertSelects(sts.getSpec().getSelector().getMatchLabels(), podLabels, "StatefulSet selector");
+
+        Service headless = one(base, Service.class, HEADLESS);
+        assertEquals("None", headless.getSpec().getClusterIP(), "headless: clusterIP None");
+        assertEquals(Boolean.TRUE, headless.getSpec().getPublishNotReadyAddresses(), "headless: publishNotReadyAddresses");
+        assertEquals(HEADLESS, sts.getSpec().getServiceName(), "StatefulSet serviceName = the headless service");
+        assertSelects(headless.getSpec().getSelector(), podLabels, "headless service");
+
+        Service client = one(base, Service.class, APP);
+        assertFalse("None".equals(client.getSpec().getClusterIP()), "client service has a cluster IP");
+        assertSelects(client.getSpec().getSelector(), podLabels, "client service");
+        for (Service s : List.of(headless, client)) {
+            List<ServicePort> ports = s.getSpec().getPorts();
+            assertEquals(1, ports.size(), s.getMetadata().getName() + ": one port");
+            assertEquals(DeployContract.httpPort(), ports.get(0).getPort(), s.getMetadata().getName() + " port");
+            assertEquals(DeployContract.httpPort(), resolvePort(c, ports.get(0).getTargetPort(),
+                    s.getMetadata().getName() + " targetPort"), s.getMetadata().getName() + " targetPort");
+        }
+
+        PodDisruptionBudget pdb = one(base, PodDisruptionBudget.class, APP);
+        assertSelects(pdb.getSpec().getSelector().getMatchLabels(), podLabels, "PodDisruptionBudget");
+        assertEquals(new IntOrString(1), pdb.getSpec().getMaxUnavailable(), "PDB maxUnavailable");
+    }
+
+    @Test
+    void registryUrlNamesTheRegistryService() {
+        String url = config.getData().get(HopeStreamsConfig.envName(HopeStreamsConfig.REGISTRY_URL));
+        assertNotNull(url, "the ConfigMap sets HOPE_REGISTRY_URL");
+        URI u = URI.create(url);
+        Service svc = one(base, Service.class, u.getHost());
+        Deployment registry = one(base, Deployment.class, u.getHost());
+        assertEquals("/apis/registry/v3", u.getPath(), "the registry's core v3 API");
+        assertTrue(svc.getSpec().getPorts().stream().anyMatch(p -> p.getPort() == u.getPort()),
+                "registry service port " + u.getPort());
+        assertSelects(svc.getSpec().getSelector(), registry.getSpec().getTemplate().getMetadata().getLabels(),
+                "registry service");
+        Container rc = registry.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertEquals("apicurio/apicurio-registry:3.0.9", rc.getImage());
+    }
+
+    static Map<String, Object> map(Object o) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = (Map<String, Object>) o;
+        return m;
+    }
+
+    @Test
+    void kafkaIsAStrimziKraftClusterWithTheApplicationsTopics() {
+        List<GenericKubernetesResource> kafkas = K8sManifests.strimzi(base, "Kafka");
+        assertEquals(1, kafkas.size(), "one Kafka");
+        GenericKubernetesResource kafka = kafkas.get(0);
+        String cluster = kafka.getMetadata().getName();
+        Map<String, String> ann = kafka.getMetadata().getAnnotations();
+        assertEquals("enabled", ann.get("strimzi.io/kraft"), "KRaft annotation");
+        assertEquals("enabled", ann.get("strimzi.io/node-pools"), "node pools annotation");
+
+        List<GenericKubernetesResource> pools = K8sManifests.strimzi(base, "KafkaNodePool");
+        assertEquals(1, pools.size(), "one node pool");
+        GenericKubernetesResource pool = pools.get(0);
+        assertEquals(cluster, pool.getMetadata().getLabels().get("strimzi.io/cluster"), "node pool's cluster");
+        Map<String, Object> poolSpec = map(pool.getAdditionalProperties().get("spec"));
+        assertEquals(Set.of("controller", "broker"), new HashSet<>((List<?>) poolSpec.get("roles")), "node roles");
+        int nodes = ((Number) poolSpec.get("replicas")).intValue();
+
+        // exactly-once: the transaction state log must be creatable and writable on this many nodes
+        Map<String, Object> kafkaSpec = map(map(kafka.getAdditionalProperties().get("spec")).get("kafka"));
+        Map<String, Object> brokerConfig = map(kafkaSpec.get("config"));
+        int txRf = ((Number) brokerConfig.get("transaction.state.log.replication.factor")).intValue();
+        int txIsr = ((Number) brokerConfig.get("transaction.state.log.min.isr")).intValue();
+        assertTrue(txRf <= nodes && txIsr <= txRf, "transaction state log RF " + txRf + ", min ISR " + txIsr
+                + " on " + nodes + " nodes");
+
+        // the ConfigMap's bootstrap servers: Strimzi's bootstrap service of this cluster and a listener's port
+        String bootstrap = config.getData().get(HopeStreamsConfig.envName(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
+        List<?> listeners = (List<?>) kafkaSpec.get("listeners");
+        Set<String> addresses = new HashSet<>();
+        for (Object l : listeners) {
+            addresses.add(cluster + "-kafka-bootstrap:" + map(l).get("port"));
+        }
+        assertTrue(addresses.contains(bootstrap), "STREAMS_BOOTSTRAP_SERVERS " + bootstrap + " is not one of " + addresses);
+        int replicationFactor = Integer.parseInt(config.getData().getOrDefault("STREAMS_REPLICATION_FACTOR", "-1"));
+        assertTrue(replicationFactor <= nodes, "Streams internal topics' replication factor <= nodes");
+
+        List<GenericKubernetesResource> topics = K8sManifests.strimzi(base, "KafkaTopic");
+        Set<String> names = new HashSet<>();
+        for (GenericKubernetesResource t : topics) {
+            Map<String, Object> spec = map(t.getAdditionalProperties().get("spec"));
+            Object topicName = spec.get("topicName");
+            names.add(topicName != null ? topicName.toString() : t.getMetadata().getName());
+            assertEquals(cluster, t.getMetadata().getLabels().get("strimzi.io/cluster"),
+                    t.getMetadata().getName() + ": strimzi.io/cluster label");
+            int partitions = ((Number) spec.get("partitions")).intValue();
+            int replicas = ((Number) spec.get("replicas")).intValue();
+            assertTrue(partitions >= 1 && replicas >= 1 && replicas <= nodes,
+                    t.getMetadata().getName() + ": partitions " + partitions + ", replicas " + replicas);
+        }
+        assertEquals(topics.size(), names.size(), "no topic twice");
+        assertEquals(DeployContract.defaultTopics(), names, "KafkaTopics = the default topic names of HopeStreamsConfig");
+    }
+
+    @Test
+    void gpuOverlayAsksForAGpuNodeAndTheGpuImage() throws Exception {
+        StatefulSet patch = overlayPatch("gpu");
+        var pod = patch.getSpec().getTemplate().getSpec();
+        Container c = appContainer(patch.getSpec().getTemplate());
+        assertEquals(new Quantity("1"), c.getResources().getLimits().get("nvidia.com/gpu"), "limits nvidia.com/gpu: 1");
+        assertEquals("true", pod.getNodeSelector().get("nvidia.com/gpu.present"), "GPU node selector");
+        List<Toleration> tol = pod.getTolerations().stream()
+                .filter(t -> "nvidia.com/gpu".equals(t.getKey()) && "NoSchedule".equals(t.getEffect())).toList();
+        assertEquals(1, tol.size(), "a toleration of nvidia.com/gpu:NoSchedule");
+        assertTrue("Exists".equals(tol.get(0).getOperator()) || tol.get(0).getValue() != null, "toleration matches");
+        assertEquals(List.of("gpu"), c.getEnv().stream()
+                .filter(e -> e.getName().equals(HopeStreamsConfig.envName(HopeStreamsConfig.DEVICE)))
+                .map(EnvVar::getValue).toList(), "HOPE_DEVICE=gpu");
+        assertEquals("hope-streams:gpu", KustomizationTest.overlayImage("gpu", appContainer(sts.getSpec().getTemplate())
+                .getImage()), "gpu overlay image");
+    }
+
+    @Test
+    void cpuOverlaySetsCpuAndMemoryAndNoGpu() throws Exception {
+        Container c = appContainer(overlayPatch("cpu").getSpec().getTemplate());
+        for (String r : List.of("cpu", "memory")) {
+            assertNotNull(c.getResources().getRequests().get(r), "cpu overlay requests " + r);
+            assertNotNull(c.getResources().getLimits().get(r), "cpu overlay limits " + r);
+        }
+        assertFalse(c.getResources().getLimits().containsKey("nvidia.com/gpu"), "no GPU on the cpu overlay");
+        assertEquals("hope-streams:cpu", KustomizationTest.overlayImage("cpu", appContainer(sts.getSpec().getTemplate())
+                .getImage()), "cpu overlay image");
+    }
+}
