@@ -67,7 +67,10 @@ public final class EmbeddedKafka implements AutoCloseable {
             Map.entry("default.replication.factor", "1"),
             Map.entry("min.insync.replicas", "1"),
             Map.entry("group.initial.rebalance.delay.ms", "0"),
-            Map.entry("auto.create.topics.enable", "false"));
+            Map.entry("auto.create.topics.enable", "false"),
+            // Records keep their event time as timestamp; replayed or test data from long ago would fall under
+            // the default 7-day retention at the first check (30 s after start) and vanish mid-run.
+            Map.entry("log.retention.ms", "-1"));
 
     private final KafkaClusterTestKit cluster;
     private final String bootstrapServers;
