@@ -46,6 +46,7 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
 
     private final KeyValueStore<Bytes, byte[]> inner;
     private final ChunkedValues values;
+    private final StateCodec codec = new StateCodec();
     private DirtySource source;
     private long flushes;
     private long flushNanos;
@@ -53,7 +54,7 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
 
     public ModelStore(KeyValueStore<Bytes, byte[]> inner) {
         this.inner = Objects.requireNonNull(inner);
-        this.values = new ChunkedValues(inner, new StateCodec());
+        this.values = new ChunkedValues(inner, codec);
     }
 
     /** Who to ask for changed groups at commit time; {@code null} detaches. */
@@ -94,8 +95,14 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
         if (dirty.isEmpty()) {
             return;
         }
+        PersistStats.MODEL_COPY_NANOS.add(System.nanoTime() - t0);
         long before = bytesWritten;
-        dirty.forEach((name, s) -> bytesWritten += values.put(name.getBytes(StandardCharsets.UTF_8), s));
+        dirty.forEach((name, s) -> {
+            long e0 = System.nanoTime();
+            java.util.List<byte[]> chunks = codec.encode(s);
+            PersistStats.MODEL_ENCODE_NANOS.add(System.nanoTime() - e0);
+            bytesWritten += values.putChunks(name.getBytes(StandardCharsets.UTF_8), chunks);
+        });
         flushes++;
         long nanos = System.nanoTime() - t0;
         flushNanos += nanos;
