@@ -58,6 +58,27 @@ class DemoCommandTest {
             assertTrue(quelt.get(quelt.size() - 1) < quelt.get(0) - 0.5,
                     "the fact becomes less surprising as it is learned: " + quelt);
 
+            String url = lines.stream().filter(l -> l.contains("dashboard http://")).findFirst().orElseThrow()
+                    .replaceAll(".*dashboard (http://\\S+/).*", "$1");
+            if (org.hopestreams.serve.DashboardBrowserTest.browserInstalled()) {
+                // The running demo's dashboard in headless Chromium: its charts show data.
+                org.openqa.selenium.chrome.ChromeDriver browser =
+                        org.hopestreams.serve.DashboardBrowserTest.browser(new ArrayList<>());
+                try {
+                    browser.get(url);
+                    org.hopestreams.serve.DashboardBrowserTest.awaitScript(browser,
+                            "return window.hopeDashboard && window.hopeDashboard.updates >= 2", java.time.Duration.ofSeconds(60));
+                    Object points = org.hopestreams.serve.DashboardBrowserTest.js(browser,
+                            "return window.hopeDashboard.charts['chart-bpb'].getOption().series[0].data.length");
+                    assertTrue(((Number) points).intValue() > 0, "the bits-per-byte chart shows data");
+                    Object names = org.hopestreams.serve.DashboardBrowserTest.js(browser,
+                            "return window.hopeDashboard.charts['chart-bpb'].getOption().series.map(s => s.name).join(',')");
+                    assertTrue(names.toString().contains("facts") && names.toString().contains("log"),
+                            "one line per key class: " + names);
+                } finally {
+                    browser.quit();
+                }
+            }
             children = p.descendants().toList();
             assertTrue(children.stream().anyMatch(c -> c.info().commandLine().orElse("").contains("apicurio")),
                     "the registry runs as a child process");

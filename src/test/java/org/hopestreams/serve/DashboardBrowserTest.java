@@ -57,7 +57,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * {@code /usr/bin/chromedriver}); skipped without them. Selenium Manager is never used (the driver path is given),
  * so nothing is downloaded.
  */
-class DashboardBrowserTest {
+public class DashboardBrowserTest {
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     private static final String[] KEYS = {"log-1", "log-2", "fact-1"};
@@ -78,7 +78,7 @@ class DashboardBrowserTest {
     Path stateDir;
 
     /** Whether the browser is there; without it the test is skipped (reported as skipped, nothing started). */
-    private static boolean browserInstalled() {
+    public static boolean browserInstalled() {
         return Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
     }
 
@@ -317,18 +317,18 @@ class DashboardBrowserTest {
         return out;
     }
 
-    private static Object js(ChromeDriver driver, String script) {
+    public static Object js(ChromeDriver driver, String script) {
         return ((JavascriptExecutor) driver).executeScript(script);
     }
 
-    private static void awaitScript(ChromeDriver driver, String script, Duration timeout) {
+    public static void awaitScript(ChromeDriver driver, String script, Duration timeout) {
         new WebDriverWait(driver, timeout).withMessage(() -> "page: " + script + "; status: "
                         + driver.findElement(By.id("status")).getText())
                 .until(d -> Boolean.TRUE.equals(((JavascriptExecutor) d).executeScript(script)));
     }
 
     /** Headless Chromium through the system's chromedriver; Selenium Manager (which may download) is not used. */
-    private static ChromeDriver browser(List<String> driverLog) {
+    public static ChromeDriver browser(List<String> driverLog) {
         System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
         System.setProperty("SE_OFFLINE", "true"); // passed to Selenium Manager, were it ever run
         Logger finder = Logger.getLogger("org.openqa.selenium.remote.service.DriverFinder");
