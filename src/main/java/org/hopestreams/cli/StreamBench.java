@@ -114,6 +114,13 @@ final class StreamBench {
                 long puts = after[3] - before[3];
                 double putMs = (after[4] - before[4]) / 1e6 / Math.max(1, puts);
                 double putKb = (after[5] - before[5]) / 1024.0 / Math.max(1, puts);
+                StringBuilder ratios = new StringBuilder();
+                app.streams().metrics().forEach((name, metric) -> {
+                    if (name.group().equals("stream-thread-metrics") && name.name().endsWith("-ratio")) {
+                        ratios.append(String.format(" %s %.2f", name.name().replace("-ratio", ""),
+                                ((Number) metric.metricValue()).doubleValue()));
+                    }
+                });
                 double modelAfter = modelOnly(base, records, recordBytes, data, device, alt);
                 double modelRate = (modelBefore + modelAfter) / 2;
                 System.out.printf("preset %s, %d records of %d bytes, %d keys, commit.interval.ms %d, repartition %s, "
@@ -130,6 +137,7 @@ final class StreamBench {
                 System.out.printf("  per commit        model write %.2f ms (%.1f KiB of changed groups, %d commits): "
                         + "copy out %.2f, encode %.2f, store puts (RocksDB, changelog) %.2f ms%n", commitMsEach,
                         commitKb, commits, copyMsEach, encodeMsEach, commitMsEach - copyMsEach - encodeMsEach);
+                System.out.printf("  stream thread     share of its time (last 30 s window):%s%n", ratios);
                 System.out.printf("  writing what a record changes on every record instead would cost %.2f ms per "
                         + "record (encode only)%n", perRecordAlt);
             }
