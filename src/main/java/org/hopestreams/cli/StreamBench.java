@@ -117,6 +117,21 @@ final class StreamBench {
                 double visible = (double) (seen - firstBatch) * recordBytes / ((tLast - tFirst) / 1e9);
                 List<Long> at = List.copyOf(learnedAt);
                 double e2e = (double) (at.size() - 1) * recordBytes / ((at.get(at.size() - 1) - at.get(0)) / 1e9);
+                double[] gaps = new double[at.size() - 1];
+                for (int i = 1; i < at.size(); i++) {
+                    gaps[i - 1] = (at.get(i) - at.get(i - 1)) / 1e6;
+                }
+                double[] sorted = gaps.clone();
+                java.util.Arrays.sort(sorted);
+                double median = sorted[sorted.length / 2];
+                double stalls = 0;
+                int stallCount = 0;
+                for (double g : gaps) {
+                    if (g > 2 * median) {
+                        stalls += g - median;
+                        stallCount++;
+                    }
+                }
                 long[] after = PersistStats.snapshot();
                 long commits = after[0] - before[0];
                 double commitMsEach = (after[1] - before[1]) / 1e6 / Math.max(1, commits);
@@ -140,6 +155,10 @@ final class StreamBench {
                 System.out.printf("  end to end        %,10.0f bytes/s  (%.0f%% of model only: records learned by the "
                         + "stream thread, %d timed from the first to the last, commits and all in between)%n", e2e,
                         100 * e2e / modelRate, at.size());
+                System.out.printf("  between records   median %.1f ms, p90 %.1f ms, max %.1f ms; %d gaps over twice the "
+                        + "median hold %.0f ms beyond it (%.0f%% of the run)%n", median,
+                        sorted[(int) (sorted.length * 0.9)], sorted[sorted.length - 1], stallCount, stalls,
+                        100 * stalls / ((at.get(at.size() - 1) - at.get(0)) / 1e6));
                 System.out.printf("  as committed      %,10.0f bytes/s  (LearningEvents visible to read_committed, from the "
                         + "first commit at %.1f s after start, %d records in it; low by up to one commit interval)%n",
                         visible, (tFirst - start) / 1e9, firstBatch);
