@@ -45,8 +45,8 @@ public final class EvalMetrics {
         double sum = 0;
         int n = 0;
         for (int j = 0; j < r[t].length; j++) {
-            int last = lastTrained(schedule, j, t);
-            if (last >= 0) {
+            int last = lastTrained(schedule, j, t + 1);
+            if (last >= 0 && last < t) {
                 sum += r[t][j] - r[last][j];
                 n++;
             }
@@ -150,7 +150,7 @@ public final class EvalMetrics {
                 return "n/a";
             }
             return Double.isNaN(half) ? String.format(java.util.Locale.ROOT, fmt, mean)
-                    : String.format(java.util.Locale.ROOT, fmt + " ± " + fmt, mean, half);
+                    : String.format(java.util.Locale.ROOT, fmt + " ± " + fmt.replace("+", ""), mean, half);
         }
     }
 
