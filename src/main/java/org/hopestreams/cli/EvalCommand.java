@@ -354,7 +354,7 @@ final class EvalCommand implements Callable<Integer> {
             }
             b.append(EvalReport.table(h, mrows)).append('\n');
             long[] st = rs.get(0).levelSteps();
-            b.append("Level steps HIGH/MID/LOW (seed 0): ").append(st[0]).append('/').append(st[1]).append('/').append(st[2])
+            b.append("Level steps HIGH/MID/LOW during the stream (seed 0): ").append(st[0]).append('/').append(st[1]).append('/').append(st[2])
                     .append("\n\n");
         }
         b.append("![held-out average per segment](cycling.png)\n\n![prequential bpb](prequential.png)\n\n");

@@ -55,7 +55,10 @@ public final class ContinualEval {
         StateSnapshot start(boolean memory);
     }
 
-    /** Domain cycling: held-out scores after each segment and the prequential trace. */
+    /**
+     * Domain cycling: held-out scores after each segment and the prequential trace; {@code levelSteps}
+     * are the steps taken during the stream (HIGH, MID, LOW; with a reset, during the last segment).
+     */
     public record CycleResult(int[] schedule, double[] initial, double[][] r, double[] prequential, int[] recordBytes,
                               int[] recordSegment, double[] segmentBpb, long[] recoveryBytes, long[] levelSteps) {
         public double finalAverage() {
@@ -226,6 +229,7 @@ public final class ContinualEval {
         Learner learner = newLearner(v);
         try {
             initial = heldOut(learner);
+            long[] steps0 = learner.levelSteps();   // a pretrained start counts its pretraining steps
             Feed feed = new Feed(learner, v);
             int k = 0;
             for (int i = 0; i < sch.length; i++) {
@@ -233,6 +237,7 @@ public final class ContinualEval {
                     learner.close();
                     learner = newLearner(v);
                     feed = new Feed(learner, v);
+                    steps0 = learner.levelSteps();
                 }
                 Domain d = domains.get(sch[i]);
                 int off = rnd.nextInt(d.train().length - segBytes + 1);
@@ -250,6 +255,9 @@ public final class ContinualEval {
                 r[i] = heldOut(learner);
             }
             steps = learner.levelSteps();
+            for (int i = 0; i < steps.length; i++) {
+                steps[i] -= steps0[i];
+            }
             if (after != null) {
                 after.accept(learner);
             }

@@ -14,6 +14,9 @@ public final class EvalMetrics {
             2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060,
             2.056, 2.052, 2.048, 2.045, 2.042};
 
+    /** Bits below which a gain counts as nothing (rounding of a difference of two scores). */
+    public static final double NOTHING = 1e-6;
+
     private EvalMetrics() {
     }
 
@@ -122,14 +125,15 @@ public final class EvalMetrics {
      * Retention half-life: the delay at which {@code values} (e.g. the bits of the answers saved by
      * learning, measured at ascending {@code delays}) first falls to half its value at the first
      * delay, interpolated linearly between the two measured delays around it. +Infinity if it never
-     * does within the measured delays, NaN if the first value is not positive (nothing was learned).
+     * does within the measured delays, NaN if the first value is not above {@link #NOTHING} (nothing
+     * was learned: a difference of two equal scores can come out as a rounding error).
      */
     public static double halfLife(double[] delays, double[] values) {
         if (delays.length != values.length || delays.length == 0) {
             throw new IllegalArgumentException("half-life needs as many delays as values, at least one");
         }
         double base = values[0];
-        if (!(base > 0)) {
+        if (!(base > NOTHING)) {
             return Double.NaN;
         }
         double half = base / 2;

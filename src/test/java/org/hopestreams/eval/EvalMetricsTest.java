@@ -68,6 +68,7 @@ class EvalMetricsTest {
         assertEquals(20.0, EvalMetrics.halfLife(d, new double[] {4, 3, 1}), 1e-12);
         assertEquals(Double.POSITIVE_INFINITY, EvalMetrics.halfLife(d, new double[] {4, 3, 2.5}));
         assertTrue(Double.isNaN(EvalMetrics.halfLife(d, new double[] {0, 0, 0})));
+        assertTrue(Double.isNaN(EvalMetrics.halfLife(d, new double[] {1e-12, 0, 0})), "a rounding error is no gain");
         assertThrows(IllegalArgumentException.class, () -> EvalMetrics.halfLife(d, new double[] {1}));
     }
 
