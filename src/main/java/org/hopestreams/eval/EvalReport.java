@@ -37,6 +37,17 @@ public final class EvalReport {
         }
         JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel, yLabel, data, PlotOrientation.VERTICAL,
                 true, false, false);
+        org.jfree.chart.plot.XYPlot plot = chart.getXYPlot();
+        plot.setBackgroundPaint(java.awt.Color.WHITE);
+        plot.setDomainGridlinePaint(java.awt.Color.LIGHT_GRAY);
+        plot.setRangeGridlinePaint(java.awt.Color.LIGHT_GRAY);
+        ((org.jfree.chart.axis.NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        org.jfree.chart.renderer.xy.XYLineAndShapeRenderer r = new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer(true,
+                lines.values().stream().allMatch(v -> v[0].length <= 12));
+        for (int i = 0; i < data.getSeriesCount(); i++) {
+            r.setSeriesStroke(i, new java.awt.BasicStroke(2f));
+        }
+        plot.setRenderer(r);
         ChartUtils.saveChartAsPNG(file.toFile(), chart, 900, 540);
     }
 
