@@ -242,7 +242,14 @@ public final class Learner implements AutoCloseable {
             }
             return;
         }
-        step(levels.get(Level.HIGH), grads.get(Level.HIGH), scope);
+        if (learnerConfig.highPeriodRecords() <= 1) {
+            step(levels.get(Level.HIGH), grads.get(Level.HIGH), scope);
+        } else {
+            levels.get(Level.HIGH).accumulate(grads.get(Level.HIGH), scope);
+            if (levels.get(Level.HIGH).accumulated >= learnerConfig.highPeriodRecords()) {
+                stepAccumulated(Level.HIGH);
+            }
+        }
         levels.get(Level.MID).accumulate(grads.get(Level.MID), scope);
         levels.get(Level.LOW).accumulate(grads.get(Level.LOW), scope);
         if (learnerConfig.windowRecords() > 0 && levels.get(Level.MID).accumulated >= learnerConfig.windowRecords()) {
@@ -345,8 +352,12 @@ public final class Learner implements AutoCloseable {
             opt.stepAccumulated(params, learnerConfig, scope);
         }
         dirty.add(StateGroup.META);
-        dirty.add(level == Level.MID ? StateGroup.MID_WEIGHTS : StateGroup.LOW_WEIGHTS);
-        dirty.add(level == Level.MID ? StateGroup.MID_ACC : StateGroup.LOW_ACC);
+        if (level == Level.HIGH) {
+            dirty.add(StateGroup.HIGH);
+        } else {
+            dirty.add(level == Level.MID ? StateGroup.MID_WEIGHTS : StateGroup.LOW_WEIGHTS);
+            dirty.add(level == Level.MID ? StateGroup.MID_ACC : StateGroup.LOW_ACC);
+        }
         countStep(level);
         return true;
     }

