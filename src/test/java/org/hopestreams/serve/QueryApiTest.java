@@ -10,14 +10,10 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyQueryMetadata;
 import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.avro.TextEvent;
-import org.hopestreams.embedded.EmbeddedKafka;
-import org.hopestreams.embedded.EmbeddedRegistry;
 import org.hopestreams.stream.HopeProcessor;
 import org.hopestreams.stream.HopeStreamsConfig;
 import org.hopestreams.stream.StreamApp;
 import org.hopestreams.stream.StreamTestSupport;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,23 +42,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class QueryApiTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static EmbeddedKafka kafka;
-    private static EmbeddedRegistry registry;
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final StreamTestSupport.Servers SERVERS = new StreamTestSupport.Servers();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() throws Exception {
-        StreamTestSupport.Infra infra = StreamTestSupport.Infra.start();
-        kafka = infra.kafka();
-        registry = infra.registry();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        StreamTestSupport.Infra.stop(kafka, registry);
-    }
 
     private static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
@@ -71,7 +55,7 @@ class QueryApiTest {
     }
 
     private HopeStreamsConfig config(int port, String stateName) {
-        Map<String, Object> m = StreamTestSupport.appConfig(kafka.bootstrapServers(), registry.apiUrl(), "query-api",
+        Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), "query-api",
                 dir.resolve(stateName));
         m.put(HopeStreamsConfig.INPUT_TOPIC, "q.events");
         m.put(HopeStreamsConfig.LEARNING_TOPIC, "q.learning");
@@ -89,7 +73,7 @@ class QueryApiTest {
         int portA = freePort();
         int portB = freePort();
         HopeStreamsConfig a = config(portA, "a");
-        kafka.createTopics(2, "q.events");
+        SERVERS.kafka().createTopics(2, "q.events");
         StreamApp.createTopics(a, 2, (short) 1);
         List<TextEvent> events = new ArrayList<>();
         List<String> keys = List.of("alpha", "beta", "gamma", "delta", "epsilon", "zeta");
@@ -100,8 +84,8 @@ class QueryApiTest {
         }
         try (StreamApp appA = StreamApp.start(a); StreamApp appB = StreamApp.start(config(portB, "b"))) {
             assertTrue(appA.awaitRunning(Duration.ofSeconds(60)) && appB.awaitRunning(Duration.ofSeconds(60)));
-            StreamTestSupport.produce(kafka.bootstrapServers(), registry.apiUrl(), "q.events", events);
-            assertEquals(36, StreamTestSupport.readAvro(kafka.bootstrapServers(), registry.apiUrl(), "q.learning", 36,
+            StreamTestSupport.produce(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), "q.events", events);
+            assertEquals(36, StreamTestSupport.readAvro(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), "q.learning", 36,
                     Duration.ofSeconds(120)).size());
             awaitStable(appA, appB, keys);
 
@@ -186,7 +170,7 @@ class QueryApiTest {
 
     private static Map<String, Long> changelogEnds() throws Exception {
         Map<String, Long> out = new HashMap<>();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", SERVERS.kafka().bootstrapServers()))) {
             Map<TopicPartition, OffsetSpec> req = new HashMap<>();
             for (String store : List.of("fast-memory", "model", "checkpoints")) {
                 for (int p = 0; p < 2; p++) {

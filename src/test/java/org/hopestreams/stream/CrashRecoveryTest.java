@@ -13,16 +13,12 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.avro.CheckpointEvent;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.avro.TextEvent;
-import org.hopestreams.embedded.EmbeddedKafka;
-import org.hopestreams.embedded.EmbeddedRegistry;
 import org.hopestreams.learn.StateGroup;
 import org.hopestreams.model.HostTensor;
 import org.hopestreams.store.StateCodec;
 import org.hopestreams.store.StateFormatException;
 import org.hopestreams.store.StateSnapshot;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -81,25 +77,13 @@ class CrashRecoveryTest {
     private static final Pattern RESTORED = Pattern.compile("restored from the stores \\((\\d+) records learned\\)");
     private static final Path LOGS = Path.of("target", "crash-recovery");
 
-    private static EmbeddedKafka kafka;
-    private static EmbeddedRegistry registry;
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final StreamTestSupport.Servers SERVERS = new StreamTestSupport.Servers();
 
     @TempDir
     Path work;
 
     private final List<Child> children = new ArrayList<>();
-
-    @BeforeAll
-    static void start() throws Exception {
-        StreamTestSupport.Infra infra = StreamTestSupport.Infra.start();
-        kafka = infra.kafka();
-        registry = infra.registry();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        StreamTestSupport.Infra.stop(kafka, registry);
-    }
 
     @AfterEach
     void killLeftovers() {
@@ -114,11 +98,11 @@ class CrashRecoveryTest {
         Files.createDirectories(LOGS);
         // Output records carry their event time (here 1970): with the default time retention the broker would
         // delete whole segments of them while the test runs, so the test's topics keep everything.
-        kafka.admin().createTopics(Stream.of(INPUT, "ref.learning", "ref.checkpoints", "ref.dlq", "crashy.learning",
+        SERVERS.kafka().admin().createTopics(Stream.of(INPUT, "ref.learning", "ref.checkpoints", "ref.dlq", "crashy.learning",
                         "crashy.checkpoints", "crashy.dlq")
                 .map(t -> new NewTopic(t, 1, (short) 1).configs(Map.of("retention.ms", "-1"))).toList())
                 .all().get(30, TimeUnit.SECONDS);
-        StreamTestSupport.produce(kafka.bootstrapServers(), registry.apiUrl(), INPUT, input());
+        StreamTestSupport.produce(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), INPUT, input());
 
         // The uninterrupted reference run.
         Child ref = start("ref", "ref", null);
@@ -269,7 +253,7 @@ class CrashRecoveryTest {
     // ---------------------------------------------------------------- child JVMs
 
     private Child start(String name, String appId, String crashAt) throws IOException {
-        Map<String, Object> m = StreamTestSupport.appConfig(kafka.bootstrapServers(), registry.apiUrl(), appId,
+        Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), appId,
                 work.resolve(appId + "-state"));
         m.put(HopeStreamsConfig.INPUT_TOPIC, INPUT);
         m.put(HopeStreamsConfig.LEARNING_TOPIC, appId + ".learning");
@@ -292,7 +276,7 @@ class CrashRecoveryTest {
             cmd.add("-D" + CrashPoints.PROPERTY + "=" + crashAt);
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.hopestreams.cli.HopeCli", "run",
-                "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registry.apiUrl(),
+                "--bootstrap-servers", SERVERS.kafka().bootstrapServers(), "--registry-url", SERVERS.registry().apiUrl(),
                 "--threads", "1"));
         new TreeMap<>(m).forEach((k, v) -> cmd.addAll(List.of("--set", k + "=" + v)));
         Path log = LOGS.resolve(name + ".log");
@@ -380,7 +364,7 @@ class CrashRecoveryTest {
     /** Every committed record of the (one-partition) topic, from the beginning to the last stable offset. */
     private static <K, V> List<ConsumerRecord<K, V>> readAll(String topic, Deserializer<K> kd, Deserializer<V> vd) {
         Map<String, Object> props = Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, SERVERS.kafka().bootstrapServers(),
                 ConsumerConfig.GROUP_ID_CONFIG, "crash-test-" + UUID.randomUUID(),
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -409,7 +393,7 @@ class CrashRecoveryTest {
     private static Map<Long, LearningEvent> learningEvents(String topic) {
         Map<Long, LearningEvent> out = new TreeMap<>();
         for (var r : readAll(topic, new StringDeserializer(),
-                StreamTestSupport.<Object>avroDeserializer(registry.apiUrl()))) {
+                StreamTestSupport.<Object>avroDeserializer(SERVERS.registry().apiUrl()))) {
             LearningEvent e = (LearningEvent) r.value();
             LearningEvent old = out.put(e.getSourceOffset(), e);
             assertTrue(old == null, topic + ": two LearningEvents for input offset " + e.getSourceOffset());
@@ -418,7 +402,7 @@ class CrashRecoveryTest {
     }
 
     private static List<CheckpointEvent> checkpointEvents(String topic) {
-        return readAll(topic, new StringDeserializer(), StreamTestSupport.<Object>avroDeserializer(registry.apiUrl()))
+        return readAll(topic, new StringDeserializer(), StreamTestSupport.<Object>avroDeserializer(SERVERS.registry().apiUrl()))
                 .stream().map(r -> (CheckpointEvent) r.value()).toList();
     }
 

@@ -10,10 +10,6 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.avro.TextEvent;
-import org.hopestreams.embedded.EmbeddedKafka;
-import org.hopestreams.embedded.EmbeddedRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,28 +46,16 @@ class SchemaEvolutionTest {
     private static final String ARTIFACT = IN + "-value";   // TopicIdStrategy, group "default"
     private static final int PER_PHASE = 6;
 
-    private static EmbeddedKafka kafka;
-    private static EmbeddedRegistry registry;
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final StreamTestSupport.Servers SERVERS = new StreamTestSupport.Servers();
 
     @TempDir
     Path stateDir;
 
-    @BeforeAll
-    static void start() throws Exception {
-        StreamTestSupport.Infra infra = StreamTestSupport.Infra.start();
-        kafka = infra.kafka();
-        registry = infra.registry();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        StreamTestSupport.Infra.stop(kafka, registry);
-    }
-
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
     void v1ThenV2ThenV1EventsAreEachLearnedOnceUnderAnEnforcedBackwardRule() throws Exception {
-        Map<String, Object> m = StreamTestSupport.appConfig(kafka.bootstrapServers(), registry.apiUrl(), "it-evolution",
+        Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), "it-evolution",
                 stateDir);
         m.put(HopeStreamsConfig.INPUT_TOPIC, IN);
         m.put(HopeStreamsConfig.LEARNING_TOPIC, "evo.learning");
@@ -79,8 +63,8 @@ class SchemaEvolutionTest {
         m.put(HopeStreamsConfig.DLQ_TOPIC, "evo.dlq");
         HopeStreamsConfig config = new HopeStreamsConfig(m);
         StreamApp.createTopics(config, 1, (short) 1);
-        String bootstrap = kafka.bootstrapServers();
-        String api = registry.apiUrl();
+        String bootstrap = SERVERS.kafka().bootstrapServers();
+        String api = SERVERS.registry().apiUrl();
 
         try (StreamApp app = StreamApp.start(config)) {
             assertTrue(app.awaitRunning(Duration.ofSeconds(60)), "application RUNNING, failure: " + app.failure());
@@ -95,7 +79,7 @@ class SchemaEvolutionTest {
             assertEquals(204, set.statusCode(), set.body());
             assertEquals("BACKWARD", json("GET", api + "/groups/default/artifacts/" + ARTIFACT
                     + "/rules/COMPATIBILITY", null).get("config").asText());
-            assertEquals("BACKWARD", json("GET", registry.ccompatUrl() + "/config/" + ARTIFACT, null)
+            assertEquals("BACKWARD", json("GET", SERVERS.registry().ccompatUrl() + "/config/" + ARTIFACT, null)
                     .get("compatibilityLevel").asText(), "the Confluent-compatible API sees the same rule");
 
             // (b) v2: a GenericRecord producer with the evolved schema; the registry accepts it as version 2
@@ -209,8 +193,8 @@ class SchemaEvolutionTest {
 
     /** Reads the learning topic (read_committed) until {@code to} events, and checks they are e{from}..e{to-1}. */
     private static List<ConsumerRecord<String, Object>> assertLearned(int from, int to) {
-        List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(kafka.bootstrapServers(),
-                registry.apiUrl(), "evo.learning", to, Duration.ofSeconds(90));
+        List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(SERVERS.kafka().bootstrapServers(),
+                SERVERS.registry().apiUrl(), "evo.learning", to, Duration.ofSeconds(90));
         List<String> ids = learned.stream().map(r -> ((LearningEvent) r.value()).getId()).toList();
         List<String> expected = new ArrayList<>();
         for (int i = from; i < to; i++) {
@@ -237,12 +221,12 @@ class SchemaEvolutionTest {
     }
 
     private static HttpResponse<String> createVersion(String artifact, Schema schema) throws Exception {
-        return send("POST", registry.apiUrl() + "/groups/default/artifacts/" + artifact + "/versions",
+        return send("POST", SERVERS.registry().apiUrl() + "/groups/default/artifacts/" + artifact + "/versions",
                 JSON.writeValueAsString(content(schema)));
     }
 
     private static int versionCount(String artifact) throws Exception {
-        return json("GET", registry.apiUrl() + "/groups/default/artifacts/" + artifact + "/versions", null)
+        return json("GET", SERVERS.registry().apiUrl() + "/groups/default/artifacts/" + artifact + "/versions", null)
                 .get("count").asInt();
     }
 

@@ -60,6 +60,35 @@ public final class StreamTestSupport {
         }
     }
 
+    /**
+     * A real broker and registry for a test class: {@code @RegisterExtension static final Servers SERVERS = new
+     * Servers();} starts both before the class's tests and stops them after.
+     */
+    public static final class Servers implements org.junit.jupiter.api.extension.BeforeAllCallback,
+            org.junit.jupiter.api.extension.AfterAllCallback {
+        private Infra infra;
+
+        @Override
+        public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
+            infra = Infra.start();
+        }
+
+        @Override
+        public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
+            if (infra != null) {
+                Infra.stop(infra.kafka(), infra.registry());
+            }
+        }
+
+        public org.hopestreams.embedded.EmbeddedKafka kafka() {
+            return infra.kafka();
+        }
+
+        public org.hopestreams.embedded.EmbeddedRegistry registry() {
+            return infra.registry();
+        }
+    }
+
     /** A small, fast, reproducible configuration: tiny model, no warm-up, stream-time windows and checkpoints. */
     public static Map<String, Object> appConfig(String bootstrap, String registryUrl, String appId, Path stateDir) {
         Map<String, Object> m = new HashMap<>();

@@ -4,10 +4,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.hopestreams.avro.CheckpointEvent;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.avro.TextEvent;
-import org.hopestreams.embedded.EmbeddedKafka;
-import org.hopestreams.embedded.EmbeddedRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,27 +23,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * back with read_committed.
  */
 class StreamingIntegrationTest {
-    private static EmbeddedKafka kafka;
-    private static EmbeddedRegistry registry;
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final StreamTestSupport.Servers SERVERS = new StreamTestSupport.Servers();
 
     @TempDir
     Path stateDir;
 
-    @BeforeAll
-    static void start() throws Exception {
-        StreamTestSupport.Infra infra = StreamTestSupport.Infra.start();
-        kafka = infra.kafka();
-        registry = infra.registry();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        StreamTestSupport.Infra.stop(kafka, registry);
-    }
-
     @Test
     void avroEventsAreLearnedExactlyOnceAndBadInputIsDeadLettered() throws Exception {
-        Map<String, Object> m = StreamTestSupport.appConfig(kafka.bootstrapServers(), registry.apiUrl(), "it-basic",
+        Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), "it-basic",
                 stateDir);
         m.put(HopeStreamsConfig.INPUT_TOPIC, "it.events");
         m.put(HopeStreamsConfig.LEARNING_TOPIC, "it.learning");
@@ -61,15 +45,15 @@ class StreamingIntegrationTest {
             events.add(StreamTestSupport.event("e" + i, "doc-" + (i % 3), "line " + i + ": the capital of Zorbia is Quelt.",
                     1_000_000L + 400L * i));
         }
-        StreamTestSupport.produce(kafka.bootstrapServers(), registry.apiUrl(), "it.events", events);
-        StreamTestSupport.produceRaw(kafka.bootstrapServers(), "it.events", "k".getBytes(StandardCharsets.UTF_8),
+        StreamTestSupport.produce(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), "it.events", events);
+        StreamTestSupport.produceRaw(SERVERS.kafka().bootstrapServers(), "it.events", "k".getBytes(StandardCharsets.UTF_8),
                 "not avro at all".getBytes(StandardCharsets.UTF_8));
-        StreamTestSupport.produceRaw(kafka.bootstrapServers(), "it.events", null,
+        StreamTestSupport.produceRaw(SERVERS.kafka().bootstrapServers(), "it.events", null,
                 new byte[] {0, 0, 0, 0x7f, 0x7f, 1, 2, 3});
 
         try (StreamApp app = StreamApp.start(config)) {
-            List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(kafka.bootstrapServers(),
-                    registry.apiUrl(), "it.learning", 30, Duration.ofSeconds(120));
+            List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(SERVERS.kafka().bootstrapServers(),
+                    SERVERS.registry().apiUrl(), "it.learning", 30, Duration.ofSeconds(120));
             assertEquals(30, learned.size(), "one LearningEvent per event");
             for (int i = 0; i < 30; i++) {
                 LearningEvent e = (LearningEvent) learned.get(i).value();
@@ -84,13 +68,13 @@ class StreamingIntegrationTest {
             LearningEvent last = (LearningEvent) learned.get(29).value();
             long lastTime = 400L * 29;
             assertEquals((1_000_000L + lastTime) / 1000 - 1_000_000L / 1000, last.getMidSteps(), "one MID step per window");
-            List<ConsumerRecord<String, Object>> cps = StreamTestSupport.readAvro(kafka.bootstrapServers(),
-                    registry.apiUrl(), "it.checkpoints", (int) last.getLowSteps(), Duration.ofSeconds(30));
+            List<ConsumerRecord<String, Object>> cps = StreamTestSupport.readAvro(SERVERS.kafka().bootstrapServers(),
+                    SERVERS.registry().apiUrl(), "it.checkpoints", (int) last.getLowSteps(), Duration.ofSeconds(30));
             assertEquals(last.getLowSteps(), cps.size(), "one CheckpointEvent per LOW step");
             assertTrue(last.getLowSteps() >= 2);
             assertEquals(1, ((CheckpointEvent) cps.get(0).value()).getLowSteps());
 
-            List<ConsumerRecord<byte[], byte[]>> dead = StreamTestSupport.readBytes(kafka.bootstrapServers(), "it.dlq", 2,
+            List<ConsumerRecord<byte[], byte[]>> dead = StreamTestSupport.readBytes(SERVERS.kafka().bootstrapServers(), "it.dlq", 2,
                     Duration.ofSeconds(30));
             assertEquals(2, dead.size());
             assertEquals("corrupt", header(dead.get(0), DeadLetter.REASON));
