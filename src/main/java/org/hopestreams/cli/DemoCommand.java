@@ -1,10 +1,8 @@
 package org.hopestreams.cli;
 
-import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.avro.TextEvent;
 import org.hopestreams.embedded.DemoStream;
@@ -12,6 +10,7 @@ import org.hopestreams.embedded.EmbeddedKafka;
 import org.hopestreams.embedded.EmbeddedRegistry;
 import org.hopestreams.stream.HopeStreamsConfig;
 import org.hopestreams.stream.StreamApp;
+import org.hopestreams.stream.TextEventProducer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -97,16 +96,13 @@ final class DemoCommand implements Callable<Integer> {
 
     private void run(HopeStreamsConfig config, String bootstrap, String registryUrl, StreamApp app, CountDownLatch stop)
             throws Exception {
-        AvroKafkaSerializer<TextEvent> ser = new AvroKafkaSerializer<>();
-        ser.configure(Map.of("apicurio.registry.url", registryUrl, "apicurio.registry.auto-register", true), false);
         HttpClient http = HttpClient.newHttpClient();
         DemoStream events = new DemoStream(7);
         long start = System.currentTimeMillis();
         long nextReport = start + reportSeconds * 1000;
         long sent = 0;
-        try (KafkaProducer<String, TextEvent> producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.LINGER_MS_CONFIG, 5), new StringSerializer(), ser)) {
+        try (KafkaProducer<String, TextEvent> producer = TextEventProducer.create(bootstrap, registryUrl,
+                Map.of(ProducerConfig.LINGER_MS_CONFIG, 5))) {
             while (stop.getCount() > 0) {
                 long now = System.currentTimeMillis();
                 if (duration > 0 && now - start >= duration * 1000) {

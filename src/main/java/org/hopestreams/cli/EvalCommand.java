@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.ToDoubleBiFunction;
 import java.util.function.ToDoubleFunction;
 
 import static org.hopestreams.eval.EvalReport.f;
@@ -368,33 +369,18 @@ final class EvalCommand implements Callable<Integer> {
                         + "the exposures minus that of the same stream without the facts.%n%n", s.facts(), s.exposures()));
         List<String> kh = new ArrayList<>(List.of("variant"));
         int[] delays = s.delays();
-        for (int d : delays) {
-            kh.add("gain bits @" + d);
-        }
-        for (int d : delays) {
-            kh.add("p @" + d);
-        }
-        for (int d : delays) {
-            kh.add("acc @" + d);
-        }
+        headers(kh, "gain bits @", delays);
+        headers(kh, "p @", delays);
+        headers(kh, "acc @", delays);
         kh.add("half-life (records)");
         kh.add("background cost bpb");
         List<List<String>> krows = new ArrayList<>();
         for (Variant v : main) {
             List<KnowledgeResult> ks = knowledge.get(v.name());
             List<String> row = new ArrayList<>(List.of("`" + v.name() + "`"));
-            for (int i = 0; i < delays.length; i++) {
-                int ii = i;
-                row.add(ci(ks, k -> k.gainBits()[ii], "%.2f"));
-            }
-            for (int i = 0; i < delays.length; i++) {
-                int ii = i;
-                row.add(ci(ks, k -> k.meanProbability()[ii], "%.2g"));
-            }
-            for (int i = 0; i < delays.length; i++) {
-                int ii = i;
-                row.add(ci(ks, k -> k.accuracy()[ii], "%.2f"));
-            }
+            columns(row, ks, delays.length, (k, i) -> k.gainBits()[i], "%.2f");
+            columns(row, ks, delays.length, (k, i) -> k.meanProbability()[i], "%.2g");
+            columns(row, ks, delays.length, (k, i) -> k.accuracy()[i], "%.2f");
             long inf = ks.stream().filter(k -> Double.isInfinite(k.halfLife())).count();
             row.add(ci(ks, KnowledgeResult::halfLife, "%.1f") + (inf > 0 ? " (" + inf + " seeds ∞)" : ""));
             row.add(ci(ks, KnowledgeResult::backgroundCost, "%+.4f"));
@@ -411,24 +397,14 @@ final class EvalCommand implements Callable<Integer> {
                 + "it was CODE (> 0: recalled), acc: greedy completion exact.\n\n");
         List<String> ph = new ArrayList<>(List.of("variant"));
         int[] fill = s.passkeyFiller();
-        for (int fl : fill) {
-            ph.add("gain bits, filler " + fl);
-        }
-        for (int fl : fill) {
-            ph.add("acc, filler " + fl);
-        }
+        headers(ph, "gain bits, filler ", fill);
+        headers(ph, "acc, filler ", fill);
         List<List<String>> prows = new ArrayList<>();
         for (Variant v : main) {
             List<PasskeyResult> ps = passkeys.get(v.name());
             List<String> row = new ArrayList<>(List.of("`" + v.name() + "`"));
-            for (int i = 0; i < fill.length; i++) {
-                int ii = i;
-                row.add(ci(ps, p -> p.gainBits()[ii], "%.2f"));
-            }
-            for (int i = 0; i < fill.length; i++) {
-                int ii = i;
-                row.add(ci(ps, p -> p.accuracy()[ii], "%.2f"));
-            }
+            columns(row, ps, fill.length, (p, i) -> p.gainBits()[i], "%.2f");
+            columns(row, ps, fill.length, (p, i) -> p.accuracy()[i], "%.2f");
             prows.add(row);
         }
         b.append(EvalReport.table(ph, prows)).append('\n');
@@ -440,31 +416,16 @@ final class EvalCommand implements Callable<Integer> {
                 + "start model.%n%n", s.keyedKeys()));
         List<String> yh = new ArrayList<>(List.of("variant"));
         int[] kd = s.keyedDelays();
-        for (int d : kd) {
-            yh.add("own-key gain @" + d);
-        }
-        for (int d : kd) {
-            yh.add("own-key acc @" + d);
-        }
-        for (int d : kd) {
-            yh.add("fresh-key gain @" + d);
-        }
+        headers(yh, "own-key gain @", kd);
+        headers(yh, "own-key acc @", kd);
+        headers(yh, "fresh-key gain @", kd);
         List<List<String>> yrows = new ArrayList<>();
         for (Variant v : main) {
             List<KeyedResult> ys = keyed.get(v.name());
             List<String> row = new ArrayList<>(List.of("`" + v.name() + "`"));
-            for (int i = 0; i < kd.length; i++) {
-                int ii = i;
-                row.add(ci(ys, y -> y.ownGainBits()[ii], "%.2f"));
-            }
-            for (int i = 0; i < kd.length; i++) {
-                int ii = i;
-                row.add(ci(ys, y -> y.ownAccuracy()[ii], "%.2f"));
-            }
-            for (int i = 0; i < kd.length; i++) {
-                int ii = i;
-                row.add(ci(ys, y -> y.freshGainBits()[ii], "%.2f"));
-            }
+            columns(row, ys, kd.length, (y, i) -> y.ownGainBits()[i], "%.2f");
+            columns(row, ys, kd.length, (y, i) -> y.ownAccuracy()[i], "%.2f");
+            columns(row, ys, kd.length, (y, i) -> y.freshGainBits()[i], "%.2f");
             yrows.add(row);
         }
         b.append(EvalReport.table(yh, yrows)).append('\n');
@@ -520,28 +481,41 @@ final class EvalCommand implements Callable<Integer> {
         for (Variant v : main) {
             List<KnowledgeResult> ks = knowledge.get(v.name());
             double[] x = Arrays.stream(s.delays()).asDoubleStream().toArray();
-            double[] y = new double[x.length];
-            for (int i = 0; i < x.length; i++) {
-                int ii = i;
-                y[i] = ks.stream().mapToDouble(k -> k.gainBits()[ii]).average().orElseThrow();
-            }
-            kn.put(v.name(), new double[][] {x, y});
+            kn.put(v.name(), new double[][] {x, means(ks, x.length, (k, i) -> k.gainBits()[i])});
             List<KeyedResult> ys = keyed.get(v.name());
             double[] kx = Arrays.stream(s.keyedDelays()).asDoubleStream().toArray();
-            double[] own = new double[kx.length];
-            double[] fresh = new double[kx.length];
-            for (int i = 0; i < kx.length; i++) {
-                int ii = i;
-                own[i] = ys.stream().mapToDouble(k -> k.ownGainBits()[ii]).average().orElseThrow();
-                fresh[i] = ys.stream().mapToDouble(k -> k.freshGainBits()[ii]).average().orElseThrow();
-            }
-            ky.put(v.name() + " own key", new double[][] {kx, own});
-            ky.put(v.name() + " fresh key", new double[][] {kx, fresh});
+            ky.put(v.name() + " own key", new double[][] {kx, means(ys, kx.length, (k, i) -> k.ownGainBits()[i])});
+            ky.put(v.name() + " fresh key", new double[][] {kx, means(ys, kx.length, (k, i) -> k.freshGainBits()[i])});
         }
         EvalReport.linePlot(out.resolve("knowledge.png"), "Facts: answer bits saved (fresh key), mean over seeds",
                 "records after the last exposure", "bits saved", kn);
         EvalReport.linePlot(out.resolve("keyed.png"), "Keyed facts: answer bits saved, mean over seeds",
                 "background records on other keys", "bits saved", ky);
+    }
+
+    /** One header per value: {@code label + value}, e.g. "gain bits @8". */
+    private static void headers(List<String> h, String label, int[] values) {
+        for (int v : values) {
+            h.add(label + v);
+        }
+    }
+
+    /** One column per index i below n: the 95 % interval over seeds of {@code f(result, i)}. */
+    private static <T> void columns(List<String> row, List<T> xs, int n, ToDoubleBiFunction<T, Integer> f, String fmt) {
+        for (int i = 0; i < n; i++) {
+            int ii = i;
+            row.add(ci(xs, x -> f.applyAsDouble(x, ii), fmt));
+        }
+    }
+
+    /** Per index i below n, the mean over seeds of {@code f(result, i)}. */
+    private static <T> double[] means(List<T> xs, int n, ToDoubleBiFunction<T, Integer> f) {
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            int ii = i;
+            out[i] = xs.stream().mapToDouble(x -> f.applyAsDouble(x, ii)).average().orElseThrow();
+        }
+        return out;
     }
 
     private static <T> String ci(List<T> xs, ToDoubleFunction<T> f, String fmt) {

@@ -1,16 +1,13 @@
 package org.hopestreams.cli;
 
 import ai.djl.Device;
-import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.avro.TextEvent;
 import org.hopestreams.embedded.EmbeddedKafka;
@@ -23,6 +20,7 @@ import org.hopestreams.store.PersistStats;
 import org.hopestreams.store.StateCodec;
 import org.hopestreams.stream.HopeStreamsConfig;
 import org.hopestreams.stream.StreamApp;
+import org.hopestreams.stream.TextEventProducer;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -210,11 +208,7 @@ final class StreamBench {
 
     private static void produce(HopeStreamsConfig config, String bootstrap, String registryUrl, int n, int recordBytes,
                                 byte[] data) {
-        AvroKafkaSerializer<TextEvent> ser = new AvroKafkaSerializer<>();
-        ser.configure(Map.of("apicurio.registry.url", registryUrl, "apicurio.registry.auto-register", true), false);
-        Map<String, Object> props = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ProducerConfig.ACKS_CONFIG, "all");
-        try (KafkaProducer<String, TextEvent> p = new KafkaProducer<>(props, new StringSerializer(), ser)) {
+        try (KafkaProducer<String, TextEvent> p = TextEventProducer.create(bootstrap, registryUrl, Map.of())) {
             for (int i = 0; i < n; i++) {
                 String key = "key-" + (i % KEYS);
                 String text = new String(record(data, i, recordBytes), StandardCharsets.ISO_8859_1);

@@ -86,7 +86,7 @@ public final class QueryEngine implements AutoCloseable {
         }
         synchronized (r) {
             refresh(r, m);
-            boolean known = readFast(key, m) != null;
+            boolean known = known(key);
             return new Answer<>(q.run(r.learner, known), known, r.version, partition);
         }
     }
@@ -112,23 +112,18 @@ public final class QueryEngine implements AutoCloseable {
     }
 
     private FastState readFast(String key, LearnerHub.TaskModel m) {
-        ReadOnlyKeyValueStore<Bytes, byte[]> store = fastStore.get();
-        byte[] name = key.getBytes(StandardCharsets.UTF_8);
-        byte[] first = store.get(ChunkedValues.chunkKey(name, 0));
-        if (first == null) {
-            return null;
-        }
         try {
-            int n = StateCodec.chunkCount(first);
-            List<byte[]> chunks = new java.util.ArrayList<>(n);
-            chunks.add(first);
-            for (int i = 1; i < n; i++) {
-                chunks.add(store.get(ChunkedValues.chunkKey(name, i)));
-            }
-            return LearnerSnapshots.fastState(new StateCodec().decode(chunks), m.config(), key);
+            List<byte[]> chunks = ChunkedValues.chunks(fastStore.get(), key.getBytes(StandardCharsets.UTF_8));
+            return chunks == null ? null
+                    : LearnerSnapshots.fastState(new StateCodec().decode(chunks), m.config(), key);
         } catch (StateFormatException e) {
             throw new IllegalStateException("the stored memory of key '" + key + "' is unreadable: " + e.getMessage(), e);
         }
+    }
+
+    /** Whether the key has a stored memory: one lookup, no decoding (the query reads the memory itself). */
+    private boolean known(String key) {
+        return fastStore.get().get(ChunkedValues.chunkKey(key.getBytes(StandardCharsets.UTF_8), 0)) != null;
     }
 
     /** The fast-memory store as the query learner sees it: read-only. */

@@ -1,7 +1,9 @@
 package org.hopestreams.store;
 
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -62,6 +64,12 @@ public final class ChunkedValues {
 
     /** The entry's raw chunks, or {@code null} if there is none. */
     public List<byte[]> chunks(byte[] name) throws StateFormatException {
+        return chunks(store, name);
+    }
+
+    /** The raw chunks of entry {@code name} in any readable store (e.g. an interactive query's), or null. */
+    public static List<byte[]> chunks(ReadOnlyKeyValueStore<Bytes, byte[]> store, byte[] name)
+            throws StateFormatException {
         byte[] first = store.get(chunkKey(name, 0));
         if (first == null) {
             return null;
@@ -76,6 +84,20 @@ public final class ChunkedValues {
                         + " lacks chunk " + i + " of " + n);
             }
             out.add(c);
+        }
+        return out;
+    }
+
+    /** Every entry's name, in key order. */
+    public List<byte[]> names() {
+        List<byte[]> out = new ArrayList<>();
+        try (KeyValueIterator<Bytes, byte[]> it = store.all()) {
+            while (it.hasNext()) {
+                byte[] name = nameOfFirstChunk(it.next().key);
+                if (name != null) {
+                    out.add(name);
+                }
+            }
         }
         return out;
     }

@@ -65,13 +65,8 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
     /** Every stored group, by name (empty for a new store). */
     public Map<String, StateSnapshot> read() throws StateFormatException {
         Map<String, StateSnapshot> out = new LinkedHashMap<>();
-        try (KeyValueIterator<Bytes, byte[]> it = inner.all()) {
-            while (it.hasNext()) {
-                byte[] name = ChunkedValues.nameOfFirstChunk(it.next().key);
-                if (name != null) {
-                    out.put(new String(name, StandardCharsets.UTF_8), values.get(name));
-                }
-            }
+        for (byte[] name : values.names()) {
+            out.put(new String(name, StandardCharsets.UTF_8), values.get(name));
         }
         return out;
     }

@@ -1,12 +1,9 @@
 package org.hopestreams.stream;
 
-import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.hopestreams.avro.CheckpointEvent;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.learn.LearnOutcome;
@@ -64,7 +61,6 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private ModelStore modelStore;
     private KvFastStateStore fast;
     private ChunkedValues checkpoints;
-    private KeyValueStore<Bytes, byte[]> checkpointStore;
     private boolean persistAll;
     private boolean closed;
     private long streamTime = Long.MIN_VALUE;
@@ -83,8 +79,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         this.context = context;
         modelStore = context.getStateStore(MODEL);
         fast = new KvFastStateStore(context.getStateStore(FAST_MEMORY), () -> learner.config());
-        checkpointStore = context.getStateStore(CHECKPOINTS);
-        checkpoints = new ChunkedValues(checkpointStore, new StateCodec());
+        checkpoints = new ChunkedValues(context.getStateStore(CHECKPOINTS), new StateCodec());
         try {
             Map<String, StateSnapshot> groups = modelStore.read();
             var device = DeviceChoice.parse(config.getString(HopeStreamsConfig.DEVICE)).resolve();
@@ -188,12 +183,9 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     /** LOW versions in the checkpoints store, oldest first. */
     public List<Long> storedVersions() {
         List<Long> out = new ArrayList<>();
-        try (KeyValueIterator<Bytes, byte[]> it = checkpointStore.all()) {
-            while (it.hasNext()) {
-                byte[] name = ChunkedValues.nameOfFirstChunk(it.next().key);
-                if (name != null && name.length == 8) {
-                    out.add(ByteBuffer.wrap(name).getLong());
-                }
+        for (byte[] name : checkpoints.names()) {
+            if (name.length == 8) {
+                out.add(ByteBuffer.wrap(name).getLong());
             }
         }
         out.sort(null);

@@ -1,8 +1,6 @@
 package org.hopestreams.stream;
 
 import org.apache.kafka.common.utils.Bytes;
-import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.hopestreams.learn.FastStateStore;
 import org.hopestreams.learn.LearnerSnapshots;
@@ -70,29 +68,15 @@ public final class KvFastStateStore implements FastStateStore {
     /** Keys held; counts the store (a full scan). */
     @Override
     public long size() {
-        long n = 0;
-        try (KeyValueIterator<Bytes, byte[]> it = store.all()) {
-            while (it.hasNext()) {
-                if (ChunkedValues.nameOfFirstChunk(it.next().key) != null) {
-                    n++;
-                }
-            }
-        }
-        return n;
+        return values.names().size();
     }
 
     @Override
     public Iterable<Map.Entry<String, FastState>> entries() {
         List<Map.Entry<String, FastState>> out = new ArrayList<>();
-        try (KeyValueIterator<Bytes, byte[]> it = store.all()) {
-            while (it.hasNext()) {
-                KeyValue<Bytes, byte[]> kv = it.next();
-                byte[] name = ChunkedValues.nameOfFirstChunk(kv.key);
-                if (name != null) {
-                    String key = new String(name, StandardCharsets.UTF_8);
-                    out.add(Map.entry(key, get(key)));
-                }
-            }
+        for (byte[] name : values.names()) {
+            String key = new String(name, StandardCharsets.UTF_8);
+            out.add(Map.entry(key, get(key)));
         }
         return out;
     }

@@ -1,0 +1,26 @@
+package org.hopestreams.stream;
+
+import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.hopestreams.avro.TextEvent;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/** A standard Kafka producer of TextEvents (Apicurio Avro serde, schema registered on first use), as a user runs one. */
+public final class TextEventProducer {
+    private TextEventProducer() {
+    }
+
+    /** @param extra further producer settings (e.g. linger.ms); may be empty */
+    public static KafkaProducer<String, TextEvent> create(String bootstrap, String registryUrl, Map<String, Object> extra) {
+        AvroKafkaSerializer<TextEvent> ser = new AvroKafkaSerializer<>();
+        ser.configure(Map.of("apicurio.registry.url", registryUrl, "apicurio.registry.auto-register", true), false);
+        Map<String, Object> props = new HashMap<>(extra);
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        return new KafkaProducer<>(props, new StringSerializer(), ser);
+    }
+}
