@@ -13,9 +13,7 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.io.DatumReader;
 import org.apache.avro.io.DatumWriter;
 import org.apache.avro.io.DecoderFactory;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -254,19 +252,8 @@ class EmbeddedInfraTest {
     }
 
     private <K, V> List<ConsumerRecord<K, V>> consume(String topic, int expected, Deserializer<K> kd, Deserializer<V> vd) {
-        Map<String, Object> props = Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<ConsumerRecord<K, V>> out = new ArrayList<>();
-        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(props, kd, vd)) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + POLL_DEADLINE.toNanos();
-            while (out.size() < expected && System.nanoTime() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-        }
+        List<ConsumerRecord<K, V>> out = org.hopestreams.stream.StreamTestSupport.readCommitted(kafka.bootstrapServers(),
+                topic, kd, vd, POLL_DEADLINE, l -> l.size() >= expected);
         assertEquals(expected, out.size(), "records read from " + topic);
         return out;
     }

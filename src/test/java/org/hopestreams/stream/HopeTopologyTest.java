@@ -3,23 +3,18 @@ package org.hopestreams.stream;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.hopestreams.avro.CheckpointEvent;
 import org.hopestreams.avro.LearningEvent;
-import org.hopestreams.embedded.EmbeddedRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -33,30 +28,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * for the Avro output): ingest, dead letters, repartition, the learner's cadence and its events.
  */
 class HopeTopologyTest {
-    private static EmbeddedRegistry registry;
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final StreamTestSupport.Registry REGISTRY = new StreamTestSupport.Registry();
 
     @TempDir
     Path stateDir;
 
-    @BeforeAll
-    static void startRegistry() throws Exception {
-        registry = EmbeddedRegistry.builder().start();
-    }
-
-    @AfterAll
-    static void stopRegistry() {
-        if (registry != null) {
-            registry.close();
-        }
-    }
-
-    static Map<String, Object> tinyStreamConfig(String registryUrl) {
-        Map<String, Object> m = new HashMap<>();
-        m.put(HopeStreamsConfig.REGISTRY_URL, registryUrl);
-        m.put(HopeStreamsConfig.MODEL_PRESET, "tiny");
-        m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");
-        m.put(HopeStreamsConfig.WINDOW_MS, "1000");
-        m.put(HopeStreamsConfig.CHECKPOINT_CLOCK, "stream");
+    /** {@link StreamTestSupport#appConfig} for a TopologyTestDriver with text input: 3 s checkpoints, 64-byte records. */
+    static Map<String, Object> tinyStreamConfig(String registryUrl, String appId, Path stateDir) {
+        Map<String, Object> m = StreamTestSupport.appConfig("unused:9092", registryUrl, appId, stateDir);
+        m.put(HopeStreamsConfig.INPUT_FORMAT, "text");
         m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "3000");
         m.put(HopeStreamsConfig.RECORD_MAX_BYTES, "64");
         m.put(HopeStreamsConfig.TEXT_MAX_BYTES, "512");
@@ -66,11 +47,7 @@ class HopeTopologyTest {
 
     @Test
     void textEventsAreLearnedAtTheNestedCadenceAndBadOnesAreDeadLetters() {
-        Map<String, Object> m = tinyStreamConfig(registry.apiUrl());
-        m.put(HopeStreamsConfig.INPUT_FORMAT, "text");
-        m.put(StreamsConfig.APPLICATION_ID_CONFIG, "ttd");
-        m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        m.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd", stateDir);
         HopeStreamsConfig config = new HopeStreamsConfig(m);
         Serde<Object> avro = HopeTopology.avroSerde(config);
         Properties props = config.streamsProperties();

@@ -1,7 +1,6 @@
 package org.hopestreams.stream;
 
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -45,12 +44,8 @@ class SerdeConfigTest {
     @Test
     void theApicurioSerdeNamedExplicitlyBuildsAWorkingTopology() throws Exception {
         try (EmbeddedRegistry registry = EmbeddedRegistry.builder().start()) {
-            Map<String, Object> m = HopeTopologyTest.tinyStreamConfig(registry.apiUrl());
+            Map<String, Object> m = HopeTopologyTest.tinyStreamConfig(registry.apiUrl(), "serde-config", stateDir);
             m.put(HopeStreamsConfig.SERDE_CLASS, "io.apicurio.registry.serde.avro.AvroSerde");
-            m.put(HopeStreamsConfig.INPUT_FORMAT, "text");
-            m.put(StreamsConfig.APPLICATION_ID_CONFIG, "serde-config");
-            m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-            m.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
             HopeStreamsConfig config = new HopeStreamsConfig(m);
             assertInstanceOf(io.apicurio.registry.serde.avro.AvroSerde.class, HopeTopology.avroSerde(config));
 

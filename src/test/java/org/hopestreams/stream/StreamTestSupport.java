@@ -89,6 +89,28 @@ public final class StreamTestSupport {
         }
     }
 
+    /** A real registry (no broker) for a test class, started before its tests and stopped after. */
+    public static final class Registry implements org.junit.jupiter.api.extension.BeforeAllCallback,
+            org.junit.jupiter.api.extension.AfterAllCallback {
+        private org.hopestreams.embedded.EmbeddedRegistry registry;
+
+        @Override
+        public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
+            registry = org.hopestreams.embedded.EmbeddedRegistry.builder().start();
+        }
+
+        @Override
+        public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) {
+            if (registry != null) {
+                registry.close();
+            }
+        }
+
+        public String apiUrl() {
+            return registry.apiUrl();
+        }
+    }
+
     /** A small, fast, reproducible configuration: tiny model, no warm-up, stream-time windows and checkpoints. */
     public static Map<String, Object> appConfig(String bootstrap, String registryUrl, String appId, Path stateDir) {
         Map<String, Object> m = new HashMap<>();
@@ -123,10 +145,7 @@ public final class StreamTestSupport {
 
     /** Writes the events with a standard producer and the Apicurio Avro serializer, keyed by context key. */
     public static void produce(String bootstrap, String registryUrl, String topic, List<TextEvent> events) {
-        AvroKafkaSerializer<TextEvent> ser = new AvroKafkaSerializer<>();
-        ser.configure(serdeConfig(registryUrl), false);
-        try (KafkaProducer<String, TextEvent> p = new KafkaProducer<>(producerProps(bootstrap), new StringSerializer(),
-                ser)) {
+        try (KafkaProducer<String, TextEvent> p = TextEventProducer.create(bootstrap, registryUrl, Map.of())) {
             for (TextEvent e : events) {
                 p.send(new ProducerRecord<>(topic, e.getKey(), e));
             }

@@ -4,8 +4,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.avro.TextEvent;
 import org.hopestreams.embedded.EmbeddedRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,28 +36,17 @@ class TestcontainersKafkaTest {
     @Container
     static final KafkaContainer KAFKA = new KafkaContainer(IMAGE);
 
-    private static EmbeddedRegistry registry;
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final StreamTestSupport.Registry REGISTRY = new StreamTestSupport.Registry();
 
     @TempDir
     Path stateDir;
-
-    @BeforeAll
-    static void startRegistry() throws Exception {
-        registry = EmbeddedRegistry.builder().start();
-    }
-
-    @AfterAll
-    static void stopRegistry() {
-        if (registry != null) {
-            registry.close();
-        }
-    }
 
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
     void avroEventsAreLearnedOnAContainerBrokerAndCorruptOnesAreDeadLettered() throws Exception {
         String bootstrap = KAFKA.getBootstrapServers();
-        Map<String, Object> m = StreamTestSupport.appConfig(bootstrap, registry.apiUrl(), "tc-basic", stateDir);
+        Map<String, Object> m = StreamTestSupport.appConfig(bootstrap, REGISTRY.apiUrl(), "tc-basic", stateDir);
         m.put(HopeStreamsConfig.INPUT_TOPIC, "tc.events");
         m.put(HopeStreamsConfig.LEARNING_TOPIC, "tc.learning");
         m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "tc.checkpoints");
@@ -72,12 +59,12 @@ class TestcontainersKafkaTest {
             events.add(StreamTestSupport.event("e" + i, "doc-" + (i % 2), "line " + i + ": the capital of Zorbia is Quelt.",
                     1_000_000L + 400L * i));
         }
-        StreamTestSupport.produce(bootstrap, registry.apiUrl(), "tc.events", events);
+        StreamTestSupport.produce(bootstrap, REGISTRY.apiUrl(), "tc.events", events);
         StreamTestSupport.produceRaw(bootstrap, "tc.events", "k".getBytes(StandardCharsets.UTF_8),
                 "not avro at all".getBytes(StandardCharsets.UTF_8));
 
         try (StreamApp app = StreamApp.start(config)) {
-            List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(bootstrap, registry.apiUrl(),
+            List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(bootstrap, REGISTRY.apiUrl(),
                     "tc.learning", 5, Duration.ofSeconds(120));
             assertEquals(5, learned.size(), "one LearningEvent per event");
             for (int i = 0; i < 5; i++) {
