@@ -45,6 +45,9 @@ import static org.hopestreams.eval.EvalReport.f;
         description = "Continual-learning evaluation on real text against baselines; Markdown report and PNG plots.")
 final class EvalCommand implements Callable<Integer> {
     static final String CORPORA = "data/corpora";
+    /** The classical baseline's order: 7z's PPMd default, the one it is calibrated against. */
+    static final int PPM_ORDER = 6;
+    static final String PPM_ORDERS = "1,2,3,4,5,6";
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Report folder (report.md, *.png, cached pretrain checkpoints).")
     Path out;
@@ -94,11 +97,24 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-records", defaultValue = "32", description = "HOPE's LOW period P in records; also the slowest-period baseline's period (default: ${DEFAULT-VALUE}).")
     int period;
 
+    @Option(names = "--variants", split = ",", paramLabel = "NAME",
+            description = "Run only these variants besides the single-frequency sweep (default: all): hope, slowest, frozen, "
+                    + "memory-off, hope+ctx, ctx-only, ppm, ppm-key.")
+    List<String> variants;
+
+    @Option(names = "--mixer-rate", defaultValue = "" + LearnerConfig.DEFAULT_MIXER_RATE,
+            description = "Learning rate of the exact-context level's mixer (default: ${DEFAULT-VALUE}).")
+    double mixerRate;
+
     @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}: on a small shared machine one thread is several times faster).")
     int threads;
 
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
     String device;
+
+    private boolean selected(Variant v) {
+        return variants == null || variants.contains(v.name());
+    }
 
     private final StringBuilder log = new StringBuilder();
     private long started;
@@ -187,6 +203,18 @@ final class EvalCommand implements Callable<Integer> {
                 lc0.withRates(0, 0, 0).withWindow(window, 0).withWarmup(0), period, true, false);
         Variant memOff = new Variant("memory-off", "HOPE cadence with the Titans memory off (conv path alone)",
                 hope.config(), period, false, false);
+        // The exact-context level: mixed with HOPE, mixed without a network, and each context model alone (PPM).
+        Variant hopeMix = new Variant("hope+ctx", "HOPE as above with the exact-context level mixed in (orders "
+                + LearnerConfig.DEFAULT_CONTEXT_ORDERS + ", mixer rate " + mixerRate + ")",
+                hope.config().withContext("mix", LearnerConfig.DEFAULT_CONTEXT_ORDERS, LearnerConfig.DEFAULT_KEY_CONTEXTS,
+                        LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate), period, true, false);
+        Variant ppmMix = new Variant("ctx-only", "the exact-context level alone: key and global models mixed, no network",
+                hopeMix.config().withContextMode("ppm-mix"), period, true, false);
+        Variant ppm = new Variant("ppm", "classical PPM (order " + PPM_ORDER + ", method D escapes + SEE, exclusion) over "
+                + "all keys, no network", hopeMix.config().withContext("ppm-global", PPM_ORDERS,
+                LearnerConfig.DEFAULT_KEY_CONTEXTS, LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate), period, true, false);
+        Variant ppmKey = new Variant("ppm-key", "classical PPM as above, one model per key, no network",
+                ppm.config().withContextMode("ppm-key"), period, true, false);
 
         // 1. domain cycling (with the passkey probes on each final model)
         Map<String, List<CycleResult>> cycling = new LinkedHashMap<>();
@@ -195,7 +223,8 @@ final class EvalCommand implements Callable<Integer> {
         List<Variant> cycleOrder = new ArrayList<>();
         cycleOrder.add(hope);
         cycleOrder.addAll(sweepVariants);
-        cycleOrder.addAll(List.of(slowest, frozen, memOff));
+        cycleOrder.addAll(List.of(slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey));
+        cycleOrder.removeIf(v -> !sweepVariants.contains(v) && !selected(v));
         for (Variant v : cycleOrder) {
             byName.put(v.name(), v);
             for (int seed = 0; seed < nSeeds; seed++) {
@@ -214,7 +243,9 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         say("single-frequency sweep: best %s", best.name());
-        List<Variant> main = List.of(hope, best, slowest, frozen, memOff);
+        List<Variant> main = new ArrayList<>(List.of(hope, best, slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey));
+        Variant bestSweep = best;
+        main.removeIf(v -> v != bestSweep && !selected(v));
 
         // 2. knowledge incorporation, 3. keyed knowledge
         Map<String, List<KnowledgeResult>> knowledge = new LinkedHashMap<>();

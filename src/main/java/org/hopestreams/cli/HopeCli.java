@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "hope", mixinStandardHelpOptions = true, version = "hope-streams 0.1.0",
         description = "Continual learning from event streams with a HOPE (Nested Learning) model.",
         subcommands = {LearnCommand.class, PretrainCommand.class, CompleteCommand.class, BenchCommand.class,
-                RunCommand.class, DemoCommand.class, EvalCommand.class})
+                RunCommand.class, DemoCommand.class, EvalCommand.class, PpmCommand.class})
 public final class HopeCli {
     public static void main(String[] args) {
         // Every native library comes from the jars on the class path: never download at run time.

@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import org.hopestreams.context.ContextLevel;
+import org.hopestreams.context.KeyContext;
 import org.hopestreams.model.Autograd;
 import org.hopestreams.model.FastState;
 import org.hopestreams.model.HopeConfig;
@@ -48,16 +50,21 @@ public final class Learner implements AutoCloseable {
     private final java.util.EnumSet<StateGroup> dirty = java.util.EnumSet.noneOf(StateGroup.class);
 
     private final boolean queryOnly;
+    /** The exact-context level, or null when it is off. */
+    private ContextLevel context;
 
     Learner(HopeConfig config, LearnerConfig learnerConfig, Map<String, HostTensor> values,
-            Map<Level, HostTensor[]> optimizerState, LearnerCounters counters, FastStateStore fast, Device device) {
-        this(config, learnerConfig, values, optimizerState, counters, fast, device, false);
+            Map<Level, HostTensor[]> optimizerState, LearnerCounters counters, FastStateStore fast, Device device,
+            ContextLevel context) {
+        this(config, learnerConfig, values, optimizerState, counters, fast, device, false, context);
     }
 
     private Learner(HopeConfig config, LearnerConfig learnerConfig, Map<String, HostTensor> values,
                     Map<Level, HostTensor[]> optimizerState, LearnerCounters counters, FastStateStore fast,
-                    Device device, boolean queryOnly) {
+                    Device device, boolean queryOnly, ContextLevel context) {
         this.queryOnly = queryOnly;
+        ContextLevel.Config cc = learnerConfig.contextConfig();
+        this.context = cc.mode() == ContextLevel.Mode.OFF ? null : context != null ? context : new ContextLevel(cc);
         this.config = config;
         this.learnerConfig = learnerConfig;
         this.model = new HopeModel(config);
@@ -109,7 +116,7 @@ public final class Learner implements AutoCloseable {
     public static Learner create(HopeConfig config, LearnerConfig learnerConfig, long seed, FastStateStore fast,
                                  Device device) {
         return new Learner(config, learnerConfig, HopeParameters.initialize(config, seed), null,
-                new LearnerCounters(), fast, device);
+                new LearnerCounters(), fast, device, null);
     }
 
     /**
@@ -118,7 +125,32 @@ public final class Learner implements AutoCloseable {
      */
     public static Learner forQueries(HopeConfig config, Map<String, HostTensor> params, FastStateStore fast,
                                      Device device) {
-        return new Learner(config, LearnerConfig.defaults(), params, null, new LearnerCounters(), fast, device, true);
+        return new Learner(config, LearnerConfig.defaults(), params, null, new LearnerCounters(), fast, device, true,
+                null);
+    }
+
+    /**
+     * A query learner that also answers with the exact-context level of {@code learnerConfig}, whose
+     * global model and mixer are {@code context} (null: fresh; see {@link #replaceContext}).
+     */
+    public static Learner forQueries(HopeConfig config, LearnerConfig learnerConfig, Map<String, HostTensor> params,
+                                     ContextLevel context, FastStateStore fast, Device device) {
+        return new Learner(config, learnerConfig, params, null, new LearnerCounters(), fast, device, true, context);
+    }
+
+    /** Query learners only: answers from now on with this exact-context level (a published copy, never the live one). */
+    public void replaceContext(ContextLevel published) {
+        if (!queryOnly) {
+            throw new IllegalStateException("only a query learner's context level may be replaced");
+        }
+        if (context != null && published != null) {
+            context = published;
+        }
+    }
+
+    /** The exact-context level (live: owner's thread only), or null when it is off. */
+    public ContextLevel contextLevel() {
+        return context;
     }
 
     /** Query learners only: takes these parameter values (each checked as at load). */
@@ -165,6 +197,9 @@ public final class Learner implements AutoCloseable {
         }
         phases.start();
         FastState state = stateOf(key);
+        if (context != null && !context.config().mode().usesNetwork()) {
+            return learnContextOnly(key, record, state);
+        }
         try (NDManager scope = root.newSubManager()) {
             Map<String, NDArray> leaves = Autograd.views(params, scope, true);
             HopeModel.RecordLoss loss;
@@ -196,15 +231,54 @@ public final class Learner implements AutoCloseable {
                 grads.put(opt.level, g);
             }
             phases.lap(PhaseTimes.Phase.GRADIENTS);
+            double bits = nats / LN2;
+            FastState next = loss.state();
+            if (context != null) {
+                double[] logProbs = hostLogProbs(loss);
+                if (logProbs == null) {
+                    return rejected("non-finite network log-probability", record.length);
+                }
+                KeyContext kc = keyContext(state);
+                bits = context.learn(kc, record, logProbs) / record.length;
+                next = next.withContext(kc);
+                dirty.add(StateGroup.CONTEXT);
+            }
             advanceStreamTime(streamTimeMs);
-            fast.put(key, loss.state());
+            fast.put(key, next);
             phases.lap(PhaseTimes.Phase.STATE);
             applyLevels(grads, scope);
             counters.records++;
             phases.lap(PhaseTimes.Phase.UPDATE);
-            double bits = nats / LN2;
             return new LearnOutcome(true, null, record.length, bits, loss.surprise(), levelSteps(), counters.version);
         }
+    }
+
+    /** The context level alone (a classical baseline): the network neither runs nor learns, no level steps. */
+    private LearnOutcome learnContextOnly(String key, byte[] record, FastState state) {
+        KeyContext kc = keyContext(state);
+        double bits = context.learn(kc, record, null) / record.length;
+        fast.put(key, state.withContext(kc));
+        counters.records++;
+        dirty.add(StateGroup.META);
+        dirty.add(StateGroup.CONTEXT);
+        return new LearnOutcome(true, null, record.length, bits, new double[config.blocks()], levelSteps(),
+                counters.version);
+    }
+
+    /** A copy of the key's context to advance (a fresh one for a key that has none yet). */
+    private KeyContext keyContext(FastState state) {
+        return state.context() == null ? context.freshKey() : state.context().copy();
+    }
+
+    /** The record's log-probabilities on the host (T x 256, natural log), or null if any is not finite. */
+    private static double[] hostLogProbs(HopeModel.RecordLoss loss) {
+        double[] lp = loss.logProbs().stopGradient().toType(DataType.FLOAT64, false).toDoubleArray();
+        for (double v : lp) {
+            if (!Double.isFinite(v)) {
+                return null;
+            }
+        }
+        return lp;
     }
 
     /**
@@ -403,11 +477,19 @@ public final class Learner implements AutoCloseable {
         if (text.length == 0) {
             throw new IllegalArgumentException("cannot score an empty text");
         }
+        FastState state = stateOf(key);
+        if (context != null && !context.config().mode().usesNetwork()) {
+            return context.score(keyContext(state), text, null) / text.length;
+        }
         try (NDManager scope = root.newSubManager()) {
             boolean was = Autograd.setRecording(false);
             try {
                 Map<String, NDArray> p = Autograd.views(params, scope, false);
-                HopeModel.RecordLoss loss = model.recordLoss(scope, p, text, stateOf(key));
+                HopeModel.RecordLoss loss = model.recordLoss(scope, p, text, state);
+                if (context != null) {
+                    double[] lp = hostLogProbs(loss);
+                    return lp == null ? Double.NaN : context.score(keyContext(state), text, lp) / text.length;
+                }
                 return loss.lossNats().toType(DataType.FLOAT64, false).getDouble() / LN2;
             } finally {
                 Autograd.setRecording(was);
@@ -429,20 +511,42 @@ public final class Learner implements AutoCloseable {
         FastState state = stateOf(key);
         byte[] text = java.util.Arrays.copyOf(prompt, prompt.length + maxBytes);
         int n = prompt.length;
+        KeyContext kc = context == null ? null : keyContext(state);
+        if (kc != null) {
+            for (byte b : prompt) {
+                kc.observe(b & 0xff);
+            }
+        }
+        boolean network = context == null || context.config().mode().usesNetwork();
         try (NDManager scope = root.newSubManager()) {
             boolean was = Autograd.setRecording(false);
             try {
                 Map<String, NDArray> p = Autograd.views(params, scope, false);
                 for (int i = 0; i < maxBytes; i++) {
                     try (NDManager step = scope.newSubManager()) {
-                        int[] inputs = new int[n + 1];
-                        inputs[0] = state.lastInput();
-                        for (int j = 0; j < n; j++) {
-                            inputs[j + 1] = text[j] & 0xff;
+                        double[] last = null;
+                        if (network) {
+                            int[] inputs = new int[n + 1];
+                            inputs[0] = state.lastInput();
+                            for (int j = 0; j < n; j++) {
+                                inputs[j + 1] = text[j] & 0xff;
+                            }
+                            NDArray logits = model.forward(step, p, new int[][] {inputs}, List.of(state)).logits();
+                            NDArray row = logits.get("0, -1");
+                            last = (kc == null ? row : row.logSoftmax(-1)).toType(DataType.FLOAT64, false).toDoubleArray();
                         }
-                        NDArray logits = model.forward(step, p, new int[][] {inputs}, List.of(state)).logits();
-                        double[] last = logits.get("0, -1").toType(DataType.FLOAT64, false).toDoubleArray();
-                        text[n++] = (byte) pick(last, temperature, rnd);
+                        if (kc != null) {
+                            double[] mixed = context.next(kc, last);
+                            last = new double[mixed.length];
+                            for (int b = 0; b < mixed.length; b++) {
+                                last[b] = Math.log(mixed[b]);
+                            }
+                        }
+                        int next = pick(last, temperature, rnd);
+                        text[n++] = (byte) next;
+                        if (kc != null) {
+                            kc.observe(next);
+                        }
                     }
                 }
             } finally {

@@ -1,5 +1,7 @@
 package org.hopestreams.learn;
 
+import org.hopestreams.context.ContextLevel;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -21,13 +23,24 @@ import java.util.Map;
  *                       calls, e.g. a wall-clock punctuation)
  * @param highPeriodRecords HIGH steps on the gradient summed over this many records (1 = every record, the
  *                       nested cadence; larger values are the "every level at the slowest period" baseline)
+ * @param contextMode    the exact-context level ({@link ContextLevel.Mode}: off, mix, ppm-mix, ppm-key, ppm-global)
+ * @param contextOrders  its context lengths besides order 0, e.g. "1,2,3,4,5,6,8,12,16"
+ * @param contextKeyContexts    bound on one key's contexts
+ * @param contextGlobalContexts bound on the global context model's contexts
+ * @param mixerRate      learning rate of the mixer of the exact-context level
  */
 public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double beta1, double beta2,
                             double weightDecay, double gradClip, int windowRecords, long windowMillis,
                             int warmupRecords, int maxRecordBytes, long checkpointMillis,
-                            int highPeriodRecords) {
+                            int highPeriodRecords, String contextMode, String contextOrders,
+                            int contextKeyContexts, int contextGlobalContexts, double mixerRate) {
 
     public static final double ADAM_EPS = 1e-8;
+    public static final String DEFAULT_CONTEXT_MODE = "off";
+    public static final String DEFAULT_CONTEXT_ORDERS = "1,2,3,4,5,6,8,12,16";
+    public static final int DEFAULT_KEY_CONTEXTS = 1 << 14;
+    public static final int DEFAULT_GLOBAL_CONTEXTS = 1 << 20;
+    public static final double DEFAULT_MIXER_RATE = 0.002;
 
     public LearnerConfig {
         positive("lrHigh", lrHigh);
@@ -44,9 +57,28 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         if (highPeriodRecords < 1) {
             throw new IllegalArgumentException("learner config highPeriodRecords = " + highPeriodRecords + ", expected >= 1");
         }
+        context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate);
         if (maxRecordBytes < 1) {
             throw new IllegalArgumentException("learner config maxRecordBytes = " + maxRecordBytes + ", expected >= 1");
         }
+    }
+
+    private static ContextLevel.Config context(String mode, String orders, int keyContexts, int globalContexts,
+                                               double rate) {
+        int[] o;
+        try {
+            o = orders.isBlank() ? new int[0]
+                    : java.util.Arrays.stream(orders.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("learner config contextOrders = '" + orders
+                    + "', expected comma-separated integers such as 1,2,3,4,5,6,8,12,16");
+        }
+        return new ContextLevel.Config(ContextLevel.Mode.parse(mode), o, keyContexts, globalContexts, rate);
+    }
+
+    /** The exact-context level's configuration. */
+    public ContextLevel.Config contextConfig() {
+        return context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate);
     }
 
     private static void positive(String name, double v) {
@@ -63,7 +95,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
 
     /** MODEL.md defaults: lr 3e-3 per level, W = 16 records, warm-up 400 records, cap 64 KiB. */
     public static LearnerConfig defaults() {
-        return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0, 1);
+        return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0, 1,
+                DEFAULT_CONTEXT_MODE, DEFAULT_CONTEXT_ORDERS, DEFAULT_KEY_CONTEXTS, DEFAULT_GLOBAL_CONTEXTS,
+                DEFAULT_MIXER_RATE);
     }
 
     public LearnerConfig withWarmup(int records) {
@@ -86,6 +120,16 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     /** HIGH steps on the sum of every {@code records} records' gradients (1 = every record). */
     public LearnerConfig withHighPeriod(int records) {
         return with(Map.of("highPeriodRecords", records));
+    }
+
+    /** The exact-context level in {@code mode} (see {@link ContextLevel.Mode}), other context settings kept. */
+    public LearnerConfig withContextMode(String mode) {
+        return with(Map.of("contextMode", mode));
+    }
+
+    public LearnerConfig withContext(String mode, String orders, int keyContexts, int globalContexts, double mixerRate) {
+        return with(Map.of("contextMode", mode, "contextOrders", orders, "contextKeyContexts", keyContexts,
+                "contextGlobalContexts", globalContexts, "mixerRate", mixerRate));
     }
 
     public LearnerConfig withMaxRecordBytes(int cap) {
@@ -124,6 +168,11 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         if (highPeriodRecords != 1) {
             m.put("highPeriodRecords", Integer.toString(highPeriodRecords));
         }
+        m.put("contextMode", contextMode);
+        m.put("contextOrders", contextOrders);
+        m.put("contextKeyContexts", Integer.toString(contextKeyContexts));
+        m.put("contextGlobalContexts", Integer.toString(contextGlobalContexts));
+        m.put("mixerRate", Double.toString(mixerRate));
         return m;
     }
 
@@ -132,7 +181,12 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                 d(m, "weightDecay"), d(m, "gradClip"), (int) d(m, "windowRecords"), Long.parseLong(s(m, "windowMillis")),
                 (int) d(m, "warmupRecords"), (int) d(m, "maxRecordBytes"),
                 Long.parseLong(m.getOrDefault("checkpointMillis", "0")),
-                Integer.parseInt(m.getOrDefault("highPeriodRecords", "1")));
+                Integer.parseInt(m.getOrDefault("highPeriodRecords", "1")),
+                // Absent in snapshots written before the exact-context level existed: off.
+                m.getOrDefault("contextMode", DEFAULT_CONTEXT_MODE), m.getOrDefault("contextOrders", DEFAULT_CONTEXT_ORDERS),
+                Integer.parseInt(m.getOrDefault("contextKeyContexts", Integer.toString(DEFAULT_KEY_CONTEXTS))),
+                Integer.parseInt(m.getOrDefault("contextGlobalContexts", Integer.toString(DEFAULT_GLOBAL_CONTEXTS))),
+                Double.parseDouble(m.getOrDefault("mixerRate", Double.toString(DEFAULT_MIXER_RATE))));
     }
 
     private static String s(Map<String, String> m, String k) {

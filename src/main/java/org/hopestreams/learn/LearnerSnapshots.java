@@ -1,6 +1,10 @@
 package org.hopestreams.learn;
 
 import ai.djl.Device;
+import org.hopestreams.context.ContextLevel;
+import org.hopestreams.context.ContextModel;
+import org.hopestreams.context.KeyContext;
+import org.hopestreams.context.Mixer;
 import org.hopestreams.model.FastState;
 import org.hopestreams.model.HopeConfig;
 import org.hopestreams.model.HostTensor;
@@ -24,6 +28,9 @@ import java.util.Map;
  */
 public final class LearnerSnapshots {
     static final String KIND = "hope-learner";
+    private static final String CONTEXT_GLOBAL = "context.global";
+    private static final String CONTEXT_MIXER = "context.mixer";
+    private static final String KEY_CONTEXT = "context";
 
     private LearnerSnapshots() {
     }
@@ -36,7 +43,7 @@ public final class LearnerSnapshots {
             for (Map.Entry<String, FastState> e : learner.fastStates().entries()) {
                 String p = "fast." + encodeKey(e.getKey()) + ".";
                 b.counter(p + "last", e.getValue().lastInput());
-                e.getValue().tensors().forEach((k, v) -> b.tensor(p + k, v));
+                fastState(e.getValue()).tensors().forEach((k, v) -> b.tensor(p + k, v));
             }
         }
         return b.build();
@@ -63,6 +70,7 @@ public final class LearnerSnapshots {
                 case LOW_WEIGHTS -> weights(learner, Level.LOW, b);
                 case MID_ACC -> b.tensor("opt.MID.acc", learner.optimizerPart(Level.MID, 2));
                 case LOW_ACC -> b.tensor("opt.LOW.acc", learner.optimizerPart(Level.LOW, 2));
+                case CONTEXT -> context(learner.contextLevel(), b);
             }
             out.put(g, b.build());
         }
@@ -79,6 +87,30 @@ public final class LearnerSnapshots {
         for (Level l : Level.values()) {
             b.counter("steps." + l, c.steps[l.ordinal()]).counter("adam." + l, c.adamSteps[l.ordinal()])
                     .counter("accumulated." + l, c.accumulated[l.ordinal()]);
+        }
+    }
+
+    /** The exact-context level's global model (its own byte form) and mixer weights; nothing when it is off. */
+    private static void context(ContextLevel level, StateSnapshot.Builder b) {
+        if (level != null) {
+            double[] w = level.mixer().state();
+            b.tensor(CONTEXT_GLOBAL, HostTensor.ofBytes(level.global().encode()))
+                    .tensor(CONTEXT_MIXER, HostTensor.ofDoubles(HostTensor.Type.FLOAT64, new long[] {w.length}, w));
+        }
+    }
+
+    /** The exact-context level stored in {@code s}, or null if none is stored or the configuration has it off. */
+    private static ContextLevel context(StateSnapshot s, LearnerConfig lc) throws StateFormatException {
+        ContextLevel.Config cc = lc.contextConfig();
+        HostTensor global = s.tensors().get(CONTEXT_GLOBAL);
+        if (cc.mode() == ContextLevel.Mode.OFF || global == null) {
+            return null;
+        }
+        try {
+            return new ContextLevel(cc, ContextModel.decode(global.bytes()),
+                    Mixer.restore(cc.sets(), cc.inputs(), cc.mixerRate(), s.tensor(CONTEXT_MIXER).toDoubles()));
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new StateFormatException("exact-context level: " + e.getMessage(), e);
         }
     }
 
@@ -106,20 +138,37 @@ public final class LearnerSnapshots {
         return restore(b.build(), fast, device);
     }
 
-    /** A key's fast state as a snapshot (its last input and its tensors). */
+    /** A key's fast state as a snapshot (its last input, its tensors and its exact-context part if any). */
     public static StateSnapshot fastState(FastState state) {
         StateSnapshot.Builder b = StateSnapshot.builder().counter("last", state.lastInput());
         state.tensors().forEach(b::tensor);
+        if (state.context() != null) {
+            b.tensor(KEY_CONTEXT, HostTensor.ofBytes(state.context().encode()));
+        }
         return b.build();
     }
 
     /** A key's fast state from {@link #fastState(FastState)}, checked against the model's configuration. */
     public static FastState fastState(StateSnapshot s, HopeConfig config, String key) throws StateFormatException {
         try {
-            return checkedFast(new FastState(s.tensors(), (int) s.counter("last")), FastState.fresh(config), key);
+            return fastState(s.tensors(), (int) s.counter("last"), FastState.fresh(config), key);
         } catch (IllegalArgumentException e) {
             throw new StateFormatException("fast state of key " + key + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A fast state from its tensors, the exact-context part (if any) decoded and the rest checked. */
+    private static FastState fastState(Map<String, HostTensor> tensors, int last, FastState fresh, String key)
+            throws StateFormatException {
+        Map<String, HostTensor> t = new LinkedHashMap<>(tensors);
+        HostTensor kc = t.remove(KEY_CONTEXT);
+        KeyContext context;
+        try {
+            context = kc == null ? null : KeyContext.decode(kc.bytes());
+        } catch (IllegalArgumentException e) {
+            throw new StateFormatException("exact-context part of key " + key + ": " + e.getMessage(), e);
+        }
+        return checkedFast(new FastState(t, last, context), fresh, key);
     }
 
     private static FastState checkedFast(FastState st, FastState fresh, String key) throws StateFormatException {
@@ -180,11 +229,11 @@ public final class LearnerSnapshots {
             Map<String, FastState> states = new LinkedHashMap<>();
             FastState fresh = FastState.fresh(config);
             for (Map.Entry<String, Map<String, HostTensor>> e : fastTensors.entrySet()) {
-                FastState st = checkedFast(new FastState(e.getValue(), (int) s.counter("fast." + e.getKey() + ".last")),
-                        fresh, decodeKey(e.getKey()));
+                FastState st = fastState(e.getValue(), (int) s.counter("fast." + e.getKey() + ".last"), fresh,
+                        decodeKey(e.getKey()));
                 states.put(decodeKey(e.getKey()), st);
             }
-            Learner learner = new Learner(config, lc, params, opt, c, fast, device);
+            Learner learner = new Learner(config, lc, params, opt, c, fast, device, context(s, lc));
             states.forEach(fast::put);
             return learner;
         } catch (IllegalArgumentException e) {

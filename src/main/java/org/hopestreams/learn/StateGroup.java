@@ -18,5 +18,7 @@ public enum StateGroup {
     /** LOW parameters and AdamW moments. */
     LOW_WEIGHTS,
     /** LOW gradient accumulator. */
-    LOW_ACC
+    LOW_ACC,
+    /** The exact-context level's global model and mixer (changes with every record when the level is on). */
+    CONTEXT
 }

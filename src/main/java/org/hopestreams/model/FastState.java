@@ -1,5 +1,7 @@
 package org.hopestreams.model;
 
+import org.hopestreams.context.KeyContext;
+
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -7,12 +9,23 @@ import java.util.Map;
 /**
  * One key's fast level (MODEL.md): per block the memory delta ΔM, its momentum S and the conv
  * tail (plus, with the self-modifying option, the deltas and momenta of the k and v memories),
- * and the key's last byte, the input before its next record's first byte.
+ * and the key's last byte, the input before its next record's first byte; with the exact-context
+ * level on, also the key's {@link KeyContext} (never modified once in a state: advance a copy).
  *
  * <p>Immutable and engine-free, so a store may keep it, encode it and hand it to another thread.
  * Tensors are named {@code blocks.<i>.<part>}; see {@link #fresh}.
  */
-public record FastState(Map<String, HostTensor> tensors, int lastInput) {
+public record FastState(Map<String, HostTensor> tensors, int lastInput, KeyContext context) {
+
+    /** A state without an exact-context part. */
+    public FastState(Map<String, HostTensor> tensors, int lastInput) {
+        this(tensors, lastInput, null);
+    }
+
+    /** This state with the key's exact-context part replaced (null: none). */
+    public FastState withContext(KeyContext keyContext) {
+        return new FastState(tensors, lastInput, keyContext);
+    }
 
     public FastState {
         tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));

@@ -42,8 +42,11 @@ public final class HopeModel {
     public record Output(NDArray logits, BatchState state, double[] surprise) {
     }
 
-    /** The summed cross-entropy (nats) of a record, its new fast state and the surprise per block. */
-    public record RecordLoss(NDArray lossNats, int targets, FastState state, double[] surprise) {
+    /**
+     * The mean cross-entropy (nats) of a record, its new fast state, the surprise per block and the
+     * log-probabilities of every byte (1, T, 256) that the loss was taken from.
+     */
+    public record RecordLoss(NDArray lossNats, int targets, FastState state, double[] surprise, NDArray logProbs) {
     }
 
     /**
@@ -57,17 +60,22 @@ public final class HopeModel {
         inputs[0] = state.lastInput();
         System.arraycopy(targets, 0, inputs, 1, n - 1);
         Output out = forward(m, p, new int[][] {inputs}, List.of(state));
-        NDArray loss = crossEntropy(out.logits(), new int[][] {targets});
-        FastState next = toHost(out.state(), 0, targets[n - 1]);
-        return new RecordLoss(loss, n, next, out.surprise());
+        NDArray logProbs = out.logits().logSoftmax(-1);
+        NDArray loss = crossEntropyOfLogProbs(logProbs, new int[][] {targets});
+        FastState next = toHost(out.state(), 0, targets[n - 1]).withContext(state.context());
+        return new RecordLoss(loss, n, next, out.surprise(), logProbs);
     }
 
     /** Mean next-byte cross-entropy (nats) of logits (B, T, 256) against targets (B, T). */
     public NDArray crossEntropy(NDArray logits, int[][] targets) {
-        NDManager m = logits.getManager();
+        return crossEntropyOfLogProbs(logits.logSoftmax(-1), targets);
+    }
+
+    private NDArray crossEntropyOfLogProbs(NDArray logProbs, int[][] targets) {
+        NDManager m = logProbs.getManager();
         NDArray tgt = m.create(targets).toType(DataType.INT64, false);
-        NDArray oneHot = tgt.oneHot(HopeConfig.VOCAB).toType(logits.getDataType(), false);
-        return logits.logSoftmax(-1).mul(oneHot).sum().neg().div(scalar(logits, tgt.size()));
+        NDArray oneHot = tgt.oneHot(HopeConfig.VOCAB).toType(logProbs.getDataType(), false);
+        return logProbs.mul(oneHot).sum().neg().div(scalar(logProbs, tgt.size()));
     }
 
     /**

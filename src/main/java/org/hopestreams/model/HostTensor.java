@@ -19,7 +19,9 @@ import java.util.Arrays;
 public final class HostTensor {
     /** Element types a host tensor may hold. */
     public enum Type {
-        FLOAT32(4, DataType.FLOAT32), FLOAT64(8, DataType.FLOAT64);
+        FLOAT32(4, DataType.FLOAT32), FLOAT64(8, DataType.FLOAT64),
+        /** Opaque bytes (e.g. an exact-context model's own form); never sent to the engine. */
+        UINT8(1, DataType.UINT8);
 
         final int bytes;
         final DataType djl;
@@ -73,6 +75,11 @@ public final class HostTensor {
         return new HostTensor(array.getShape().getShape(), Type.of(array.getDataType()), bytes);
     }
 
+    /** Bytes as a rank-1 {@link Type#UINT8} tensor (not copied: the caller gives them up). */
+    public static HostTensor ofBytes(byte[] bytes) {
+        return new HostTensor(new long[] {bytes.length}, Type.UINT8, bytes);
+    }
+
     public static HostTensor ofDoubles(Type type, long[] shape, double[] values) {
         ByteBuffer bb = ByteBuffer.allocate(values.length * type.bytes).order(ByteOrder.LITTLE_ENDIAN);
         for (double v : values) {
@@ -100,6 +107,9 @@ public final class HostTensor {
     }
 
     public double[] toDoubles() {
+        if (type == Type.UINT8) {
+            throw new IllegalStateException("a uint8 tensor holds bytes, not numbers");
+        }
         ByteBuffer bb = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         double[] out = new double[Math.toIntExact(elements(shape))];
         for (int i = 0; i < out.length; i++) {

@@ -49,7 +49,7 @@ import java.util.zip.CRC32;
  *   int n, n x (string name, byte type, int rank, rank x long dim, long byteLength, bytes)  tensors
  * </pre>
  * A string is an int byte length and strict UTF-8; not {@code writeUTF}, whose 64 KiB limit a configuration value
- * may exceed. Type codes are 1 = float32, 2 = float64.
+ * may exceed. Type codes are 1 = float32, 2 = float64, 3 = uint8 (opaque bytes).
  *
  * <p>Decoding checks every chunk and the whole stream before returning, so it either returns the exact snapshot
  * that was encoded or throws {@link StateFormatException}; never a partial snapshot, never another exception.
@@ -65,6 +65,7 @@ public final class StateCodec {
     private static final int FILE_HEADER_BYTES = FILE_MAGIC.length + 8;
     private static final byte FLOAT32 = 1;
     private static final byte FLOAT64 = 2;
+    private static final byte UINT8 = 3;
     /** Largest array the JVM reliably allocates. */
     private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
 
@@ -107,6 +108,7 @@ public final class StateCodec {
             out.writeBits(switch (t.type()) {
                 case FLOAT32 -> FLOAT32;
                 case FLOAT64 -> FLOAT64;
+                case UINT8 -> UINT8;
             }, 1);
             long[] shape = t.shape();
             out.writeBits(shape.length, 4);
@@ -198,8 +200,9 @@ public final class StateCodec {
         HostTensor.Type type = switch (code) {
             case FLOAT32 -> HostTensor.Type.FLOAT32;
             case FLOAT64 -> HostTensor.Type.FLOAT64;
+            case UINT8 -> HostTensor.Type.UINT8;
             default -> throw in.fail("tensor " + name + " has type code " + code + ", expected " + FLOAT32
-                    + " (float32) or " + FLOAT64 + " (float64)", null);
+                    + " (float32), " + FLOAT64 + " (float64) or " + UINT8 + " (uint8)", null);
         };
         int rank = in.readCount("rank of tensor " + name);
         in.need(8L * rank, "shape of tensor " + name); // before allocating, so a corrupt rank cannot exhaust memory

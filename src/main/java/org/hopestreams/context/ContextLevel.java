@@ -1,0 +1,209 @@
+package org.hopestreams.context;
+
+/**
+ * The exact-context level (MODEL.md "An exact-context level"): the fastest level of the nested
+ * memory, non-parametric. A global {@link ContextModel} sees every key's bytes (each in its own
+ * key's context); each key has its own {@link KeyContext}; a {@link Mixer} combines their
+ * predictions with the network's, one weight set per pair of matched context lengths (key,
+ * global). Counting is the level's learning; the mixer learns by its own gradient on the mixed
+ * code length; the network keeps learning from its own loss, unchanged.
+ *
+ * <p>Which predictions count is the {@link Mode}: the mix, or one of the context models alone
+ * (the classical baselines, no network).
+ *
+ * <p>Threading: {@link #score} and {@link #next} change only the key context passed in (the
+ * caller's copy) and may run on several threads while no {@link #learn} is in progress.
+ */
+public final class ContextLevel {
+    /** Which predictions make the level's output. */
+    public enum Mode {
+        /** The network alone; no context level. */
+        OFF("off", true),
+        /** Network, key and global context models, mixed. */
+        MIX("mix", true),
+        /** Key and global context models mixed, no network. */
+        PPM_MIX("ppm-mix", false),
+        /** The key's own context model alone (PPM per key). */
+        PPM_KEY("ppm-key", false),
+        /** The global context model alone (PPM over all keys). */
+        PPM_GLOBAL("ppm-global", false);
+
+        private final String id;
+        private final boolean network;
+
+        Mode(String id, boolean network) {
+            this.id = id;
+            this.network = network;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        /** Whether the network runs (is scored and learns). */
+        public boolean usesNetwork() {
+            return network;
+        }
+
+        public static Mode parse(String id) {
+            for (Mode m : values()) {
+                if (m.id.equals(id)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("context mode '" + id + "', expected one of off, mix, ppm-mix, ppm-key, ppm-global");
+        }
+    }
+
+    /**
+     * @param mode           which predictions count
+     * @param orders         context lengths besides order 0 (ascending, 1..{@link ContextModel#MAX_ORDER})
+     * @param keyContexts    bound on one key's contexts (it starts again empty beyond)
+     * @param globalContexts bound on the global model's contexts
+     * @param mixerRate      the mixer's learning rate
+     */
+    public record Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate) {
+        public Config {
+            orders = ContextModel.checkedOrders(orders);
+            if (keyContexts < 1 || globalContexts < 1 || !(mixerRate >= 0) || Double.isInfinite(mixerRate)) {
+                throw new IllegalArgumentException("context level: keyContexts " + keyContexts + ", globalContexts "
+                        + globalContexts + ", mixerRate " + mixerRate + ": expected bounds >= 1 and a finite rate >= 0");
+            }
+        }
+
+        public int inputs() {
+            return mode == Mode.MIX ? 3 : 2;
+        }
+
+        public int sets() {
+            return (orders.length + 1) * (orders.length + 1);
+        }
+
+        /** Initial weights: the geometric mean of the inputs. */
+        double[] initialWeights() {
+            double[] w = new double[inputs()];
+            String[] x = System.getProperty("ctx.w0", "").split(",");
+            java.util.Arrays.fill(w, 1.0 / w.length);
+            if (x.length == 2) {
+                int r = 0;
+                if (mode == Mode.MIX) {
+                    w[r++] = Double.parseDouble(x[0]);
+                }
+                w[r] = Double.parseDouble(x[1]);
+                w[r + 1] = Double.parseDouble(x[1]);
+            }
+            return w;
+        }
+    }
+
+    private static final double LN2 = Math.log(2);
+    static final String SEL = System.getProperty("ctx.sel", "pair");
+    /** Mixed probabilities are kept above this, so a code length is always finite. */
+    private static final double FLOOR = 1e-12;
+
+    private final Config config;
+    private final ContextModel global;
+    private final Mixer mixer;
+
+    public ContextLevel(Config config) {
+        this(config, new ContextModel(config.orders(), config.globalContexts()),
+                new Mixer(config.sets(), config.mixerRate(), config.initialWeights()));
+    }
+
+    /** A level with this global model and mixer (e.g. restored); both are checked against the configuration. */
+    public ContextLevel(Config config, ContextModel global, Mixer mixer) {
+        if (!java.util.Arrays.equals(global.orders(), config.orders()) || mixer.sets() != config.sets()
+                || mixer.inputs() != config.inputs()) {
+            throw new IllegalArgumentException("context level state (orders " + java.util.Arrays.toString(global.orders())
+                    + ", mixer " + mixer.sets() + " x " + mixer.inputs() + ") does not fit its configuration (orders "
+                    + java.util.Arrays.toString(config.orders()) + ", mixer " + config.sets() + " x " + config.inputs() + ")");
+        }
+        this.config = config;
+        this.global = global;
+        this.mixer = mixer;
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    public ContextModel global() {
+        return global;
+    }
+
+    public Mixer mixer() {
+        return mixer;
+    }
+
+    public KeyContext freshKey() {
+        return KeyContext.fresh(config.orders(), config.keyContexts());
+    }
+
+    /**
+     * Scores each byte of {@code record} after the key's context, then counts it: in the key's
+     * context (advanced in place: pass a copy), the global model, and a mixer step.
+     * {@code netLogProbs} holds the network's natural-log probabilities, 256 per byte (null when
+     * the mode has no network). Returns the record's code length in bits.
+     */
+    public double learn(KeyContext key, byte[] record, double[] netLogProbs) {
+        return run(key, record, netLogProbs, true);
+    }
+
+    /** As {@link #learn} but the global model and the mixer stay as they are (the key's copy still advances). */
+    public double score(KeyContext key, byte[] record, double[] netLogProbs) {
+        return run(key, record, netLogProbs, false);
+    }
+
+    private double run(KeyContext key, byte[] record, double[] netLogProbs, boolean learn) {
+        double[][] inputs = new double[config.inputs()][256];
+        double[] p = new double[256];
+        double bits = 0;
+        for (int t = 0; t < record.length; t++) {
+            int y = record[t] & 0xff;
+            int set = predict(key, netLogProbs, t, inputs, p);
+            bits -= Math.log(Math.max(p[y], FLOOR)) / LN2;
+            if (learn && config.mode() != Mode.PPM_KEY && config.mode() != Mode.PPM_GLOBAL) {
+                mixer.learn(inputs, set, p, y);
+            }
+            if (learn) {
+                global.update(key.history(), y);
+            }
+            key.observe(y);
+        }
+        return bits;
+    }
+
+    /** The distribution of the key's next byte given the network's log-probabilities for it (256, or null). */
+    public double[] next(KeyContext key, double[] netLogProbs) {
+        double[] p = new double[256];
+        predict(key, netLogProbs, 0, new double[config.inputs()][256], p);
+        return p;
+    }
+
+    /** Fills {@code p}; returns the mixer set used. inputs rows: [network,] key, global as natural logs. */
+    private int predict(KeyContext key, double[] net, int t, double[][] inputs, double[] p) {
+        double[] pk = new double[256];
+        double[] pg = new double[256];
+        int mk = key.model().predict(key.history(), pk);
+        int mg = global.predict(key.history(), pg);
+        switch (config.mode()) {
+            case PPM_KEY -> System.arraycopy(pk, 0, p, 0, 256);
+            case PPM_GLOBAL -> System.arraycopy(pg, 0, p, 0, 256);
+            default -> {
+                int r = 0;
+                if (config.mode() == Mode.MIX) {
+                    System.arraycopy(net, t * 256, inputs[r++], 0, 256);
+                }
+                for (int b = 0; b < 256; b++) {
+                    inputs[r][b] = Math.log(pk[b]);
+                    inputs[r + 1][b] = Math.log(pg[b]);
+                }
+            }
+        }
+        int set = SEL.equals("max") ? Math.max(mk, mg) : mk * (config.orders().length + 1) + mg;
+        if (config.mode() == Mode.MIX || config.mode() == Mode.PPM_MIX) {
+            mixer.mix(inputs, set, p);
+        }
+        return set;
+    }
+}

@@ -1,0 +1,446 @@
+package org.hopestreams.context;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * An exact-context byte model in the PPM manner (Cleary and Witten; escape method D of Howard;
+ * full exclusion; update exclusion): for each configured order k, the contexts "last k bytes" seen so
+ * far with the counts of the bytes that followed them. A prediction starts in the longest context
+ * that has been seen, gives each byte seen there its share of the probability, and escapes with the
+ * rest to the next shorter context, excluding the bytes already given a share; order 0 and finally
+ * the uniform distribution take what is left. It needs no training: one exposure of a text makes its
+ * continuation the most likely one wherever a long enough context recurs.
+ *
+ * <p>Contexts up to order 7 are the bytes themselves; longer ones are 64-bit hashes of them (a
+ * collision is possible and harmless to correctness, only to prediction). The table is bounded:
+ * when it holds more than {@code maxContexts} contexts it starts again empty (as PPMd does when its
+ * memory is full), so its size and the bytes it encodes to stay bounded.
+ *
+ * <p>Deterministic: equal histories and updates give bit-identical predictions and encodings. Not
+ * thread-safe; {@link #copy} for another owner.
+ */
+public final class ContextModel {
+    /** The longest order a model may use (and the bytes a {@link History} keeps). */
+    public static final int MAX_ORDER = 24;
+    private static final int FORMAT = 1;
+    /** Counts are halved when one passes this, so old statistics fade (PPMd rescales similarly). */
+    static final int COUNT_LIMIT = 255;
+    /** A byte seen c times gets a share c - DELTA (method D: 1/2; 0.4 measured best against 7z's PPMd). */
+    private static final double DELTA = 0.4;
+    /** How much of the parent's confidence a byte new to a longer context inherits (2.5 measured best). */
+    private static final double INHERIT = 2.5;
+    private static final int DISTINCT_CLASSES = 4;
+    private static final int TOTAL_CLASSES = 6;
+    private static final float SEE_LIMIT = 255;
+    /** Weight of method D's guess in a class's estimate, in trials. */
+    private static final double SEE_PRIOR = 2;
+
+    private final int[] orders;
+    private final int maxContexts;
+    private final HashMap<Long, Ctx> table;
+    private long restarts;
+    private final Ctx[] pending = new Ctx[MAX_ORDER + 1];
+    /**
+     * Secondary escape estimation (as in PPMZ and PPMd): per class of context (its order, how many
+     * bytes and how many counts it holds) the escapes actually seen and the trials, which correct
+     * method D's fixed guess. Halved when the trials pass {@link #SEE_LIMIT}.
+     */
+    private final float[] seeEscapes;
+    private final float[] seeTrials;
+
+    /** The bytes seen in one context, in first-seen order, and how often each followed it. */
+    private static final class Ctx {
+        byte[] sym = new byte[2];
+        int[] cnt = new int[2];
+        int n;
+
+        Ctx copy() {
+            Ctx c = new Ctx();
+            c.sym = sym.clone();
+            c.cnt = cnt.clone();
+            c.n = n;
+            return c;
+        }
+
+        int indexOf(int b) {
+            for (int i = 0; i < n; i++) {
+                if ((sym[i] & 0xff) == b) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        void add(int b) {
+            if (n == sym.length) {
+                sym = Arrays.copyOf(sym, n * 2);
+                cnt = Arrays.copyOf(cnt, n * 2);
+            }
+            sym[n] = (byte) b;
+            cnt[n++] = 1;
+        }
+
+        void increment(int i) {
+            if (++cnt[i] > COUNT_LIMIT) {
+                for (int j = 0; j < n; j++) {
+                    cnt[j] = (cnt[j] + 1) / 2;
+                }
+            }
+        }
+    }
+
+    /**
+     * @param orders      the context lengths used besides order 0, ascending, each 1..{@link #MAX_ORDER}
+     * @param maxContexts the model starts again empty when it would hold more contexts than this
+     */
+    public ContextModel(int[] orders, int maxContexts) {
+        this(checkedOrders(orders), maxContexts, new HashMap<>(), 0);
+    }
+
+    private ContextModel(int[] orders, int maxContexts, HashMap<Long, Ctx> table, long restarts) {
+        this(orders, maxContexts, table, restarts, null, null);
+    }
+
+    private ContextModel(int[] orders, int maxContexts, HashMap<Long, Ctx> table, long restarts, float[] seeEscapes,
+                         float[] seeTrials) {
+        if (maxContexts < 1) {
+            throw new IllegalArgumentException("context model: maxContexts = " + maxContexts + ", expected >= 1");
+        }
+        this.orders = orders;
+        this.maxContexts = maxContexts;
+        this.table = table;
+        this.restarts = restarts;
+        int classes = (orders.length + 1) * DISTINCT_CLASSES * TOTAL_CLASSES;
+        this.seeEscapes = seeEscapes == null ? new float[classes] : seeEscapes;
+        this.seeTrials = seeTrials == null ? new float[classes] : seeTrials;
+        if (this.seeEscapes.length != classes || this.seeTrials.length != classes) {
+            throw new IllegalArgumentException("context model: " + this.seeEscapes.length + " escape classes, expected "
+                    + classes);
+        }
+    }
+
+    private int seeClass(int orderIndex, int distinct, int total) {
+        int d = Math.min(distinct, DISTINCT_CLASSES) - 1;
+        int t = Math.min(32 - Integer.numberOfLeadingZeros(total - 1), TOTAL_CLASSES - 1);
+        return (orderIndex * DISTINCT_CLASSES + d) * TOTAL_CLASSES + t;
+    }
+
+    /** The escape probability of a context: method D's distinct / (2 total), corrected by what its class saw. */
+    private double escape(int orderIndex, int distinct, int total) {
+        int k = seeClass(orderIndex, distinct, total);
+        double d = distinct / (2.0 * total);
+        return (seeEscapes[k] + SEE_PRIOR * d) / (seeTrials[k] + SEE_PRIOR);
+    }
+
+    private void observeEscape(int orderIndex, int distinct, int total, boolean escaped) {
+        int k = seeClass(orderIndex, distinct, total);
+        if (escaped) {
+            seeEscapes[k]++;
+        }
+        if (++seeTrials[k] > SEE_LIMIT) {
+            seeEscapes[k] /= 2;
+            seeTrials[k] /= 2;
+        }
+    }
+
+    static int[] checkedOrders(int[] orders) {
+        for (int i = 0; i < orders.length; i++) {
+            if (orders[i] < 1 || orders[i] > MAX_ORDER || (i > 0 && orders[i] <= orders[i - 1])) {
+                throw new IllegalArgumentException("context orders " + Arrays.toString(orders)
+                        + ": expected ascending distinct values in 1.." + MAX_ORDER);
+            }
+        }
+        return orders.clone();
+    }
+
+    /** Orders 1..{@code max}. */
+    public static int[] ordersUpTo(int max) {
+        int[] o = new int[max];
+        for (int i = 0; i < max; i++) {
+            o[i] = i + 1;
+        }
+        return o;
+    }
+
+    public int[] orders() {
+        return orders.clone();
+    }
+
+    public int maxContexts() {
+        return maxContexts;
+    }
+
+    /** Contexts held. */
+    public int size() {
+        return table.size();
+    }
+
+    /** Times the model started again empty because it was full. */
+    public long restarts() {
+        return restarts;
+    }
+
+    /**
+     * The distribution of the byte after {@code h} into {@code out} (256 probabilities, each > 0,
+     * summing to 1 up to rounding). Returns how long a context matched: 0 when no context of order
+     * 1 or more has been seen, else 1 + the index in {@link #orders} of the longest one seen.
+     */
+    public int predict(History h, double[] out) {
+        Arrays.fill(out, 0);
+        boolean[] excluded = new boolean[256]; // per call: predictions may run on several threads at once
+        int nExcluded = 0;
+        double mass = 1;
+        int matched = -1;
+        for (int i = orders.length; i >= 0; i--) {
+            int order = i == 0 ? 0 : orders[i - 1];
+            if (h.length() < order) {
+                continue;
+            }
+            Ctx c = table.get(key(h, order));
+            if (c == null) {
+                continue;
+            }
+            int total = 0;
+            int distinct = 0;
+            for (int j = 0; j < c.n; j++) {
+                if (!excluded[c.sym[j] & 0xff]) {
+                    total += c.cnt[j];
+                    distinct++;
+                }
+            }
+            if (distinct == 0) {
+                continue;
+            }
+            if (matched < 0) {
+                matched = i;
+            }
+            // Method D shares: a byte seen c times gets (c - 1/2) of the non-escape mass's total - distinct / 2.
+            double esc = escape(i, distinct, total);
+            double share = mass * (1 - esc) / (total - distinct * DELTA);
+            for (int j = 0; j < c.n; j++) {
+                int s = c.sym[j] & 0xff;
+                if (!excluded[s]) {
+                    out[s] += share * (c.cnt[j] - DELTA);
+                    excluded[s] = true;
+                    nExcluded++;
+                }
+            }
+            mass *= esc;
+        }
+        if (nExcluded < 256) {
+            double each = mass / (256 - nExcluded);
+            for (int s = 0; s < 256; s++) {
+                if (!excluded[s]) {
+                    out[s] += each;
+                }
+            }
+        } else {
+            // Every byte was seen: the last escape's mass goes back in proportion.
+            double scale = 1 / (1 - mass);
+            for (int s = 0; s < 256; s++) {
+                out[s] *= scale;
+            }
+        }
+        return Math.max(matched, 0);
+    }
+
+    /**
+     * Counts byte {@code b} after {@code h}: incremented in the longest context that had seen it,
+     * added to every longer one (update exclusion: shorter contexts keep their counts). The caller
+     * appends {@code b} to its history afterwards.
+     */
+    public void update(History h, int b) {
+        boolean[] excluded = new boolean[256];
+        int added = 0;
+        double inherited = 0;
+        for (int i = orders.length; i >= 0; i--) {
+            int order = i == 0 ? 0 : orders[i - 1];
+            if (h.length() < order) {
+                continue;
+            }
+            Ctx c = table.computeIfAbsent(key(h, order), k -> new Ctx());
+            int at = c.indexOf(b);
+            int total = 0;
+            int distinct = 0;
+            for (int j = 0; j < c.n; j++) {
+                int s = c.sym[j] & 0xff;
+                if (!excluded[s]) {
+                    total += c.cnt[j];
+                    distinct++;
+                    excluded[s] = true;
+                }
+            }
+            if (distinct > 0) {
+                observeEscape(i, distinct, total, at < 0);
+            }
+            if (at >= 0) {
+                inherited = (double) c.cnt[at] / total;
+                c.increment(at);
+                break;
+            }
+            c.add(b);
+            pending[added++] = c;
+        }
+        // Information inheritance (PPMII): a byte new to a longer context starts with the confidence the
+        // context that knew it gave it, so a new long context is as sure as its shorter parent.
+        int start = 1 + (int) (INHERIT * inherited);
+        for (int k = 0; k < added; k++) {
+            Ctx c = pending[k];
+            c.cnt[c.n - 1] = Math.min(start, COUNT_LIMIT);
+        }
+        Arrays.fill(pending, 0, added, null);
+        if (table.size() > maxContexts) {
+            table.clear();
+            restarts++;
+        }
+    }
+
+    /** Predicts, then counts, every byte of {@code text} after {@code h} (advancing it); returns the bits spent. */
+    public double learn(History h, byte[] text) {
+        double[] p = new double[256];
+        double bits = 0;
+        for (byte x : text) {
+            int b = x & 0xff;
+            predict(h, p);
+            bits -= Math.log(p[b]) / Math.log(2);
+            update(h, b);
+            h.append(b);
+        }
+        return bits;
+    }
+
+    static long key(History h, int order) {
+        if (order <= 7) {
+            long k = order;
+            for (int j = 1; j <= order; j++) {
+                k = k << 8 | h.back(j);
+            }
+            return (long) order << 56 | k & 0x00FF_FFFF_FFFF_FFFFL;
+        }
+        long k = 0x9E37_79B9_7F4A_7C15L * order;
+        for (int j = 1; j <= order; j++) {
+            k = (k ^ h.back(j)) * 0x100_0000_01B3L;
+            k ^= k >>> 29;
+        }
+        return (long) order << 56 | k & 0x00FF_FFFF_FFFF_FFFFL;
+    }
+
+    public ContextModel copy() {
+        HashMap<Long, Ctx> t = new HashMap<>(table.size() * 2);
+        table.forEach((k, v) -> t.put(k, v.copy()));
+        return new ContextModel(orders, maxContexts, t, restarts, seeEscapes.clone(), seeTrials.clone());
+    }
+
+    /** A deterministic binary form: contexts in key order. */
+    public byte[] encode() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(16 + table.size() * 24);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(FORMAT);
+            out.writeInt(orders.length);
+            for (int o : orders) {
+                out.writeByte(o);
+            }
+            out.writeInt(maxContexts);
+            out.writeLong(restarts);
+            for (int k = 0; k < seeEscapes.length; k++) {
+                out.writeFloat(seeEscapes[k]);
+                out.writeFloat(seeTrials[k]);
+            }
+            out.writeInt(table.size());
+            Long[] keys = table.keySet().toArray(new Long[0]);
+            Arrays.sort(keys);
+            for (Long k : keys) {
+                Ctx c = table.get(k);
+                out.writeLong(k);
+                out.writeByte(c.n - 1);
+                for (int j = 0; j < c.n; j++) {
+                    out.writeByte(c.sym[j]);
+                    out.writeByte(c.cnt[j] - 1);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** The model of {@link #encode}; a form that does not decode throws IllegalArgumentException naming the problem. */
+    public static ContextModel decode(byte[] form) {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(form))) {
+            int format = in.readInt();
+            if (format != FORMAT) {
+                throw new IllegalArgumentException("context model format " + format + ", expected " + FORMAT);
+            }
+            int[] orders = new int[in.readInt()];
+            if (orders.length > MAX_ORDER) {
+                throw new IllegalArgumentException("context model has " + orders.length + " orders, expected <= "
+                        + MAX_ORDER);
+            }
+            for (int i = 0; i < orders.length; i++) {
+                orders[i] = in.readUnsignedByte();
+            }
+            int maxContexts = in.readInt();
+            long restarts = in.readLong();
+            int classes = (orders.length + 1) * DISTINCT_CLASSES * TOTAL_CLASSES;
+            float[] seeEscapes = new float[classes];
+            float[] seeTrials = new float[classes];
+            for (int k = 0; k < classes; k++) {
+                seeEscapes[k] = in.readFloat();
+                seeTrials[k] = in.readFloat();
+                if (!(seeEscapes[k] >= 0 && seeEscapes[k] <= seeTrials[k] && seeTrials[k] <= SEE_LIMIT + 1)) {
+                    throw new IllegalArgumentException("context model escape class " + k + " holds " + seeEscapes[k]
+                            + " escapes in " + seeTrials[k] + " trials, expected 0 <= escapes <= trials <= "
+                            + (SEE_LIMIT + 1));
+                }
+            }
+            int n = in.readInt();
+            if (n < 0 || n > maxContexts) {
+                throw new IllegalArgumentException("context model holds " + n + " contexts, expected 0.." + maxContexts);
+            }
+            HashMap<Long, Ctx> table = new HashMap<>(n * 2);
+            for (int i = 0; i < n; i++) {
+                long k = in.readLong();
+                Ctx c = new Ctx();
+                int syms = in.readUnsignedByte() + 1;
+                c.sym = new byte[syms];
+                c.cnt = new int[syms];
+                for (int j = 0; j < syms; j++) {
+                    c.sym[j] = in.readByte();
+                    c.cnt[j] = in.readUnsignedByte() + 1;
+                }
+                c.n = syms;
+                if (table.put(k, c) != null) {
+                    throw new IllegalArgumentException("context model repeats context " + Long.toHexString(k));
+                }
+            }
+            if (in.available() > 0) {
+                throw new IllegalArgumentException("context model has " + in.available() + " trailing bytes");
+            }
+            return new ContextModel(checkedOrders(orders), maxContexts, table, restarts, seeEscapes, seeTrials);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("context model form is truncated: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ContextModel m && Arrays.equals(m.encode(), encode());
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(encode());
+    }
+
+    Map<Long, Ctx> tableForTests() {
+        return table;
+    }
+}

@@ -1,0 +1,166 @@
+package org.hopestreams.learn;
+
+import ai.djl.Device;
+import org.hopestreams.store.StateCodec;
+import org.hopestreams.store.StateSnapshot;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The learner's contract (MODEL.md checks) with the exact-context level on, in each of its modes. */
+class ContextLevelLearnerTest {
+    static LearnerConfig withContext(String mode) {
+        return LearnerConfig.defaults().withWarmup(4).withWindow(3, 0)
+                .withContext(mode, "1,2,3,4,6,12", 1 << 12, 1 << 14, 0.01);
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Text with repeats, so that contexts recur within and across records. */
+    static byte[][] records(int n) {
+        String[] words = {"alpha ", "beta ", "gamma ", "the capital of Zorbia is Quelt. ", "delta ", "event 42 ok\n"};
+        byte[][] out = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            StringBuilder b = new StringBuilder();
+            for (int j = 0; j < 6; j++) {
+                b.append(words[(i * 7 + j * 3) % words.length]);
+            }
+            out[i] = utf8(b.toString());
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mix", "ppm-mix", "ppm-key", "ppm-global"})
+    void saveLoadContinueEqualsNeverStopping(String mode) throws Exception {
+        byte[][] recs = records(24);
+        try (Learner a = LearnerContractTest.tiny(withContext(mode), 1)) {
+            for (int i = 0; i < 10; i++) {
+                assertTrue(a.learn("k" + i % 2, recs[i], i).accepted());
+                if (i % 7 == 6) {
+                    a.checkpoint();
+                }
+            }
+            StateCodec codec = new StateCodec(4096);
+            try (Learner b = LearnerSnapshots.restore(codec.decode(codec.encode(LearnerSnapshots.of(a, true))),
+                    new InMemoryFastStateStore(), Device.cpu())) {
+                assertNotNull(b.contextLevel());
+                List<Double> bitsA = new ArrayList<>();
+                List<Double> bitsB = new ArrayList<>();
+                for (int i = 10; i < 24; i++) {
+                    bitsA.add(a.learn("k" + i % 3, recs[i], i).bitsPerByte());
+                    bitsB.add(b.learn("k" + i % 3, recs[i], i).bitsPerByte());
+                    if (i % 7 == 6) {
+                        a.checkpoint();
+                        b.checkpoint();
+                    }
+                }
+                assertEquals(bitsA, bitsB);
+                assertEquals(LearnerSnapshots.of(a, true), LearnerSnapshots.of(b, true));
+            }
+        }
+    }
+
+    @Test
+    void theStoredGroupsRestoreTheLevelAndTheKeysContextsTravelWithTheirFastState() throws Exception {
+        byte[][] recs = records(8);
+        try (Learner a = LearnerContractTest.tiny(withContext("mix"), 1)) {
+            for (int i = 0; i < 8; i++) {
+                a.learn("k" + i % 2, recs[i], i);
+            }
+            assertTrue(a.dirtyGroups().contains(StateGroup.CONTEXT));
+            InMemoryFastStateStore fast = new InMemoryFastStateStore();
+            for (var e : a.fastStates().entries()) {
+                assertNotNull(e.getValue().context(), "every learned key has its context");
+                StateSnapshot s = LearnerSnapshots.fastState(e.getValue());
+                fast.put(e.getKey(), LearnerSnapshots.fastState(new StateCodec().decode(new StateCodec().encode(s)),
+                        a.config(), e.getKey()));
+            }
+            try (Learner b = LearnerSnapshots.restore(
+                    LearnerSnapshots.groups(a, java.util.EnumSet.allOf(StateGroup.class)).values(), fast, Device.cpu())) {
+                assertEquals(a.score("k0", recs[3]), b.score("k0", recs[3]));
+                assertEquals(a.learn("k1", recs[2], 9).bitsPerByte(), b.learn("k1", recs[2], 9).bitsPerByte());
+            }
+        }
+    }
+
+    @Test
+    void offIsTheNetworkAloneAndStoresNoContext() {
+        try (Learner l = LearnerContractTest.tiny(LearnerConfig.defaults().withWarmup(2), 1);
+             Learner same = LearnerContractTest.tiny(LearnerConfig.defaults().withWarmup(2), 1)) {
+            assertNull(l.contextLevel());
+            byte[][] recs = records(3);
+            for (byte[] r : recs) {
+                assertEquals(l.learn("k", r, 0).bitsPerByte(), same.learn("k", r, 0).bitsPerByte());
+            }
+            assertNull(l.fastStates().get("k").context());
+            assertTrue(LearnerSnapshots.of(l, true).tensors().keySet().stream().noneMatch(n -> n.contains("context")));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mix", "ppm-mix"})
+    void scoringAndCompletingChangeNothing(String mode) {
+        try (Learner l = LearnerContractTest.tiny(withContext(mode), 2)) {
+            byte[][] recs = records(8);
+            for (int i = 0; i < 8; i++) {
+                l.learn("k" + i % 2, recs[i], i);
+            }
+            StateSnapshot before = LearnerSnapshots.of(l, true);
+            double s1 = l.score("k0", recs[0]);
+            double s2 = l.score("unknown key", recs[1]);
+            byte[] greedy = l.complete("k1", utf8("the capital"), 20, 0, 1);
+            byte[] sampled = l.complete("k1", utf8("the capital"), 20, 1.0, 1);
+            assertEquals(20, greedy.length);
+            assertEquals(20, sampled.length);
+            assertTrue(Double.isFinite(s1) && Double.isFinite(s2));
+            assertEquals(before, LearnerSnapshots.of(l, true));
+            assertEquals(s1, l.score("k0", recs[0]));
+            assertArrayEquals(greedy, l.complete("k1", utf8("the capital"), 20, 0, 1));
+            assertEquals(2, l.fastStates().size());
+        }
+    }
+
+    @Test
+    void aFactSeenOnceIsCompletedUnderItsKeyAndTheKeysAnswerWins() {
+        try (Learner l = LearnerContractTest.tiny(withContext("mix"), 3)) {
+            byte[][] background = records(12);
+            for (int i = 0; i < 12; i++) {
+                l.learn("other", background[i], i);
+            }
+            for (int k = 0; k < 4; k++) {
+                l.learn("user/" + k, utf8("hello. my locker code is " + (4711 + 1111 * k) + ". bye."), 20 + k);
+            }
+            for (int i = 0; i < 4; i++) {
+                l.learn("other", background[i], 30 + i);
+            }
+            for (int k = 0; k < 4; k++) {
+                byte[] got = l.complete("user/" + k, utf8(" my locker code is "), 4, 0, 0);
+                assertEquals(Integer.toString(4711 + 1111 * k), new String(got, StandardCharsets.UTF_8),
+                        "key user/" + k + " recalls its own code after one exposure");
+            }
+        }
+    }
+
+    @Test
+    void aContextConfigurationThatDoesNotParseIsRefusedWithTheValue() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LearnerConfig.defaults().withContext("mix", "1,x", 10, 10, 0.01));
+        assertTrue(e.getMessage().contains("1,x"), e.getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> LearnerConfig.defaults().withContextMode("paq"))
+                .getMessage().contains("paq"));
+    }
+}
