@@ -74,9 +74,21 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         this.hub = hub;
     }
 
+    /**
+     * Builds the learner from the stores. Kafka Streams may call this again on the same instance
+     * after {@link #close()} (a task revived after a {@code TaskCorruptedException}, a resumed task),
+     * with stores that hold only what was committed: so every field is set here anew and nothing of
+     * the previous life (its learner, its published copies, its clocks) survives.
+     */
     @Override
     public void init(ProcessorContext<String, Object> context) {
+        closeLearner();
         this.context = context;
+        closed = false;
+        persistAll = false;
+        streamTime = Long.MIN_VALUE;
+        lastCheckpointWall = 0;
+        published.clear();
         modelStore = context.getStateStore(MODEL);
         fast = new KvFastStateStore(context.getStateStore(FAST_MEMORY), () -> learner.config());
         checkpoints = new ChunkedValues(context.getStateStore(CHECKPOINTS), new StateCodec());
@@ -154,7 +166,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
 
     /** The wall-clock checkpoint punctuation. */
     void checkpointNow(long wallTime) {
-        if (learner.checkpoint()) {
+        if (!closed && learner.checkpoint()) {
             consolidated(wallTime);
         }
     }
@@ -234,6 +246,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         return learner;
     }
 
+    /** Ends this life of the processor: uncommitted changes of the live learner are dropped (see {@link #init}). */
     @Override
     public void close() {
         closed = true;
@@ -243,8 +256,13 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         if (modelStore != null) {
             modelStore.attach(null);
         }
+        closeLearner();
+    }
+
+    private void closeLearner() {
         if (learner != null) {
             learner.close();
+            learner = null;
         }
     }
 

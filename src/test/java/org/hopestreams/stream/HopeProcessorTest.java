@@ -180,6 +180,40 @@ class HopeProcessorTest {
         assertEquals(8, processor.learner().levelSteps()[0]);
     }
 
+    /**
+     * Kafka Streams closes a task and initialises the same processor instance again (a revived task
+     * after a TaskCorruptedException, a resumed one): the second life must write the model store at
+     * every commit and continue from what the stores hold, not from the live learner of the first.
+     */
+    @Test
+    void aProcessorInitialisedAgainAfterCloseWritesTheModelStoreAndContinuesFromTheStores() throws Exception {
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        processor = start(ctx, Map.of());
+        for (int i = 0; i < 5; i++) {
+            processor.process(record("k" + (i % 2), "first life " + i, 400L * i, i));
+        }
+        model().flushCache();   // the last commit of the first life
+        var committed = LearnerSnapshots.of(processor.learner(), true);
+        processor.close();
+
+        processor.init(context(Map.of()));
+        assertEquals(committed, LearnerSnapshots.of(processor.learner(), true),
+                "the second life starts from the committed stores");
+        for (int i = 5; i < 9; i++) {
+            processor.process(record("k" + (i % 2), "second life " + i, 400L * i, i));
+        }
+        model().flushCache();
+        var stored = LearnerSnapshots.restore(model().read().values(), new org.hopestreams.learn.InMemoryFastStateStore(),
+                ai.djl.Device.cpu());
+        try {
+            assertArrayEquals(new long[] {9, 3, 0}, stored.levelSteps(), "the model store holds all 9 records");
+            assertEquals(LearnerSnapshots.of(processor.learner(), false), LearnerSnapshots.of(stored, false),
+                    "the model store equals the live learner after the commit");
+        } finally {
+            stored.close();
+        }
+    }
+
     @Test
     void aPoisonRecordLeavesEveryStoreByteIdenticalAndLearningGoesOn() {
         MockProcessorContext<String, Object> ctx = context(Map.of());
