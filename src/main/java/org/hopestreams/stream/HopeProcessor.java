@@ -108,6 +108,10 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             throw new IllegalStateException("task " + context.taskId() + ": cannot load the model: " + e.getMessage(), e);
         }
         modelStore.attach(this::takeDirty);
+        // Commits publish only the groups that changed: a restarted or moved task would otherwise answer
+        // queries with HIGH alone (past warm-up) or, without new traffic, not at all.
+        published.putAll(learner.parameters());
+        publish();
         if (!config.streamTimeCheckpoints()) {
             context.schedule(Duration.ofMillis(config.getLong(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS)),
                     PunctuationType.WALL_CLOCK_TIME, this::checkpointNow);

@@ -88,9 +88,14 @@ class HopeProcessorTest {
     }
 
     private HopeProcessor start(MockProcessorContext<String, Object> ctx, Map<String, Object> overrides) {
+        return start(ctx, overrides, new LearnerHub());
+    }
+
+    private HopeProcessor start(MockProcessorContext<String, Object> ctx, Map<String, Object> overrides,
+                                LearnerHub hub) {
         Map<String, Object> m = new LinkedHashMap<>(config);
         m.putAll(overrides);
-        HopeProcessor hp = new HopeProcessor(new HopeStreamsConfig(m));
+        HopeProcessor hp = new HopeProcessor(new HopeStreamsConfig(m), hub);
         hp.init(ctx);
         return hp;
     }
@@ -212,6 +217,47 @@ class HopeProcessorTest {
         } finally {
             stored.close();
         }
+    }
+
+    /**
+     * After a restart the query model must be the whole committed model at once: a task publishes
+     * only changed groups at a commit, so past warm-up the first commit after a restart would hold
+     * HIGH alone, and a partition without new traffic would publish nothing.
+     */
+    @Test
+    void aRestartedTaskAnswersQueriesAtOnceWithTheModelItCommitted() {
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        LearnerHub hub = new LearnerHub();
+        processor = start(ctx, Map.of(), hub);
+        for (int i = 0; i < 12; i++) {
+            processor.process(record("k" + (i % 3), "before the restart " + i, 400L * i, i));
+        }
+        low(ctx).punctuate(10_000);
+        model().flushCache();   // the last commit: MID and LOW stepped, the model is published
+        byte[] text = "a question for the model".getBytes(StandardCharsets.UTF_8);
+        double before;
+        try (var queries = queries(hub)) {
+            before = queries.score(0, "k1", text).value();
+        }
+        processor.close();
+
+        LearnerHub restarted = new LearnerHub();
+        processor = start(context(Map.of()), Map.of(), restarted);
+        try (var queries = queries(restarted)) {
+            var answer = queries.score(0, "k1", text);
+            assertEquals(before, answer.value(), 0.0, "the same answer as before the restart, without new traffic");
+            assertEquals(processor.learner().modelVersion(), answer.modelVersion());
+        }
+    }
+
+    private org.hopestreams.serve.QueryEngine queries(LearnerHub hub) {
+        @SuppressWarnings("unchecked")
+        KeyValueStore<Bytes, byte[]> fast = (KeyValueStore<Bytes, byte[]>) stores.get(0);
+        return new org.hopestreams.serve.QueryEngine(hub, () -> fast, ai.djl.Device.cpu());
+    }
+
+    private static org.apache.kafka.streams.processor.Punctuator low(MockProcessorContext<String, Object> ctx) {
+        return ctx.scheduledPunctuators().get(0).getPunctuator();
     }
 
     @Test
