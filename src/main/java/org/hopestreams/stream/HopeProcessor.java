@@ -100,7 +100,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 persistAll = true;
                 LOG.info("task {}: new {} model", context.taskId(), learner.config().preset());
             } else {
-                learner = LearnerSnapshots.restore(groups.values(), fast, device);
+                learner = restore(StartSettings.joined(groups.values()), "the stores", device);
                 LOG.info("task {}: model version {} restored from the stores ({} records learned)", context.taskId(),
                         learner.modelVersion(), learner.levelSteps()[0]);
             }
@@ -121,10 +121,27 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private Learner initial(ai.djl.Device device) throws IOException {
         String init = config.getString(HopeStreamsConfig.MODEL_INIT);
         if (!init.isEmpty()) {
-            return LearnerSnapshots.load(Path.of(init), fast, device);
+            return restore(new StateCodec().readFile(Path.of(init)), init, device);
         }
         return Learner.create(config.modelConfig(), config.learnerConfig(), config.getLong(HopeStreamsConfig.MODEL_SEED),
                 fast, device);
+    }
+
+    /**
+     * A stored model under the configured rates, windows and checkpoint period (see {@link StartSettings});
+     * changed settings are logged once and written with the whole model at the next commit.
+     */
+    private Learner restore(StateSnapshot stored, String where, ai.djl.Device device) throws IOException {
+        StartSettings.checkShape(stored, config, where);
+        var before = StartSettings.stored(stored);
+        var after = StartSettings.apply(before, config);
+        String changes = StartSettings.changes(before, after);
+        if (!changes.isEmpty()) {
+            LOG.info("task {}: learner settings of {} replaced by the configuration: {}", context.taskId(), where,
+                    changes);
+            persistAll = true;
+        }
+        return LearnerSnapshots.restore(stored, after, fast, device);
     }
 
     @Override

@@ -261,6 +261,58 @@ class HopeProcessorTest {
     }
 
     @Test
+    void ratesWindowsAndCheckpointsGivenAtStartOverrideTheStoredOnes() throws Exception {
+        processor = start(context(Map.of()), Map.of());
+        for (int i = 0; i < 4; i++) {
+            processor.process(record("k", "stored settings " + i, 400L * i, i));
+        }
+        model().flushCache();
+        processor.close();
+
+        Map<String, Object> changed = Map.of(HopeStreamsConfig.WINDOW_MS, "2000", HopeStreamsConfig.LR_HIGH, "0.01",
+                HopeStreamsConfig.CHECKPOINT_CLOCK, "stream", HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "3000");
+        processor = start(context(Map.of()), changed);
+        var lc = processor.learner().learnerConfig();
+        assertEquals(List.of(2000L, 0.01, 3000L), List.of(lc.windowMillis(), lc.lrHigh(), lc.checkpointMillis()));
+        assertEquals(4, processor.learner().levelSteps()[0], "the stored model and counters are kept");
+        model().flushCache();
+        var stored = model().read().get(org.hopestreams.learn.StateGroup.META.name()).meta();
+        assertEquals("2000", stored.get("learner.windowMillis"), "the new settings are stored at the next commit");
+    }
+
+    @Test
+    void aPresetThatConflictsWithTheStoredModelIsAnErrorNamingBoth() {
+        processor = start(context(Map.of()), Map.of());
+        processor.process(record("k", "a tiny model", 0, 0));
+        model().flushCache();
+        processor.close();
+        processor = null;
+
+        var e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> start(context(Map.of()), Map.of(HopeStreamsConfig.MODEL_PRESET, "small")));
+        assertTrue(e.getMessage().contains("'small'") && e.getMessage().contains("'tiny'"), e.getMessage());
+    }
+
+    @Test
+    void aPretrainedCheckpointLearnsLowOnTheConfiguredStreamTimePeriod() throws Exception {
+        Path pretrained = dir.resolve("pretrained.ckpt");
+        try (var l = org.hopestreams.learn.Learner.create(org.hopestreams.model.HopeConfig.preset("tiny"),
+                org.hopestreams.learn.LearnerConfig.defaults().withWarmup(0), 7,
+                new org.hopestreams.learn.InMemoryFastStateStore(), ai.djl.Device.cpu())) {
+            LearnerSnapshots.save(l, pretrained);   // a pretrain checkpoint: checkpoint period 0
+        }
+        Map<String, Object> o = Map.of(HopeStreamsConfig.MODEL_INIT, pretrained.toString(),
+                HopeStreamsConfig.CHECKPOINT_CLOCK, "stream", HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "2000");
+        MockProcessorContext<String, Object> ctx = context(o);
+        ctx.setCurrentSystemTimeMs(1_000L);
+        processor = start(ctx, o);
+        for (int i = 0; i < 12; i++) {
+            processor.process(record("k", "after pretraining " + i, 500L * i, i));
+        }
+        assertEquals(2, processor.learner().levelSteps()[2], "LOW steps every 2 s of stream time (at 2 s and 4 s)");
+    }
+
+    @Test
     void aPoisonRecordLeavesEveryStoreByteIdenticalAndLearningGoesOn() {
         MockProcessorContext<String, Object> ctx = context(Map.of());
         processor = start(ctx, Map.of());
