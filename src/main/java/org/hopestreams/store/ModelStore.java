@@ -133,6 +133,8 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
 
     @Override
     public void init(StateStoreContext context, StateStore root) {
+        // Also after close() (a revived task): no source until the processor's init() attaches its new learner.
+        source = null;
         inner.init(context, root);
     }
 

@@ -74,9 +74,21 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         this.hub = hub;
     }
 
+    /**
+     * Builds the learner from the stores. Kafka Streams may call this again on the same instance
+     * after {@link #close()} (a task revived after a {@code TaskCorruptedException}, a resumed task),
+     * with stores that hold only what was committed: so every field is set here anew and nothing of
+     * the previous life (its learner, its published copies, its clocks) survives.
+     */
     @Override
     public void init(ProcessorContext<String, Object> context) {
+        closeLearner();
         this.context = context;
+        closed = false;
+        persistAll = false;
+        streamTime = Long.MIN_VALUE;
+        lastCheckpointWall = 0;
+        published.clear();
         modelStore = context.getStateStore(MODEL);
         fast = new KvFastStateStore(context.getStateStore(FAST_MEMORY), () -> learner.config());
         checkpoints = new ChunkedValues(context.getStateStore(CHECKPOINTS), new StateCodec());
@@ -88,7 +100,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 persistAll = true;
                 LOG.info("task {}: new {} model", context.taskId(), learner.config().preset());
             } else {
-                learner = LearnerSnapshots.restore(groups.values(), fast, device);
+                learner = restore(StartSettings.joined(groups.values()), "the stores", device);
                 LOG.info("task {}: model version {} restored from the stores ({} records learned)", context.taskId(),
                         learner.modelVersion(), learner.levelSteps()[0]);
             }
@@ -96,6 +108,10 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             throw new IllegalStateException("task " + context.taskId() + ": cannot load the model: " + e.getMessage(), e);
         }
         modelStore.attach(this::takeDirty);
+        // Commits publish only the groups that changed: a restarted or moved task would otherwise answer
+        // queries with HIGH alone (past warm-up) or, without new traffic, not at all.
+        published.putAll(learner.parameters());
+        publish();
         if (!config.streamTimeCheckpoints()) {
             context.schedule(Duration.ofMillis(config.getLong(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS)),
                     PunctuationType.WALL_CLOCK_TIME, this::checkpointNow);
@@ -105,10 +121,27 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private Learner initial(ai.djl.Device device) throws IOException {
         String init = config.getString(HopeStreamsConfig.MODEL_INIT);
         if (!init.isEmpty()) {
-            return LearnerSnapshots.load(Path.of(init), fast, device);
+            return restore(new StateCodec().readFile(Path.of(init)), init, device);
         }
         return Learner.create(config.modelConfig(), config.learnerConfig(), config.getLong(HopeStreamsConfig.MODEL_SEED),
                 fast, device);
+    }
+
+    /**
+     * A stored model under the configured rates, windows and checkpoint period (see {@link StartSettings});
+     * changed settings are logged once and written with the whole model at the next commit.
+     */
+    private Learner restore(StateSnapshot stored, String where, ai.djl.Device device) throws IOException {
+        StartSettings.checkShape(stored, config, where);
+        var before = StartSettings.stored(stored);
+        var after = StartSettings.apply(before, config);
+        String changes = StartSettings.changes(before, after);
+        if (!changes.isEmpty()) {
+            LOG.info("task {}: learner settings of {} replaced by the configuration: {}", context.taskId(), where,
+                    changes);
+            persistAll = true;
+        }
+        return LearnerSnapshots.restore(stored, after, fast, device);
     }
 
     @Override
@@ -154,7 +187,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
 
     /** The wall-clock checkpoint punctuation. */
     void checkpointNow(long wallTime) {
-        if (learner.checkpoint()) {
+        if (!closed && learner.checkpoint()) {
             consolidated(wallTime);
         }
     }
@@ -234,6 +267,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         return learner;
     }
 
+    /** Ends this life of the processor: uncommitted changes of the live learner are dropped (see {@link #init}). */
     @Override
     public void close() {
         closed = true;
@@ -243,8 +277,13 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         if (modelStore != null) {
             modelStore.attach(null);
         }
+        closeLearner();
+    }
+
+    private void closeLearner() {
         if (learner != null) {
             learner.close();
+            learner = null;
         }
     }
 

@@ -86,10 +86,12 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(TEXT_MAX_BYTES, Type.INT, 1 << 20, Range.between(16, 64 << 20), Importance.MEDIUM,
                     "Hard cap on one event's text: longer events go to the dead-letter topic (oversize).")
             .define(MODEL_PRESET, Type.STRING, "small", ValidString.in("tiny", "small", "base"), Importance.HIGH,
-                    "Model size of a new model (ignored when the stores or " + MODEL_INIT + " hold one).")
+                    "Model size of a new model. A stored model (the stores' or " + MODEL_INIT + "'s) keeps its "
+                            + "own size; a different value given here is an error.")
             .define(MODEL_INIT, Type.STRING, "", Importance.MEDIUM,
                     "Checkpoint file (from pretrain or learn) a new model starts from; empty = seeded init. "
-                            + "Its model and learner settings win over the keys here.")
+                            + "Its model size is kept; learning rates, windows and checkpoint period are the keys "
+                            + "here, as for a model restored from the stores.")
             .define(MODEL_SEED, Type.LONG, 42L, Importance.LOW, "Seed of a new model's initial weights.")
             .define(DEVICE, Type.STRING, "auto", ValidString.in("auto", "cpu", "gpu"), Importance.MEDIUM,
                     "Where tensors live: gpu if a CUDA engine and GPU exist (auto), or forced.")

@@ -36,7 +36,7 @@ public final class StreamApp implements AutoCloseable {
     private final org.hopestreams.serve.HttpServer http;
     private volatile Throwable failure;
 
-    private StreamApp(HopeStreamsConfig config) {
+    private StreamApp(HopeStreamsConfig config, org.apache.kafka.streams.KafkaClientSupplier clients) {
         this.config = config;
         hub.addListener(telemetry);
         ai.djl.Device device = org.hopestreams.model.DeviceChoice.parse(config.getString(HopeStreamsConfig.DEVICE))
@@ -57,7 +57,8 @@ public final class StreamApp implements AutoCloseable {
         }
         http.self(org.apache.kafka.streams.state.HostInfo.buildFromEndpoint(server.toString()));
         try {
-            this.streams = new KafkaStreams(HopeTopology.build(config, HopeTopology.avroSerde(config), hub), props);
+            this.streams = new KafkaStreams(HopeTopology.build(config, HopeTopology.avroSerde(config), hub), props,
+                    clients);
         } catch (RuntimeException e) {
             http.close();
             throw e;
@@ -75,7 +76,12 @@ public final class StreamApp implements AutoCloseable {
 
     /** Builds and starts the application. */
     public static StreamApp start(HopeStreamsConfig config) {
-        StreamApp app = new StreamApp(config);
+        return start(config, new org.apache.kafka.streams.processor.internals.DefaultKafkaClientSupplier());
+    }
+
+    /** Builds and starts the application on the given Kafka clients (tests inject faults this way). */
+    public static StreamApp start(HopeStreamsConfig config, org.apache.kafka.streams.KafkaClientSupplier clients) {
+        StreamApp app = new StreamApp(config, clients);
         app.streams.start();
         return app;
     }

@@ -8,30 +8,22 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.avro.CheckpointEvent;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.avro.TextEvent;
 import org.hopestreams.learn.StateGroup;
-import org.hopestreams.model.HostTensor;
-import org.hopestreams.store.StateCodec;
-import org.hopestreams.store.StateFormatException;
 import org.hopestreams.store.StateSnapshot;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -219,15 +211,15 @@ class CrashRecoveryTest {
 
         // The final model: every store's latest committed state, from the changelogs.
         for (String store : List.of(HopeProcessor.MODEL, HopeProcessor.FAST_MEMORY, HopeProcessor.CHECKPOINTS)) {
-            Map<String, StateSnapshot> expected = storeState("ref-" + store + "-changelog");
-            Map<String, StateSnapshot> actual = storeState("crashy-" + store + "-changelog");
+            Map<String, StateSnapshot> expected = StoreChangelogs.state(SERVERS.kafka().bootstrapServers(), "ref-" + store + "-changelog");
+            Map<String, StateSnapshot> actual = StoreChangelogs.state(SERVERS.kafka().bootstrapServers(), "crashy-" + store + "-changelog");
             assertFalse(expected.isEmpty(), store);
             assertEquals(expected.keySet(), actual.keySet(), store + " entries");
-            String diff = differences(expected, actual);
+            String diff = StoreChangelogs.differences(expected, actual);
             assertTrue(diff.isEmpty(), store + " store of the crashed run differs from the reference:\n" + diff);
         }
         assertEquals(EnumSet.allOf(StateGroup.class).stream().map(Enum::name).collect(Collectors.toSet()),
-                storeState("crashy-model-changelog").keySet());
+                StoreChangelogs.state(SERVERS.kafka().bootstrapServers(), "crashy-model-changelog").keySet());
 
         long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
         String summary = "crash test: " + N + " records, reference run done after " + refSeconds + " s, total "
@@ -404,102 +396,5 @@ class CrashRecoveryTest {
     private static List<CheckpointEvent> checkpointEvents(String topic) {
         return readAll(topic, new StringDeserializer(), StreamTestSupport.<Object>avroDeserializer(SERVERS.registry().apiUrl()))
                 .stream().map(r -> (CheckpointEvent) r.value()).toList();
-    }
-
-    /**
-     * A chunked store's committed content from its changelog: the latest value per key (null deletes),
-     * chunks grouped by entry name (the key less its 4-byte index) and decoded. Names are given as text
-     * where they are UTF-8 (groups, context keys), else in hex (checkpoint versions).
-     */
-    private static Map<String, StateSnapshot> storeState(String changelog) throws StateFormatException {
-        Map<Bytes, byte[]> latest = new HashMap<>();
-        for (var r : readAll(changelog, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            if (r.value() == null) {
-                latest.remove(Bytes.wrap(r.key()));
-            } else {
-                latest.put(Bytes.wrap(r.key()), r.value());
-            }
-        }
-        Map<Bytes, TreeMap<Integer, byte[]>> chunks = new HashMap<>();
-        latest.forEach((k, v) -> {
-            byte[] key = k.get();
-            Bytes name = Bytes.wrap(Arrays.copyOf(key, key.length - 4));
-            int index = ByteBuffer.wrap(key, key.length - 4, 4).getInt();
-            chunks.computeIfAbsent(name, x -> new TreeMap<>()).put(index, v);
-        });
-        Map<String, StateSnapshot> out = new TreeMap<>();
-        StateCodec codec = new StateCodec();
-        for (var e : chunks.entrySet()) {
-            byte[] first = e.getValue().get(0);
-            assertTrue(first != null, changelog + ": entry without chunk 0");
-            int n = StateCodec.chunkCount(first);
-            List<byte[]> parts = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                byte[] c = e.getValue().get(i);
-                assertTrue(c != null, changelog + ": missing chunk " + i);
-                parts.add(c);
-            }
-            out.put(displayName(e.getKey().get()), codec.decode(parts));
-        }
-        return out;
-    }
-
-    private static String displayName(byte[] name) {
-        String s = new String(name, StandardCharsets.UTF_8);
-        boolean printable = s.chars().allMatch(ch -> ch >= 0x20 && ch < 0x7f);
-        return printable ? s : "0x" + Bytes.wrap(name);
-    }
-
-    /** Empty if every entry is equal (bit-exact); else each difference, tensors with their largest errors. */
-    private static String differences(Map<String, StateSnapshot> expected, Map<String, StateSnapshot> actual) {
-        StringBuilder sb = new StringBuilder();
-        for (var e : expected.entrySet()) {
-            StateSnapshot a = actual.get(e.getKey());
-            StateSnapshot x = e.getValue();
-            if (x.equals(a)) {
-                continue;
-            }
-            if (!x.meta().equals(a.meta())) {
-                sb.append(e.getKey()).append(": meta ").append(x.meta()).append(" vs ").append(a.meta()).append('\n');
-            }
-            if (!x.counters().equals(a.counters())) {
-                sb.append(e.getKey()).append(": counters ").append(x.counters()).append(" vs ").append(a.counters())
-                        .append('\n');
-            }
-            if (!List.copyOf(x.tensors().keySet()).equals(List.copyOf(a.tensors().keySet()))) {
-                sb.append(e.getKey()).append(": tensors ").append(x.tensors().keySet()).append(" vs ")
-                        .append(a.tensors().keySet()).append('\n');
-            }
-            x.tensors().forEach((t, xt) -> {
-                HostTensor at = a.tensors().get(t);
-                if (at != null && !xt.equals(at)) {
-                    sb.append(e.getKey()).append('.').append(t).append(": ").append(tensorDiff(xt, at)).append('\n');
-                }
-            });
-            if (sb.isEmpty()) {
-                sb.append(e.getKey()).append(": entry order differs\n");
-            }
-        }
-        return sb.toString();
-    }
-
-    private static String tensorDiff(HostTensor x, HostTensor a) {
-        if (!Arrays.equals(x.shape(), a.shape()) || x.type() != a.type()) {
-            return x + " vs " + a;
-        }
-        double[] xv = x.toDoubles();
-        double[] av = a.toDoubles();
-        double maxAbs = 0;
-        double maxRel = 0;
-        int differing = 0;
-        for (int i = 0; i < xv.length; i++) {
-            double d = Math.abs(xv[i] - av[i]);
-            if (d > 0 || Double.doubleToRawLongBits(xv[i]) != Double.doubleToRawLongBits(av[i])) {
-                differing++;
-            }
-            maxAbs = Math.max(maxAbs, d);
-            maxRel = Math.max(maxRel, d / Math.max(Math.abs(xv[i]), 1e-12));
-        }
-        return differing + " of " + xv.length + " values differ, max abs " + maxAbs + ", max rel " + maxRel;
     }
 }

@@ -88,9 +88,14 @@ class HopeProcessorTest {
     }
 
     private HopeProcessor start(MockProcessorContext<String, Object> ctx, Map<String, Object> overrides) {
+        return start(ctx, overrides, new LearnerHub());
+    }
+
+    private HopeProcessor start(MockProcessorContext<String, Object> ctx, Map<String, Object> overrides,
+                                LearnerHub hub) {
         Map<String, Object> m = new LinkedHashMap<>(config);
         m.putAll(overrides);
-        HopeProcessor hp = new HopeProcessor(new HopeStreamsConfig(m));
+        HopeProcessor hp = new HopeProcessor(new HopeStreamsConfig(m), hub);
         hp.init(ctx);
         return hp;
     }
@@ -178,6 +183,133 @@ class HopeProcessorTest {
                 "weights, moments, accumulators, counters, clocks and fast memories restored bit for bit");
         processor.process(record("k1", "after the restart", 4000, 7));
         assertEquals(8, processor.learner().levelSteps()[0]);
+    }
+
+    /**
+     * Kafka Streams closes a task and initialises the same processor instance again (a revived task
+     * after a TaskCorruptedException, a resumed one): the second life must write the model store at
+     * every commit and continue from what the stores hold, not from the live learner of the first.
+     */
+    @Test
+    void aProcessorInitialisedAgainAfterCloseWritesTheModelStoreAndContinuesFromTheStores() throws Exception {
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        processor = start(ctx, Map.of());
+        for (int i = 0; i < 5; i++) {
+            processor.process(record("k" + (i % 2), "first life " + i, 400L * i, i));
+        }
+        model().flushCache();   // the last commit of the first life
+        var committed = LearnerSnapshots.of(processor.learner(), true);
+        processor.close();
+
+        processor.init(context(Map.of()));
+        assertEquals(committed, LearnerSnapshots.of(processor.learner(), true),
+                "the second life starts from the committed stores");
+        for (int i = 5; i < 9; i++) {
+            processor.process(record("k" + (i % 2), "second life " + i, 400L * i, i));
+        }
+        model().flushCache();
+        var stored = LearnerSnapshots.restore(model().read().values(), new org.hopestreams.learn.InMemoryFastStateStore(),
+                ai.djl.Device.cpu());
+        try {
+            assertArrayEquals(new long[] {9, 3, 0}, stored.levelSteps(), "the model store holds all 9 records");
+            assertEquals(LearnerSnapshots.of(processor.learner(), false), LearnerSnapshots.of(stored, false),
+                    "the model store equals the live learner after the commit");
+        } finally {
+            stored.close();
+        }
+    }
+
+    /**
+     * After a restart the query model must be the whole committed model at once: a task publishes
+     * only changed groups at a commit, so past warm-up the first commit after a restart would hold
+     * HIGH alone, and a partition without new traffic would publish nothing.
+     */
+    @Test
+    void aRestartedTaskAnswersQueriesAtOnceWithTheModelItCommitted() {
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        LearnerHub hub = new LearnerHub();
+        processor = start(ctx, Map.of(), hub);
+        for (int i = 0; i < 12; i++) {
+            processor.process(record("k" + (i % 3), "before the restart " + i, 400L * i, i));
+        }
+        low(ctx).punctuate(10_000);
+        model().flushCache();   // the last commit: MID and LOW stepped, the model is published
+        byte[] text = "a question for the model".getBytes(StandardCharsets.UTF_8);
+        double before;
+        try (var queries = queries(hub)) {
+            before = queries.score(0, "k1", text).value();
+        }
+        processor.close();
+
+        LearnerHub restarted = new LearnerHub();
+        processor = start(context(Map.of()), Map.of(), restarted);
+        try (var queries = queries(restarted)) {
+            var answer = queries.score(0, "k1", text);
+            assertEquals(before, answer.value(), 0.0, "the same answer as before the restart, without new traffic");
+            assertEquals(processor.learner().modelVersion(), answer.modelVersion());
+        }
+    }
+
+    private org.hopestreams.serve.QueryEngine queries(LearnerHub hub) {
+        @SuppressWarnings("unchecked")
+        KeyValueStore<Bytes, byte[]> fast = (KeyValueStore<Bytes, byte[]>) stores.get(0);
+        return new org.hopestreams.serve.QueryEngine(hub, () -> fast, ai.djl.Device.cpu());
+    }
+
+    private static org.apache.kafka.streams.processor.Punctuator low(MockProcessorContext<String, Object> ctx) {
+        return ctx.scheduledPunctuators().get(0).getPunctuator();
+    }
+
+    @Test
+    void ratesWindowsAndCheckpointsGivenAtStartOverrideTheStoredOnes() throws Exception {
+        processor = start(context(Map.of()), Map.of());
+        for (int i = 0; i < 4; i++) {
+            processor.process(record("k", "stored settings " + i, 400L * i, i));
+        }
+        model().flushCache();
+        processor.close();
+
+        Map<String, Object> changed = Map.of(HopeStreamsConfig.WINDOW_MS, "2000", HopeStreamsConfig.LR_HIGH, "0.01",
+                HopeStreamsConfig.CHECKPOINT_CLOCK, "stream", HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "3000");
+        processor = start(context(Map.of()), changed);
+        var lc = processor.learner().learnerConfig();
+        assertEquals(List.of(2000L, 0.01, 3000L), List.of(lc.windowMillis(), lc.lrHigh(), lc.checkpointMillis()));
+        assertEquals(4, processor.learner().levelSteps()[0], "the stored model and counters are kept");
+        model().flushCache();
+        var stored = model().read().get(org.hopestreams.learn.StateGroup.META.name()).meta();
+        assertEquals("2000", stored.get("learner.windowMillis"), "the new settings are stored at the next commit");
+    }
+
+    @Test
+    void aPresetThatConflictsWithTheStoredModelIsAnErrorNamingBoth() {
+        processor = start(context(Map.of()), Map.of());
+        processor.process(record("k", "a tiny model", 0, 0));
+        model().flushCache();
+        processor.close();
+        processor = null;
+
+        var e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> start(context(Map.of()), Map.of(HopeStreamsConfig.MODEL_PRESET, "small")));
+        assertTrue(e.getMessage().contains("'small'") && e.getMessage().contains("'tiny'"), e.getMessage());
+    }
+
+    @Test
+    void aPretrainedCheckpointLearnsLowOnTheConfiguredStreamTimePeriod() throws Exception {
+        Path pretrained = dir.resolve("pretrained.ckpt");
+        try (var l = org.hopestreams.learn.Learner.create(org.hopestreams.model.HopeConfig.preset("tiny"),
+                org.hopestreams.learn.LearnerConfig.defaults().withWarmup(0), 7,
+                new org.hopestreams.learn.InMemoryFastStateStore(), ai.djl.Device.cpu())) {
+            LearnerSnapshots.save(l, pretrained);   // a pretrain checkpoint: checkpoint period 0
+        }
+        Map<String, Object> o = Map.of(HopeStreamsConfig.MODEL_INIT, pretrained.toString(),
+                HopeStreamsConfig.CHECKPOINT_CLOCK, "stream", HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "2000");
+        MockProcessorContext<String, Object> ctx = context(o);
+        ctx.setCurrentSystemTimeMs(1_000L);
+        processor = start(ctx, o);
+        for (int i = 0; i < 12; i++) {
+            processor.process(record("k", "after pretraining " + i, 500L * i, i));
+        }
+        assertEquals(2, processor.learner().levelSteps()[2], "LOW steps every 2 s of stream time (at 2 s and 4 s)");
     }
 
     @Test

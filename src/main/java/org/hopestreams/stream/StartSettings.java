@@ -1,0 +1,81 @@
+package org.hopestreams.stream;
+
+import org.hopestreams.learn.LearnerConfig;
+import org.hopestreams.store.StateFormatException;
+import org.hopestreams.store.StateSnapshot;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What the configuration given at start does to a stored model (the stores' or {@link
+ * HopeStreamsConfig#MODEL_INIT}'s): the learning rates, the MID windows and the LOW checkpoint period
+ * in force are the configured ones, so an operator can change them by restarting; the model's shape
+ * stays with the stored model, whose weights only fit that shape, and an explicitly configured
+ * {@link HopeStreamsConfig#MODEL_PRESET} that differs is an error rather than a silent choice.
+ */
+final class StartSettings {
+    private StartSettings() {
+    }
+
+    /** The groups of the {@code model} store as one snapshot (each group holds distinct names). */
+    static StateSnapshot joined(Iterable<StateSnapshot> groups) throws StateFormatException {
+        StateSnapshot.Builder b = StateSnapshot.builder();
+        try {
+            for (StateSnapshot g : groups) {
+                g.meta().forEach(b::meta);
+                g.counters().forEach(b::counter);
+                g.tensors().forEach(b::tensor);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new StateFormatException("state groups overlap: " + e.getMessage(), e);
+        }
+        return b.build();
+    }
+
+    /** Fails when the configuration names a preset other than the stored model's. */
+    static void checkShape(StateSnapshot stored, HopeStreamsConfig config, String where) {
+        String storedPreset = stored.meta().get("model.preset");
+        Object given = config.originals().get(HopeStreamsConfig.MODEL_PRESET);
+        if (given != null && !given.toString().equals(storedPreset)) {
+            throw new IllegalStateException(HopeStreamsConfig.MODEL_PRESET + " is '" + given + "' but the model in "
+                    + where + " is '" + storedPreset + "': a model's shape cannot change; give '" + storedPreset
+                    + "' or leave the key out (or start a new application id for a new model)");
+        }
+    }
+
+    /** The stored learner settings with the configured rates, windows and checkpoint period. */
+    static LearnerConfig apply(LearnerConfig stored, HopeStreamsConfig config) {
+        return stored.withRates(config.getDouble(HopeStreamsConfig.LR_HIGH), config.getDouble(HopeStreamsConfig.LR_MID),
+                        config.getDouble(HopeStreamsConfig.LR_LOW))
+                .withWindow(config.getInt(HopeStreamsConfig.WINDOW_RECORDS), config.getLong(HopeStreamsConfig.WINDOW_MS))
+                .withCheckpointMillis(config.learnerConfig().checkpointMillis());
+    }
+
+    /** The stored learner settings of a snapshot. */
+    static LearnerConfig stored(StateSnapshot s) throws StateFormatException {
+        Map<String, String> m = new TreeMap<>();
+        s.meta().forEach((k, v) -> {
+            if (k.startsWith("learner.")) {
+                m.put(k.substring("learner.".length()), v);
+            }
+        });
+        try {
+            return LearnerConfig.fromMap(m);
+        } catch (IllegalArgumentException e) {
+            throw new StateFormatException("stored learner settings " + m + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** "key old → new" for every setting that changes; empty when none does. */
+    static String changes(LearnerConfig before, LearnerConfig after) {
+        StringBuilder sb = new StringBuilder();
+        Map<String, String> a = after.toMap();
+        before.toMap().forEach((k, v) -> {
+            if (!v.equals(a.get(k))) {
+                sb.append(sb.isEmpty() ? "" : ", ").append(k).append(' ').append(v).append(" -> ").append(a.get(k));
+            }
+        });
+        return sb.toString();
+    }
+}
