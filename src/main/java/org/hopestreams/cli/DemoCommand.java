@@ -52,6 +52,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--report-seconds", defaultValue = "5", description = "Seconds between progress lines (default: ${DEFAULT-VALUE}).")
     long reportSeconds;
 
+    @Option(names = "--pretrain-steps", defaultValue = "200", description = "Pretraining steps of the demo's starting "
+            + "checkpoint on generated log lines, made at first start and cached (0 = start from random weights; "
+            + "default: ${DEFAULT-VALUE}).")
+    int pretrainSteps;
+
     @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE", description = "Any configuration key (repeatable).")
     Map<String, String> set = new LinkedHashMap<>();
 
@@ -79,6 +84,10 @@ final class DemoCommand implements Callable<Integer> {
             m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "30000");
             m.put(HopeStreamsConfig.HTTP_PORT, Integer.toString(httpPort));
             m.put(HopeStreamsConfig.HTTP_HOST, "127.0.0.1");
+            if (pretrainSteps > 0 && !set.containsKey(HopeStreamsConfig.MODEL_INIT)) {
+                m.put(HopeStreamsConfig.MODEL_INIT, DemoCheckpoint.get(preset, pretrainSteps).toString());
+                m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");
+            }
             m.putAll(set);
             HopeStreamsConfig config = new HopeStreamsConfig(m);
             StreamApp.createTopics(config, 1, (short) 1);
@@ -125,7 +134,10 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** One progress line: what the learner did, and how surprising each fact still is (bits per byte of its answer). */
+    /**
+     * One progress line: what the learner did, and for each fact how surprising it still is (bits
+     * per byte of the whole fact) and the model's greedy answer to its question under the facts key.
+     */
     private static void report(HttpClient http, int port, long sent) {
         try {
             String model = get(http, port, "/v1/model");
@@ -134,13 +146,23 @@ final class DemoCommand implements Callable<Integer> {
                 String body = "{\"key\":\"" + DemoStream.FACTS_KEY + "\",\"text\":\"" + f[0] + f[1] + "\"}";
                 String r = post(http, port, "/v1/score", body);
                 String bpb = field(r, "bitsPerByte");
-                facts.append(String.format("  %s %s b/B", f[1], bpb.length() > 5 ? bpb.substring(0, 5) : bpb));
+                String ask = "{\"key\":\"" + DemoStream.FACTS_KEY + "\",\"prompt\":\"" + f[0] + "\",\"maxBytes\":"
+                        + f[1].length() + "}";
+                String answer = printable(field(post(http, port, "/v1/complete", ask), "continuation"));
+                facts.append(String.format("  %s %s b/B answer \"%s\"", f[1], bpb.length() > 5 ? bpb.substring(0, 5) : bpb,
+                        answer));
             }
             System.out.printf("sent %d | version %s steps %s | facts:%s%n", sent, field(model, "modelVersion"),
                     section(model, "levelSteps"), facts);
         } catch (Exception e) {
             System.out.println("sent " + sent + " | (learner not ready yet: " + e.getMessage() + ")");
         }
+    }
+
+    /** The text with control characters shown as '?', so a half-learned answer cannot garble the console. */
+    private static String printable(String s) {
+        return s.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
     }
 
     private static String get(HttpClient http, int port, String path) throws Exception {

@@ -84,7 +84,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--pretrain-steps", description = "Pretraining steps (default 600; --quick 80).")
     Integer pretrainSteps;
 
-    @Option(names = "--lr", defaultValue = "3e-3", description = "HOPE's rate per level (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", description = "HOPE's rate per level (default: the pretrained checkpoint's final rate, "
+            + "rate continuity; 3e-3 with --from-scratch).")
+    Double lrOption;
     double lr;
 
     @Option(names = "--sweep", split = ",", defaultValue = "3e-3,1e-3,3e-4,1e-4",
@@ -186,10 +188,12 @@ final class EvalCommand implements Callable<Integer> {
                 preset, HopeParameters.count(base, null), HopeParameters.count(base.withMemory(false), null),
                 domains.stream().map(ContinualEval.Domain::name).toList(), nSeeds, segRecs, recordBytes, cycles,
                 fromScratch ? "from scratch (warm-up " + warm + " records)" : "from a pretrained checkpoint (" + steps + " steps on " + neutral + ")");
-        starts.start(true);
+        StateSnapshot started = starts.start(true);
+        lr = lrOption != null ? lrOption : fromScratch ? 3e-3 : Double.parseDouble(started.meta("learner.lrHigh"));
 
         // variants
-        LearnerConfig lc0 = LearnerConfig.defaults().withMaxRecordBytes(1 << 16);
+        // The network baselines run without the exact-context level; the +ctx and PPM variants below add it.
+        LearnerConfig lc0 = LearnerConfig.defaults().withMaxRecordBytes(1 << 16).withContextMode("off");
         Variant hope = new Variant("hope", "nested cadence: HIGH every record, MID every " + window + ", LOW every " + period
                 + " records, lr " + lr, lc0.withRates(lr, lr, lr).withWindow(window, 0).withWarmup(warm), period, true, false);
         List<Variant> sweepVariants = new ArrayList<>();
@@ -296,13 +300,16 @@ final class EvalCommand implements Callable<Integer> {
         int win = 128;
         try (Learner l = Learner.create(config, lc, 0, new InMemoryFastStateStore(), dev)) {
             double[] last = new double[1];
-            Pretrainer.train(l, neutralText, new Pretrainer.Settings(steps, batch, win, 3e-3, 1.0, 0), (step, bpb) -> {
+            Pretrainer.Settings ps = new Pretrainer.Settings(steps, batch, win, 3e-3, 1.0, 0);
+            Pretrainer.train(l, neutralText, ps, (step, bpb) -> {
                 last[0] = bpb;
             });
-            LearnerSnapshots.save(l, ckpt);
-            say("pretrained %s (memory %s): %d steps of %d x %d bytes on %s, last batch %.4f bpb  [%.0f s]", config.preset(),
-                    config.memory(), steps, batch, win, neutral, last[0], secs());
-            return LearnerSnapshots.of(l, false);
+            StateSnapshot snapshot = Pretrainer.checkpoint(l, ps);
+            new StateCodec().writeFile(ckpt, snapshot);
+            say("pretrained %s (memory %s): %d steps of %d x %d bytes on %s, last batch %.4f bpb, final rate %.2g  [%.0f s]",
+                    config.preset(), config.memory(), steps, batch, win, neutral, last[0], Pretrainer.rate(ps, steps - 1),
+                    secs());
+            return snapshot;
         }
     }
 

@@ -39,6 +39,10 @@ final class ModelOptions {
             description = "Records during which every level steps every record (default: ${DEFAULT-VALUE}; 0 from a pretrained checkpoint).")
     int warmup;
 
+    @Option(names = "--context", defaultValue = LearnerConfig.DEFAULT_CONTEXT_MODE, paramLabel = "MODE",
+            description = "Exact-context level: mix, off, ppm-mix, ppm-key, ppm-global (default: ${DEFAULT-VALUE}).")
+    String context;
+
     @Option(names = "--max-record-bytes", defaultValue = "65536", description = "Hard cap on a record (default: ${DEFAULT-VALUE}).")
     int maxRecordBytes;
 
@@ -48,7 +52,8 @@ final class ModelOptions {
     }
 
     LearnerConfig learnerConfig() {
-        return LearnerConfig.defaults().withRates(lr, lrMid == null ? lr : lrMid, lrLow == null ? lr : lrLow)
+        return LearnerConfig.defaults().withContextMode(context)
+                .withRates(lr, lrMid == null ? lr : lrMid, lrLow == null ? lr : lrLow)
                 .withWindow(windowRecords, 0).withWarmup(warmup).withMaxRecordBytes(maxRecordBytes);
     }
 }

@@ -69,8 +69,9 @@ final class PretrainCommand implements Callable<Integer> {
                     run[1] = 0;
                 }
             });
-            LearnerSnapshots.save(learner, out);
-            System.out.println("saved " + out);
+            new org.hopestreams.store.StateCodec().writeFile(out, Pretrainer.checkpoint(learner, s));
+            System.out.printf("saved %s (a streaming learner continues at the final rate %g)%n", out,
+                    Pretrainer.rate(s, steps - 1));
         }
         return 0;
     }

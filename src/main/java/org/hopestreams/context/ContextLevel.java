@@ -76,28 +76,51 @@ public final class ContextLevel {
         }
 
         public int sets() {
-            return (orders.length + 1) * (orders.length + 1);
+            return MATCH_BUCKETS * MATCH_BUCKETS * 4;
         }
 
-        /** Initial weights: the geometric mean of the inputs. */
+        /**
+         * The mixer's weight set: how long a context the key and the global model matched (4 buckets
+         * each) and whether each one's longest context is deterministic.
+         */
+        int set(int keyMatched, boolean keyDeterministic, int globalMatched, boolean globalDeterministic) {
+            int k = bucket(keyMatched);
+            int g = bucket(globalMatched);
+            return ((k * MATCH_BUCKETS + g) * 2 + (keyDeterministic ? 1 : 0)) * 2 + (globalDeterministic ? 1 : 0);
+        }
+
+        private int bucket(int matched) {
+            return matched == 0 ? 0 : 1 + (matched - 1) * (MATCH_BUCKETS - 1) / orders.length;
+        }
+
+        /**
+         * Initial weights, set-major: the context models 0.6 each and the network 0.2 (measured on the
+         * tuning corpora, docs/eval.md: equal thirds left a key's own answer losing to a confident
+         * network until the mixer had learned); where one context model's longest context is
+         * deterministic and the other's is not, that one starts at 1.0 and the other at 0.3 (a key
+         * that saw one continuation of a context others continue differently knows its own answer).
+         */
         double[] initialWeights() {
-            double[] w = new double[inputs()];
-            String[] x = System.getProperty("ctx.w0", "").split(",");
-            java.util.Arrays.fill(w, 1.0 / w.length);
-            if (x.length == 2) {
-                int r = 0;
+            int n = inputs();
+            double[] w = new double[sets() * n];
+            for (int set = 0; set < sets(); set++) {
+                boolean keyDet = (set >> 1 & 1) == 1;
+                boolean globalDet = (set & 1) == 1;
+                double key = keyDet && !globalDet ? 1.0 : globalDet && !keyDet ? 0.3 : 0.6;
+                double global = globalDet && !keyDet ? 1.0 : keyDet && !globalDet ? 0.3 : 0.6;
+                int at = set * n;
                 if (mode == Mode.MIX) {
-                    w[r++] = Double.parseDouble(x[0]);
+                    w[at++] = 0.2;
                 }
-                w[r] = Double.parseDouble(x[1]);
-                w[r + 1] = Double.parseDouble(x[1]);
+                w[at] = key;
+                w[at + 1] = global;
             }
             return w;
         }
     }
 
     private static final double LN2 = Math.log(2);
-    static final String SEL = System.getProperty("ctx.sel", "pair");
+    private static final int MATCH_BUCKETS = 4;
     /** Mixed probabilities are kept above this, so a code length is always finite. */
     private static final double FLOOR = 1e-12;
 
@@ -107,7 +130,7 @@ public final class ContextLevel {
 
     public ContextLevel(Config config) {
         this(config, new ContextModel(config.orders(), config.globalContexts()),
-                new Mixer(config.sets(), config.mixerRate(), config.initialWeights()));
+                Mixer.of(config.sets(), config.mixerRate(), config.initialWeights()));
     }
 
     /** A level with this global model and mixer (e.g. restored); both are checked against the configuration. */
@@ -184,8 +207,10 @@ public final class ContextLevel {
     private int predict(KeyContext key, double[] net, int t, double[][] inputs, double[] p) {
         double[] pk = new double[256];
         double[] pg = new double[256];
-        int mk = key.model().predict(key.history(), pk);
-        int mg = global.predict(key.history(), pg);
+        boolean[] dk = new boolean[1];
+        boolean[] dg = new boolean[1];
+        int mk = key.model().predict(key.history(), pk, dk);
+        int mg = global.predict(key.history(), pg, dg);
         switch (config.mode()) {
             case PPM_KEY -> System.arraycopy(pk, 0, p, 0, 256);
             case PPM_GLOBAL -> System.arraycopy(pg, 0, p, 0, 256);
@@ -200,7 +225,7 @@ public final class ContextLevel {
                 }
             }
         }
-        int set = SEL.equals("max") ? Math.max(mk, mg) : mk * (config.orders().length + 1) + mg;
+        int set = config.set(mk, dk[0], mg, dg[0]);
         if (config.mode() == Mode.MIX || config.mode() == Mode.PPM_MIX) {
             mixer.mix(inputs, set, p);
         }

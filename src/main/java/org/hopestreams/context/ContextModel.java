@@ -48,6 +48,7 @@ public final class ContextModel {
     private final HashMap<Long, Ctx> table;
     private long restarts;
     private final Ctx[] pending = new Ctx[MAX_ORDER + 1];
+
     /**
      * Secondary escape estimation (as in PPMZ and PPMd): per class of context (its order, how many
      * bytes and how many counts it holds) the escapes actually seen and the trials, which correct
@@ -194,6 +195,15 @@ public final class ContextModel {
      * 1 or more has been seen, else 1 + the index in {@link #orders} of the longest one seen.
      */
     public int predict(History h, double[] out) {
+        return predict(h, out, new boolean[1]);
+    }
+
+    /**
+     * As {@link #predict(History, double[])}; also sets {@code deterministic[0]} to whether the
+     * longest context seen had only ever been followed by one byte (the sign of verbatim recall).
+     */
+    public int predict(History h, double[] out, boolean[] deterministic) {
+        deterministic[0] = false;
         Arrays.fill(out, 0);
         boolean[] excluded = new boolean[256]; // per call: predictions may run on several threads at once
         int nExcluded = 0;
@@ -221,6 +231,7 @@ public final class ContextModel {
             }
             if (matched < 0) {
                 matched = i;
+                deterministic[0] = c.n == 1;
             }
             // Method D shares: a byte seen c times gets (c - 1/2) of the non-escape mass's total - distinct / 2.
             double esc = escape(i, distinct, total);

@@ -7,7 +7,8 @@ import java.util.Arrays;
  * mixing): p(b) ∝ exp(Σ_i w_i · ln p_i(b)), with one weight vector per selector value (for example
  * how long a context matched), so the mix trusts an exact context where it has one and the network
  * where it has none. After each byte the weights of the selected set take one gradient step on the
- * byte's code length: ∂(−ln p(y))/∂w_i = Σ_b p(b) ln p_i(b) − ln p_i(y).
+ * byte's code length: ∂(−ln p(y))/∂w_i = Σ_b p(b) ln p_i(b) − ln p_i(y). (Plain SGD: an
+ * RMS-normalised step was measured and lost, docs/eval.md.)
  *
  * <p>Not thread-safe; {@link #copy} for another owner.
  */
@@ -16,18 +17,13 @@ public final class Mixer {
     private final int sets;
     private final double rate;
     private final double[] weights;
-    /** Running mean of each weight's squared gradient (RMS-normalised steps), and steps taken per set. */
-    private final double[] meanSquare;
-    private final double[] steps;
-    static final String RULE = System.getProperty("ctx.rule", "sgd");
-    static final double BETA = 0.999;
 
     /** A mixer whose every set starts at {@code initial} (one weight per input). */
     public Mixer(int sets, double rate, double[] initial) {
-        this(sets, rate, initial.length, tile(sets, initial), new double[sets * initial.length], new double[sets]);
+        this(sets, rate, initial.length, tile(sets, initial));
     }
 
-    private Mixer(int sets, double rate, int inputs, double[] weights, double[] meanSquare, double[] steps) {
+    private Mixer(int sets, double rate, int inputs, double[] weights) {
         if (sets < 1 || inputs < 1 || !(rate >= 0) || weights.length != sets * inputs) {
             throw new IllegalArgumentException("mixer: " + sets + " sets of " + inputs + " inputs at rate " + rate
                     + " with " + weights.length + " weights, expected >= 1 set and input, rate >= 0, sets x inputs weights");
@@ -41,8 +37,6 @@ public final class Mixer {
         this.inputs = inputs;
         this.rate = rate;
         this.weights = weights;
-        this.meanSquare = meanSquare;
-        this.steps = steps;
     }
 
     private static double[] tile(int sets, double[] initial) {
@@ -53,30 +47,23 @@ public final class Mixer {
         return w;
     }
 
-    /** A mixer with these weights (sets x inputs, set-major) and no step history. */
+    /** A mixer with these weights (sets x inputs, set-major). */
     public static Mixer of(int sets, double rate, double[] weights) {
-        int inputs = weights.length / Math.max(sets, 1);
-        return new Mixer(sets, rate, inputs, weights.clone(), new double[weights.length], new double[Math.max(sets, 0)]);
+        return new Mixer(sets, rate, weights.length / Math.max(sets, 1), weights.clone());
     }
 
-    /** Everything the mixer learned, as {@link #restore} takes it: weights, then mean squares, then steps per set. */
+    /** Everything the mixer learned (its weights), as {@link #restore} takes it. */
     public double[] state() {
-        double[] out = new double[weights.length * 2 + steps.length];
-        System.arraycopy(weights, 0, out, 0, weights.length);
-        System.arraycopy(meanSquare, 0, out, weights.length, weights.length);
-        System.arraycopy(steps, 0, out, weights.length * 2, steps.length);
-        return out;
+        return weights.clone();
     }
 
-    /** The mixer of {@link #state()}. */
+    /** The mixer of {@link #state()}, checked against its shape. */
     public static Mixer restore(int sets, int inputs, double rate, double[] state) {
-        int n = sets * inputs;
-        if (state.length != 2 * n + sets) {
-            throw new IllegalArgumentException("mixer state of " + state.length + " values, expected " + (2 * n + sets)
+        if (state.length != sets * inputs) {
+            throw new IllegalArgumentException("mixer state of " + state.length + " values, expected " + sets * inputs
                     + " for " + sets + " sets of " + inputs + " inputs");
         }
-        return new Mixer(sets, rate, inputs, java.util.Arrays.copyOfRange(state, 0, n),
-                java.util.Arrays.copyOfRange(state, n, 2 * n), java.util.Arrays.copyOfRange(state, 2 * n, state.length));
+        return new Mixer(sets, rate, inputs, state.clone());
     }
 
     public int inputs() {
@@ -135,17 +122,8 @@ public final class Mixer {
     public void learn(double[][] logProbs, int set, double[] mixed, int y) {
         double[] g = gradient(logProbs, mixed, y);
         int base = set * inputs;
-        if (RULE.equals("sgd")) {
-            for (int i = 0; i < inputs; i++) {
-                weights[base + i] -= rate * g[i];
-            }
-            return;
-        }
-        steps[set]++;
-        double correction = 1 - Math.pow(BETA, steps[set]);
         for (int i = 0; i < inputs; i++) {
-            meanSquare[base + i] = BETA * meanSquare[base + i] + (1 - BETA) * g[i] * g[i];
-            weights[base + i] -= rate * g[i] / (Math.sqrt(meanSquare[base + i] / correction) + 1e-8);
+            weights[base + i] -= rate * g[i];
         }
     }
 
@@ -157,7 +135,7 @@ public final class Mixer {
     }
 
     public Mixer copy() {
-        return new Mixer(sets, rate, inputs, weights.clone(), meanSquare.clone(), steps.clone());
+        return new Mixer(sets, rate, inputs, weights.clone());
     }
 
     @Override

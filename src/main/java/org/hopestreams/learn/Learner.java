@@ -120,18 +120,10 @@ public final class Learner implements AutoCloseable {
     }
 
     /**
-     * A learner that only answers queries ({@link #score}, {@link #complete}): parameters and fast
-     * states, no optimizer state; {@link #replaceParameters} moves it to a newer model.
-     */
-    public static Learner forQueries(HopeConfig config, Map<String, HostTensor> params, FastStateStore fast,
-                                     Device device) {
-        return new Learner(config, LearnerConfig.defaults(), params, null, new LearnerCounters(), fast, device, true,
-                null);
-    }
-
-    /**
-     * A query learner that also answers with the exact-context level of {@code learnerConfig}, whose
-     * global model and mixer are {@code context} (null: fresh; see {@link #replaceContext}).
+     * A learner that only answers queries ({@link #score}, {@link #complete}): parameters, fast
+     * states and the exact-context level of {@code learnerConfig} whose global model and mixer are
+     * {@code context} (null: fresh); no optimizer state. {@link #replaceParameters} and
+     * {@link #replaceContext} move it to a newer model.
      */
     public static Learner forQueries(HopeConfig config, LearnerConfig learnerConfig, Map<String, HostTensor> params,
                                      ContextLevel context, FastStateStore fast, Device device) {

@@ -101,14 +101,27 @@ public final class LearnerSnapshots {
 
     /** The exact-context level stored in {@code s}, or null if none is stored or the configuration has it off. */
     private static ContextLevel context(StateSnapshot s, LearnerConfig lc) throws StateFormatException {
+        return contextLevel(lc, s.tensors());
+    }
+
+    /**
+     * The exact-context level of the {@link StateGroup#CONTEXT} group's tensors under {@code lc}, or
+     * null if they hold none or the configuration has the level off.
+     */
+    public static ContextLevel contextLevel(LearnerConfig lc, Map<String, HostTensor> tensors)
+            throws StateFormatException {
         ContextLevel.Config cc = lc.contextConfig();
-        HostTensor global = s.tensors().get(CONTEXT_GLOBAL);
+        HostTensor global = tensors.get(CONTEXT_GLOBAL);
+        HostTensor mixer = tensors.get(CONTEXT_MIXER);
         if (cc.mode() == ContextLevel.Mode.OFF || global == null) {
             return null;
         }
         try {
+            if (mixer == null) {
+                throw new IllegalArgumentException("the global context model is stored without its mixer");
+            }
             return new ContextLevel(cc, ContextModel.decode(global.bytes()),
-                    Mixer.restore(cc.sets(), cc.inputs(), cc.mixerRate(), s.tensor(CONTEXT_MIXER).toDoubles()));
+                    Mixer.restore(cc.sets(), cc.inputs(), cc.mixerRate(), mixer.toDoubles()));
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new StateFormatException("exact-context level: " + e.getMessage(), e);
         }
@@ -248,6 +261,11 @@ public final class LearnerSnapshots {
      */
     public static Learner restore(StateSnapshot s, LearnerConfig learnerConfig, FastStateStore fast, Device device)
             throws StateFormatException {
+        return restore(withLearnerConfig(s, learnerConfig), fast, device);
+    }
+
+    /** The snapshot with its learner settings replaced by {@code learnerConfig}; everything else kept. */
+    public static StateSnapshot withLearnerConfig(StateSnapshot s, LearnerConfig learnerConfig) {
         StateSnapshot.Builder b = StateSnapshot.builder();
         s.meta().forEach((k, v) -> {
             if (!k.startsWith("learner.")) {
@@ -257,7 +275,7 @@ public final class LearnerSnapshots {
         learnerConfig.toMap().forEach((k, v) -> b.meta("learner." + k, v));
         s.counters().forEach(b::counter);
         s.tensors().forEach(b::tensor);
-        return restore(b.build(), fast, device);
+        return b.build();
     }
 
     private static Map<String, String> prefixed(Map<String, String> meta, String prefix) {

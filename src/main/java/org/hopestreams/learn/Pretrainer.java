@@ -33,6 +33,24 @@ public final class Pretrainer {
     private Pretrainer() {
     }
 
+    /** The rate of step {@code step} (from 0): linear warm-up over 50 steps, cosine decay to a tenth of the peak. */
+    public static double rate(Settings s, int step) {
+        double warm = Math.min(1.0, (step + 1) / 50.0);
+        double cosine = 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * step / s.steps()));
+        return s.lr() * warm * cosine;
+    }
+
+    /**
+     * The pretrained learner's state for a streaming learner to continue from: its learner settings
+     * carry pretraining's final rate on every level (rate continuity, MODEL.md: a learner that jumps
+     * to a fresh, ten times higher rate wrecks what pretraining built; measured in docs/eval.md).
+     */
+    public static org.hopestreams.store.StateSnapshot checkpoint(Learner learner, Settings s) {
+        double end = rate(s, s.steps() - 1);
+        return LearnerSnapshots.withLearnerConfig(LearnerSnapshots.of(learner, true),
+                learner.learnerConfig().withRates(end, end, end));
+    }
+
     public static void train(Learner learner, byte[] corpus, Settings s, Progress progress) {
         if (corpus.length < s.window() + 1) {
             throw new IllegalArgumentException("the corpus has " + corpus.length + " bytes, pretraining windows of "
@@ -53,9 +71,7 @@ public final class Pretrainer {
                     }
                 }
             }
-            double warm = Math.min(1.0, (step + 1) / 50.0);
-            double cosine = 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * step / s.steps()));
-            double bits = learner.trainBatch(inputs, targets, s.lr() * warm * cosine, s.clip());
+            double bits = learner.trainBatch(inputs, targets, rate(s, step), s.clip());
             progress.step(step + 1, bits);
         }
     }

@@ -142,6 +142,7 @@ public final class HttpServer implements AutoCloseable {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("partition", m.partition());
             t.put("preset", m.config().preset());
+            t.put("contextLevel", m.learnerConfig().contextMode());
             t.put("modelVersion", m.version());
             t.put("levelSteps", Map.of("high", m.steps()[0], "mid", m.steps()[1], "low", m.steps()[2]));
             t.put("checkpoints", m.consolidations());

@@ -43,6 +43,7 @@ public final class QueryEngine implements AutoCloseable {
     private static final class Replica {
         Learner learner;
         Map<String, HostTensor> params = Map.of();
+        Map<String, HostTensor> context = Map.of();
         long version;
         String preset;
     }
@@ -92,23 +93,41 @@ public final class QueryEngine implements AutoCloseable {
     }
 
     private void refresh(Replica r, LearnerHub.TaskModel m) {
-        if (r.learner == null || !m.config().preset().equals(r.preset)) {
+        if (r.learner == null || !m.config().preset().equals(r.preset)
+                || !m.learnerConfig().contextConfig().mode().equals(r.learner.learnerConfig().contextConfig().mode())) {
             if (r.learner != null) {
                 r.learner.close();
             }
-            r.learner = Learner.forQueries(m.config(), m.params(), new StoreView(m), device);
+            r.learner = Learner.forQueries(m.config(), m.learnerConfig(), m.params(), contextLevel(m), new StoreView(m),
+                    device);
             r.preset = m.config().preset();
-        } else if (r.params != m.params()) {
-            Map<String, HostTensor> changed = new LinkedHashMap<>();
-            m.params().forEach((k, v) -> {
-                if (r.params.get(k) != v) {
-                    changed.put(k, v);
-                }
-            });
-            r.learner.replaceParameters(changed);
+        } else {
+            if (r.context != m.context()) {
+                r.learner.replaceContext(contextLevel(m));
+            }
+            if (r.params != m.params()) {
+                Map<String, HostTensor> changed = new LinkedHashMap<>();
+                m.params().forEach((k, v) -> {
+                    if (r.params.get(k) != v) {
+                        changed.put(k, v);
+                    }
+                });
+                r.learner.replaceParameters(changed);
+            }
         }
         r.params = m.params();
+        r.context = m.context();
         r.version = m.version();
+    }
+
+    /** The published exact-context level, decoded (a copy of the task's committed one, never the live one). */
+    private static org.hopestreams.context.ContextLevel contextLevel(LearnerHub.TaskModel m) {
+        try {
+            return LearnerSnapshots.contextLevel(m.learnerConfig(), m.context());
+        } catch (StateFormatException e) {
+            throw new IllegalStateException("partition " + m.partition() + ": the published context level is "
+                    + "unreadable: " + e.getMessage(), e);
+        }
     }
 
     private FastState readFast(String key, LearnerHub.TaskModel m) {

@@ -55,6 +55,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private final HopeStreamsConfig config;
     private final LearnerHub hub;
     private final Map<String, org.hopestreams.model.HostTensor> published = new LinkedHashMap<>();
+    /** The exact-context level's committed global model and mixer (their stored byte form), when it is on. */
+    private final Map<String, org.hopestreams.model.HostTensor> publishedContext = new LinkedHashMap<>();
     private long lastCheckpointWall;
     private ProcessorContext<String, Object> context;
     private Learner learner;
@@ -89,6 +91,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         streamTime = Long.MIN_VALUE;
         lastCheckpointWall = 0;
         published.clear();
+        publishedContext.clear();
         modelStore = context.getStateStore(MODEL);
         fast = new KvFastStateStore(context.getStateStore(FAST_MEMORY), () -> learner.config());
         checkpoints = new ChunkedValues(context.getStateStore(CHECKPOINTS), new StateCodec());
@@ -111,6 +114,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         // Commits publish only the groups that changed: a restarted or moved task would otherwise answer
         // queries with HIGH alone (past warm-up) or, without new traffic, not at all.
         published.putAll(learner.parameters());
+        publishedContext.putAll(LearnerSnapshots.groups(learner, EnumSet.of(StateGroup.CONTEXT)).get(StateGroup.CONTEXT)
+                .tensors());
         publish();
         if (!config.streamTimeCheckpoints()) {
             context.schedule(Duration.ofMillis(config.getLong(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS)),
@@ -242,6 +247,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             s.tensors().forEach((name, t) -> {
                 if (name.startsWith("param.")) {
                     published.put(name.substring(6), t);
+                } else if (g == StateGroup.CONTEXT) {
+                    publishedContext.put(name, t);
                 }
             });
             if (out.size() == 2) {
@@ -257,7 +264,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         if (published.isEmpty()) {
             return;
         }
-        hub.publish(new LearnerHub.TaskModel(context.taskId().partition(), learner.config(), Map.copyOf(published),
+        hub.publish(new LearnerHub.TaskModel(context.taskId().partition(), learner.config(), learner.learnerConfig(),
+                Map.copyOf(published), Map.copyOf(publishedContext),
                 learner.modelVersion(), learner.levelSteps(), learner.consolidations(), lastCheckpointWall,
                 streamTime, System.currentTimeMillis()));
     }

@@ -41,6 +41,11 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String LR_MID = "hope.learn.lr.mid";
     public static final String LR_LOW = "hope.learn.lr.low";
     public static final String WARMUP_RECORDS = "hope.learn.warmup.records";
+    public static final String CONTEXT_MODE = "hope.context.mode";
+    public static final String CONTEXT_ORDERS = "hope.context.orders";
+    public static final String CONTEXT_KEY_CONTEXTS = "hope.context.key.contexts";
+    public static final String CONTEXT_GLOBAL_CONTEXTS = "hope.context.global.contexts";
+    public static final String CONTEXT_MIXER_RATE = "hope.context.mixer.rate";
     public static final String WINDOW_MS = "hope.window.ms";
     public static final String WINDOW_RECORDS = "hope.window.records";
     public static final String CHECKPOINT_CLOCK = "hope.checkpoint.clock";
@@ -100,6 +105,18 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(LR_LOW, Type.DOUBLE, 3e-3, Range.between(0, 1), Importance.MEDIUM, "AdamW learning rate of LOW.")
             .define(WARMUP_RECORDS, Type.INT, 400, Range.atLeast(0), Importance.LOW,
                     "Records during which every level steps on every record, before the nested cadence.")
+            .define(CONTEXT_MODE, Type.STRING, LearnerConfig.DEFAULT_CONTEXT_MODE,
+                    ValidString.in("off", "mix", "ppm-mix", "ppm-key", "ppm-global"), Importance.HIGH,
+                    "Exact-context level: mix (network + per-key and global context models, learned mixer), off "
+                            + "(network alone), ppm-mix (context models alone), ppm-key / ppm-global (one PPM alone).")
+            .define(CONTEXT_ORDERS, Type.STRING, LearnerConfig.DEFAULT_CONTEXT_ORDERS, Importance.LOW,
+                    "Context lengths (bytes) of the exact-context level besides order 0, ascending, at most 24.")
+            .define(CONTEXT_KEY_CONTEXTS, Type.INT, LearnerConfig.DEFAULT_KEY_CONTEXTS, Range.atLeast(1), Importance.LOW,
+                    "Bound on one key's contexts (stored with its fast memory); a full model starts again empty.")
+            .define(CONTEXT_GLOBAL_CONTEXTS, Type.INT, LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, Range.atLeast(1),
+                    Importance.LOW, "Bound on the global context model's contexts (stored with the model).")
+            .define(CONTEXT_MIXER_RATE, Type.DOUBLE, LearnerConfig.DEFAULT_MIXER_RATE, Range.between(0, 1),
+                    Importance.LOW, "Learning rate of the mixer of the exact-context level.")
             .define(WINDOW_MS, Type.LONG, 60_000L, Range.atLeast(0), Importance.HIGH,
                     "MID tumbling window in stream time (event time), ms; 0 = no time windows.")
             .define(WINDOW_RECORDS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
@@ -192,7 +209,9 @@ public final class HopeStreamsConfig extends AbstractConfig {
         return LearnerConfig.defaults().withRates(getDouble(LR_HIGH), getDouble(LR_MID), getDouble(LR_LOW))
                 .withWarmup(getInt(WARMUP_RECORDS)).withWindow(getInt(WINDOW_RECORDS), getLong(WINDOW_MS))
                 .withMaxRecordBytes(getInt(RECORD_MAX_BYTES))
-                .withCheckpointMillis(streamTimeCheckpoints() ? getLong(CHECKPOINT_INTERVAL_MS) : 0);
+                .withCheckpointMillis(streamTimeCheckpoints() ? getLong(CHECKPOINT_INTERVAL_MS) : 0)
+                .withContext(getString(CONTEXT_MODE), getString(CONTEXT_ORDERS), getInt(CONTEXT_KEY_CONTEXTS),
+                        getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE));
     }
 
     /** Configuration handed to the serde: every key given, plus the registry URL and specific-record reading. */

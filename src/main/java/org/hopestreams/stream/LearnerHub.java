@@ -1,6 +1,7 @@
 package org.hopestreams.stream;
 
 import org.hopestreams.learn.LearnOutcome;
+import org.hopestreams.learn.LearnerConfig;
 import org.hopestreams.model.HopeConfig;
 import org.hopestreams.model.HostTensor;
 
@@ -20,8 +21,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class LearnerHub {
 
-    /** A task's model as of its last commit. */
-    public record TaskModel(int partition, HopeConfig config, Map<String, HostTensor> params, long version,
+    /**
+     * A task's model as of its last commit: parameters, and the exact-context level's stored form
+     * ({@code context}, empty when the level is off; queries decode it when it changes).
+     */
+    public record TaskModel(int partition, HopeConfig config, LearnerConfig learnerConfig,
+                            Map<String, HostTensor> params, Map<String, HostTensor> context, long version,
                             long[] steps, long consolidations, long lastCheckpointWallMs, long streamTimeMs,
                             long publishedAtMs) {
     }

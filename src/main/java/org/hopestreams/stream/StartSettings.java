@@ -44,12 +44,24 @@ final class StartSettings {
         }
     }
 
-    /** The stored learner settings with the configured rates, windows and checkpoint period. */
+    /**
+     * The stored learner settings with the configured windows and checkpoint period, and the rates
+     * that were given explicitly: a rate left out keeps the stored one, which for a pretrained
+     * checkpoint is pretraining's final rate (rate continuity, docs/eval.md).
+     */
     static LearnerConfig apply(LearnerConfig stored, HopeStreamsConfig config) {
-        return stored.withRates(config.getDouble(HopeStreamsConfig.LR_HIGH), config.getDouble(HopeStreamsConfig.LR_MID),
-                        config.getDouble(HopeStreamsConfig.LR_LOW))
+        return stored.withRates(rate(stored.lrHigh(), config, HopeStreamsConfig.LR_HIGH),
+                        rate(stored.lrMid(), config, HopeStreamsConfig.LR_MID),
+                        rate(stored.lrLow(), config, HopeStreamsConfig.LR_LOW))
+                .withContext(config.learnerConfig().contextMode(), config.learnerConfig().contextOrders(),
+                        config.learnerConfig().contextKeyContexts(), config.learnerConfig().contextGlobalContexts(),
+                        config.learnerConfig().mixerRate())
                 .withWindow(config.getInt(HopeStreamsConfig.WINDOW_RECORDS), config.getLong(HopeStreamsConfig.WINDOW_MS))
                 .withCheckpointMillis(config.learnerConfig().checkpointMillis());
+    }
+
+    private static double rate(double stored, HopeStreamsConfig config, String key) {
+        return config.originals().containsKey(key) ? config.getDouble(key) : stored;
     }
 
     /** The stored learner settings of a snapshot. */

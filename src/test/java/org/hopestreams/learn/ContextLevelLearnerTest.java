@@ -99,8 +99,8 @@ class ContextLevelLearnerTest {
 
     @Test
     void offIsTheNetworkAloneAndStoresNoContext() {
-        try (Learner l = LearnerContractTest.tiny(LearnerConfig.defaults().withWarmup(2), 1);
-             Learner same = LearnerContractTest.tiny(LearnerConfig.defaults().withWarmup(2), 1)) {
+        try (Learner l = LearnerContractTest.tiny(LearnerConfig.defaults().withWarmup(2).withContextMode("off"), 1);
+             Learner same = LearnerContractTest.tiny(LearnerConfig.defaults().withWarmup(2).withContextMode("off"), 1)) {
             assertNull(l.contextLevel());
             byte[][] recs = records(3);
             for (byte[] r : recs) {
