@@ -33,6 +33,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String DEFAULT_KEY = "hope.default.key";
     public static final String RECORD_MAX_BYTES = "hope.record.max.bytes";
     public static final String TEXT_MAX_BYTES = "hope.text.max.bytes";
+    public static final String KEY_MAX_BYTES = "hope.key.max.bytes";
     public static final String MODEL_PRESET = "hope.model.preset";
     public static final String MODEL_INIT = "hope.model.init";
     public static final String MODEL_SEED = "hope.model.seed";
@@ -85,6 +86,9 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     "Longest record handed to the learner; longer text is split at UTF-8 boundaries.")
             .define(TEXT_MAX_BYTES, Type.INT, 1 << 20, Range.between(16, 64 << 20), Importance.MEDIUM,
                     "Hard cap on one event's text: longer events go to the dead-letter topic (oversize).")
+            .define(KEY_MAX_BYTES, Type.INT, 4096, Range.between(1, 1 << 20), Importance.LOW,
+                    "Longest context key and event id, UTF-8 bytes: longer ones go to the dead-letter topic "
+                            + "(key-too-long, id-too-long). Every key's state and every output event carries them.")
             .define(MODEL_PRESET, Type.STRING, "small", ValidString.in("tiny", "small", "base"), Importance.HIGH,
                     "Model size of a new model. A stored model (the stores' or " + MODEL_INIT + "'s) keeps its "
                             + "own size; a different value given here is an error.")

@@ -44,7 +44,8 @@ public final class HopeTopology {
     /** @param hub where the learners publish their committed models and events (queries, metrics) */
     public static Topology build(HopeStreamsConfig config, Serde<Object> avro, LearnerHub hub) {
         Ingest ingest = new Ingest(config.inputFormat(), config.getInt(HopeStreamsConfig.RECORD_MAX_BYTES),
-                config.getInt(HopeStreamsConfig.TEXT_MAX_BYTES), config.getString(HopeStreamsConfig.DEFAULT_KEY),
+                config.getInt(HopeStreamsConfig.TEXT_MAX_BYTES), config.getInt(HopeStreamsConfig.KEY_MAX_BYTES),
+                config.getString(HopeStreamsConfig.DEFAULT_KEY),
                 bytes -> decode(avro, config.inputTopic(), bytes));
         StreamsBuilder b = new StreamsBuilder();
         b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.FAST_MEMORY),

@@ -107,6 +107,36 @@ class HopeTopologyTest {
         }
     }
 
+    @Test
+    void aKeyOverTheCapIsADeadLetterAndOneOver64KibUnderARaisedCapIsLearned() {
+        Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd-keys", stateDir);
+        m.put(HopeStreamsConfig.KEY_MAX_BYTES, "100000");
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        Serde<Object> avro = HopeTopology.avroSerde(config);
+        try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro),
+                config.streamsProperties())) {
+            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
+                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
+            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
+                    Serdes.String().deserializer(), avro.deserializer());
+            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
+                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            String long70k = "k".repeat(70_000);   // past the 65,535 bytes of writeUTF in the repartition topic
+            in.pipeInput(long70k, "a key of 70,000 bytes".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(100));
+            in.pipeInput("k".repeat(100_001), "one byte over the cap".getBytes(StandardCharsets.UTF_8),
+                    Instant.ofEpochMilli(200));
+            in.pipeInput("short", "a good record after them".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(300));
+
+            List<LearningEvent> events = learning.readValuesToList().stream().map(v -> (LearningEvent) v).toList();
+            assertEquals(List.of(long70k, "short"), events.stream().map(LearningEvent::getKey).toList());
+            List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
+            assertEquals(1, dead.size());
+            assertEquals("key-too-long", header(dead.get(0).headers(), DeadLetter.REASON));
+            String why = header(dead.get(0).headers(), DeadLetter.MESSAGE);
+            assertTrue(why.contains("100001 bytes") && why.contains("100000 bytes"), why);
+        }
+    }
+
     static String header(Headers h, String name) {
         return new String(h.lastHeader(name).value(), StandardCharsets.UTF_8);
     }
