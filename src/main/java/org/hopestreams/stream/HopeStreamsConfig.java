@@ -34,6 +34,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String RECORD_MAX_BYTES = "hope.record.max.bytes";
     public static final String TEXT_MAX_BYTES = "hope.text.max.bytes";
     public static final String KEY_MAX_BYTES = "hope.key.max.bytes";
+    public static final String EVENT_TIME_MAX_AHEAD_MS = "hope.event.time.max.ahead.ms";
     public static final String MODEL_PRESET = "hope.model.preset";
     public static final String MODEL_INIT = "hope.model.init";
     public static final String MODEL_SEED = "hope.model.seed";
@@ -89,6 +90,11 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(KEY_MAX_BYTES, Type.INT, 4096, Range.between(1, 1 << 20), Importance.LOW,
                     "Longest context key and event id, UTF-8 bytes: longer ones go to the dead-letter topic "
                             + "(key-too-long, id-too-long). Every key's state and every output event carries them.")
+            .define(EVENT_TIME_MAX_AHEAD_MS, Type.LONG, 3_600_000L, Range.atLeast(0), Importance.LOW,
+                    "Latest event time accepted, ms ahead of the stream time (the later of the input's stream "
+                            + "time and the wall clock): later events go to the dead-letter topic (future-time), "
+                            + "as they would move the window clocks forward for good. The default is Kafka 4 "
+                            + "brokers' log.message.timestamp.after.max.ms, which refuses such timestamps anyway.")
             .define(MODEL_PRESET, Type.STRING, "small", ValidString.in("tiny", "small", "base"), Importance.HIGH,
                     "Model size of a new model. A stored model (the stores' or " + MODEL_INIT + "'s) keeps its "
                             + "own size; a different value given here is an error.")

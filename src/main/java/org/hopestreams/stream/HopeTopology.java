@@ -56,7 +56,8 @@ public final class HopeTopology {
 
         KStream<String, Object> ingested = b.stream(config.inputTopic(),
                         Consumed.with(Serdes.Bytes(), Serdes.ByteArray()).withName("input"))
-                .process(() -> new IngestProcessor(ingest), Named.as("ingest"));
+                .process(() -> new IngestProcessor(ingest, config.getLong(HopeStreamsConfig.EVENT_TIME_MAX_AHEAD_MS)),
+                        Named.as("ingest"));
         Map<String, KStream<String, Object>> routes = ingested.split(Named.as("ingest-"))
                 .branch((k, v) -> v instanceof DeadLetter, Branched.as("dlq"))
                 .defaultBranch(Branched.as("records"));

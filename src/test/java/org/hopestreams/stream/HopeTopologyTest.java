@@ -137,6 +137,42 @@ class HopeTopologyTest {
         }
     }
 
+    @Test
+    void anEventTimeFarAheadIsADeadLetterAndWindowsKeepClosing() {
+        Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd-future", stateDir);
+        m.put(HopeStreamsConfig.EVENT_TIME_MAX_AHEAD_MS, "60000");
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        Serde<Object> avro = HopeTopology.avroSerde(config);
+        long wall = 1_000_000L;
+        try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro),
+                config.streamsProperties(), Instant.ofEpochMilli(wall))) {
+            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
+                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
+            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
+                    Serdes.String().deserializer(), avro.deserializer());
+            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
+                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            long year3000 = Instant.parse("3000-01-01T00:00:00Z").toEpochMilli();
+            in.pipeInput("doc", "before".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(400));
+            in.pipeInput("doc", "from the far future".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(year3000));
+            in.pipeInput("doc", "just inside".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(wall + 60_000));
+            for (int i = 0; i < 4; i++) {
+                in.pipeInput("doc", ("after " + i).getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(wall + 61_000 + 1000L * i));
+            }
+
+            List<LearningEvent> events = learning.readValuesToList().stream().map(v -> (LearningEvent) v).toList();
+            assertEquals(6, events.size(), "every record but the far-future one is learned");
+            assertEquals(List.of(1L, 2L, 3L, 4L), events.subList(2, 6).stream().map(LearningEvent::getMidSteps).toList()
+                    .stream().map(s -> s - events.get(1).getMidSteps()).toList(), "one MID step per window after it");
+            List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
+            assertEquals(1, dead.size());
+            assertEquals("future-time", header(dead.get(0).headers(), DeadLetter.REASON));
+            String why = header(dead.get(0).headers(), DeadLetter.MESSAGE);
+            assertTrue(why.contains("3000-01-01T00:00:00Z") && why.contains("60000 ms")
+                    && why.contains("hope.event.time.max.ahead.ms"), why);
+        }
+    }
+
     static String header(Headers h, String name) {
         return new String(h.lastHeader(name).value(), StandardCharsets.UTF_8);
     }
