@@ -6,6 +6,7 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.learn.LearnerConfig;
 import org.hopestreams.model.HopeConfig;
@@ -205,6 +206,13 @@ public final class HopeStreamsConfig extends AbstractConfig {
                 .withCheckpointMillis(streamTimeCheckpoints() ? getLong(CHECKPOINT_INTERVAL_MS) : 0);
     }
 
+    /** The producer's max.request.size (a producer. prefix wins): the largest dead letter written whole. */
+    public int maxRequestBytes() {
+        Object v = originals().getOrDefault(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+                originals().getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1 << 20));
+        return Integer.parseInt(v.toString().trim());
+    }
+
     /** Configuration handed to the serde: every key given, plus the registry URL and specific-record reading. */
     public Map<String, Object> serdeConfig() {
         Map<String, Object> m = new HashMap<>(originals());
@@ -229,6 +237,9 @@ public final class HopeStreamsConfig extends AbstractConfig {
         p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbConfig.class.getName());
         p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
         p.put("processing.exception.handler.global.enabled", "true");
+        p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, RecordFailureHandler.class.getName());
+        p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, RecordFailureHandler.class.getName());
+        p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, RecordFailureHandler.class.getName());
         p.putAll(originals());
         return p;
     }

@@ -2,7 +2,6 @@ package org.hopestreams.stream;
 
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
@@ -11,6 +10,8 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.Stores;
 import org.hopestreams.avro.CheckpointEvent;
 import org.hopestreams.avro.LearningEvent;
@@ -84,8 +85,15 @@ public final class HopeTopology {
     }
 
     private static void toDeadLetters(KStream<String, Object> s, HopeStreamsConfig config, String name) {
-        s.map((k, v) -> KeyValue.pair(((DeadLetter) v).key(), ((DeadLetter) v).value()), Named.as(name + "-bytes"))
-                .to(config.dlqTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(name));
+        int max = config.maxRequestBytes();
+        s.process(() -> new ContextualProcessor<String, Object, byte[], byte[]>() {
+            @Override
+            public void process(Record<String, Object> r) {
+                DeadLetter d = ((DeadLetter) r.value()).fit(r.headers(), max);
+                context().forward(r.withKey(d.key()).withValue(d.value()));
+            }
+        }, Named.as(name + "-fit")).to(config.dlqTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray())
+                .withName(name));
     }
 
     private static Object decode(Serde<Object> avro, String topic, byte[] bytes) {

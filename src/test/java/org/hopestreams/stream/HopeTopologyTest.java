@@ -173,6 +173,49 @@ class HopeTopologyTest {
         }
     }
 
+    @Test
+    void aRecordThatFailsInAProcessorIsADeadLetterAndTooBigOnesAreCutToFit() {
+        Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd-fail", stateDir);
+        m.put(HopeStreamsConfig.TEXT_MAX_BYTES, "4096");
+        m.put("producer.max.request.size", "3000");
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        Serde<Object> avro = HopeTopology.avroSerde(config);
+        LearnerHub hub = new LearnerHub();
+        hub.addListener(new LearnerHub.Listener() {
+            @Override
+            public void learned(int partition, String key, org.hopestreams.learn.LearnOutcome outcome, long nanos) {
+                if (key.equals("boom")) {
+                    throw new IllegalStateException("a listener failed on " + key);
+                }
+            }
+        });
+        try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro, hub),
+                config.streamsProperties())) {
+            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
+                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
+            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
+                    Serdes.String().deserializer(), avro.deserializer());
+            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
+                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            in.pipeInput("boom", "this one fails in the learner".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(100));
+            byte[] big = new byte[5000];
+            java.util.Arrays.fill(big, (byte) 'z');
+            in.pipeInput("doc", big, Instant.ofEpochMilli(200));
+            in.pipeInput("doc", "a good record after them".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(300));
+
+            List<LearningEvent> events = learning.readValuesToList().stream().map(v -> (LearningEvent) v).toList();
+            assertEquals(List.of("doc"), events.stream().map(LearningEvent::getKey).toList());
+            List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
+            assertEquals(List.of("processing-error", "oversize"), dead.stream()
+                    .map(r -> header(r.headers(), DeadLetter.REASON)).toList());
+            assertTrue(header(dead.get(0).headers(), DeadLetter.MESSAGE).contains("a listener failed on boom"));
+            TestRecord<byte[], byte[]> cut = dead.get(1);
+            assertEquals("5000", header(cut.headers(), DeadLetter.VALUE_SIZE));
+            assertEquals("true", header(cut.headers(), DeadLetter.TRUNCATED));
+            assertTrue(cut.value().length > 1000 && cut.value().length < 2000, "cut to fit: " + cut.value().length);
+        }
+    }
+
     static String header(Headers h, String name) {
         return new String(h.lastHeader(name).value(), StandardCharsets.UTF_8);
     }
