@@ -6,6 +6,7 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.learn.LearnerConfig;
 import org.hopestreams.model.HopeConfig;
@@ -33,6 +34,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String DEFAULT_KEY = "hope.default.key";
     public static final String RECORD_MAX_BYTES = "hope.record.max.bytes";
     public static final String TEXT_MAX_BYTES = "hope.text.max.bytes";
+    public static final String KEY_MAX_BYTES = "hope.key.max.bytes";
+    public static final String EVENT_TIME_MAX_AHEAD_MS = "hope.event.time.max.ahead.ms";
     public static final String MODEL_PRESET = "hope.model.preset";
     public static final String MODEL_INIT = "hope.model.init";
     public static final String MODEL_SEED = "hope.model.seed";
@@ -90,6 +93,14 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     "Longest record handed to the learner; longer text is split at UTF-8 boundaries.")
             .define(TEXT_MAX_BYTES, Type.INT, 1 << 20, Range.between(16, 64 << 20), Importance.MEDIUM,
                     "Hard cap on one event's text: longer events go to the dead-letter topic (oversize).")
+            .define(KEY_MAX_BYTES, Type.INT, 4096, Range.between(1, 1 << 20), Importance.LOW,
+                    "Longest context key and event id, UTF-8 bytes: longer ones go to the dead-letter topic "
+                            + "(key-too-long, id-too-long). Every key's state and every output event carries them.")
+            .define(EVENT_TIME_MAX_AHEAD_MS, Type.LONG, 3_600_000L, Range.atLeast(0), Importance.LOW,
+                    "Latest event time accepted, ms ahead of the stream time (the later of the input's stream "
+                            + "time and the wall clock): later events go to the dead-letter topic (future-time), "
+                            + "as they would move the window clocks forward for good. The default is Kafka 4 "
+                            + "brokers' log.message.timestamp.after.max.ms, which refuses such timestamps anyway.")
             .define(MODEL_PRESET, Type.STRING, "small", ValidString.in("tiny", "small", "base"), Importance.HIGH,
                     "Model size of a new model. A stored model (the stores' or " + MODEL_INIT + "'s) keeps its "
                             + "own size; a different value given here is an error.")
@@ -214,6 +225,13 @@ public final class HopeStreamsConfig extends AbstractConfig {
                         getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE));
     }
 
+    /** The producer's max.request.size (a producer. prefix wins): the largest dead letter written whole. */
+    public int maxRequestBytes() {
+        Object v = originals().getOrDefault(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+                originals().getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1 << 20));
+        return Integer.parseInt(v.toString().trim());
+    }
+
     /** Configuration handed to the serde: every key given, plus the registry URL and specific-record reading. */
     public Map<String, Object> serdeConfig() {
         Map<String, Object> m = new HashMap<>(originals());
@@ -238,6 +256,9 @@ public final class HopeStreamsConfig extends AbstractConfig {
         p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbConfig.class.getName());
         p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
         p.put("processing.exception.handler.global.enabled", "true");
+        p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, RecordFailureHandler.class.getName());
+        p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, RecordFailureHandler.class.getName());
+        p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, RecordFailureHandler.class.getName());
         p.putAll(originals());
         return p;
     }

@@ -2,7 +2,6 @@ package org.hopestreams.stream;
 
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
@@ -11,6 +10,8 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.Stores;
 import org.hopestreams.avro.CheckpointEvent;
 import org.hopestreams.avro.LearningEvent;
@@ -44,7 +45,8 @@ public final class HopeTopology {
     /** @param hub where the learners publish their committed models and events (queries, metrics) */
     public static Topology build(HopeStreamsConfig config, Serde<Object> avro, LearnerHub hub) {
         Ingest ingest = new Ingest(config.inputFormat(), config.getInt(HopeStreamsConfig.RECORD_MAX_BYTES),
-                config.getInt(HopeStreamsConfig.TEXT_MAX_BYTES), config.getString(HopeStreamsConfig.DEFAULT_KEY),
+                config.getInt(HopeStreamsConfig.TEXT_MAX_BYTES), config.getInt(HopeStreamsConfig.KEY_MAX_BYTES),
+                config.getString(HopeStreamsConfig.DEFAULT_KEY),
                 bytes -> decode(avro, config.inputTopic(), bytes));
         StreamsBuilder b = new StreamsBuilder();
         b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.FAST_MEMORY),
@@ -55,7 +57,8 @@ public final class HopeTopology {
 
         KStream<String, Object> ingested = b.stream(config.inputTopic(),
                         Consumed.with(Serdes.Bytes(), Serdes.ByteArray()).withName("input"))
-                .process(() -> new IngestProcessor(ingest), Named.as("ingest"));
+                .process(() -> new IngestProcessor(ingest, config.getLong(HopeStreamsConfig.EVENT_TIME_MAX_AHEAD_MS)),
+                        Named.as("ingest"));
         Map<String, KStream<String, Object>> routes = ingested.split(Named.as("ingest-"))
                 .branch((k, v) -> v instanceof DeadLetter, Branched.as("dlq"))
                 .defaultBranch(Branched.as("records"));
@@ -82,8 +85,15 @@ public final class HopeTopology {
     }
 
     private static void toDeadLetters(KStream<String, Object> s, HopeStreamsConfig config, String name) {
-        s.map((k, v) -> KeyValue.pair(((DeadLetter) v).key(), ((DeadLetter) v).value()), Named.as(name + "-bytes"))
-                .to(config.dlqTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(name));
+        int max = config.maxRequestBytes();
+        s.process(() -> new ContextualProcessor<String, Object, byte[], byte[]>() {
+            @Override
+            public void process(Record<String, Object> r) {
+                DeadLetter d = ((DeadLetter) r.value()).fit(r.headers(), max);
+                context().forward(r.withKey(d.key()).withValue(d.value()));
+            }
+        }, Named.as(name + "-fit")).to(config.dlqTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray())
+                .withName(name));
     }
 
     private static Object decode(Serde<Object> avro, String topic, byte[] bytes) {

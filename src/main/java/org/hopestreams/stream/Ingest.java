@@ -41,18 +41,20 @@ public final class Ingest {
     private final InputFormat format;
     private final int maxRecordBytes;
     private final int maxTextBytes;
+    private final int maxKeyBytes;
     private final String defaultKey;
     private final Function<byte[], ?> avro;
 
     /**
      * @param maxRecordBytes longest record handed to the learner; longer text is split
      * @param maxTextBytes   hard cap on one event's text; longer text is rejected, not split
+     * @param maxKeyBytes    longest context key and event id (UTF-8 bytes); longer ones are rejected
      * @param defaultKey     context key of events that carry none
      * @param avro           decodes an Avro value to a TextEvent, or to whatever record its schema names
      *                       (then rejected as wrong-schema); throws on corrupt bytes or an unknown schema;
      *                       unused for the other formats
      */
-    public Ingest(InputFormat format, int maxRecordBytes, int maxTextBytes, String defaultKey,
+    public Ingest(InputFormat format, int maxRecordBytes, int maxTextBytes, int maxKeyBytes, String defaultKey,
                   Function<byte[], ?> avro) {
         if (maxRecordBytes < 4 || maxTextBytes < maxRecordBytes) {
             throw new IllegalArgumentException("ingest needs maxRecordBytes >= 4 and maxTextBytes >= maxRecordBytes, got "
@@ -61,6 +63,7 @@ public final class Ingest {
         this.format = format;
         this.maxRecordBytes = maxRecordBytes;
         this.maxTextBytes = maxTextBytes;
+        this.maxKeyBytes = maxKeyBytes;
         this.defaultKey = defaultKey;
         this.avro = avro;
     }
@@ -161,6 +164,16 @@ public final class Ingest {
     }
 
     private Outcome pieces(String id, String key, byte[] text, long eventTime) {
+        int keyBytes = key.getBytes(StandardCharsets.UTF_8).length;
+        if (keyBytes > maxKeyBytes) {
+            return Outcome.reject("key-too-long", "the context key has " + keyBytes + " bytes, over the cap of "
+                    + maxKeyBytes + " bytes (hope.key.max.bytes)");
+        }
+        int idBytes = id.getBytes(StandardCharsets.UTF_8).length;
+        if (idBytes > maxKeyBytes) {
+            return Outcome.reject("id-too-long", "the event id has " + idBytes + " bytes, over the cap of "
+                    + maxKeyBytes + " bytes (hope.key.max.bytes)");
+        }
         if (text.length == 0) {
             return Outcome.reject("empty", "the event's text is empty");
         }

@@ -50,6 +50,7 @@ public final class StreamApp implements AutoCloseable {
         http = new org.hopestreams.serve.HttpServer(() -> streams, queries, hub, telemetry, metrics, null)
                 .start(config.getString(HopeStreamsConfig.HTTP_HOST), config.getInt(HopeStreamsConfig.HTTP_PORT));
         Properties props = config.streamsProperties();
+        props.put(RecordFailureHandler.HUB, hub);
         Object server = props.get(StreamsConfig.APPLICATION_SERVER_CONFIG);
         if (server == null || server.toString().isBlank()) {
             server = "localhost:" + http.port();

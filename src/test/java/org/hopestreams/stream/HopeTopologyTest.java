@@ -107,6 +107,115 @@ class HopeTopologyTest {
         }
     }
 
+    @Test
+    void aKeyOverTheCapIsADeadLetterAndOneOver64KibUnderARaisedCapIsLearned() {
+        Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd-keys", stateDir);
+        m.put(HopeStreamsConfig.KEY_MAX_BYTES, "100000");
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        Serde<Object> avro = HopeTopology.avroSerde(config);
+        try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro),
+                config.streamsProperties())) {
+            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
+                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
+            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
+                    Serdes.String().deserializer(), avro.deserializer());
+            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
+                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            String long70k = "k".repeat(70_000);   // past the 65,535 bytes of writeUTF in the repartition topic
+            in.pipeInput(long70k, "a key of 70,000 bytes".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(100));
+            in.pipeInput("k".repeat(100_001), "one byte over the cap".getBytes(StandardCharsets.UTF_8),
+                    Instant.ofEpochMilli(200));
+            in.pipeInput("short", "a good record after them".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(300));
+
+            List<LearningEvent> events = learning.readValuesToList().stream().map(v -> (LearningEvent) v).toList();
+            assertEquals(List.of(long70k, "short"), events.stream().map(LearningEvent::getKey).toList());
+            List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
+            assertEquals(1, dead.size());
+            assertEquals("key-too-long", header(dead.get(0).headers(), DeadLetter.REASON));
+            String why = header(dead.get(0).headers(), DeadLetter.MESSAGE);
+            assertTrue(why.contains("100001 bytes") && why.contains("100000 bytes"), why);
+        }
+    }
+
+    @Test
+    void anEventTimeFarAheadIsADeadLetterAndWindowsKeepClosing() {
+        Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd-future", stateDir);
+        m.put(HopeStreamsConfig.EVENT_TIME_MAX_AHEAD_MS, "60000");
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        Serde<Object> avro = HopeTopology.avroSerde(config);
+        long wall = 1_000_000L;
+        try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro),
+                config.streamsProperties(), Instant.ofEpochMilli(wall))) {
+            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
+                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
+            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
+                    Serdes.String().deserializer(), avro.deserializer());
+            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
+                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            long year3000 = Instant.parse("3000-01-01T00:00:00Z").toEpochMilli();
+            in.pipeInput("doc", "before".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(400));
+            in.pipeInput("doc", "from the far future".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(year3000));
+            in.pipeInput("doc", "just inside".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(wall + 60_000));
+            for (int i = 0; i < 4; i++) {
+                in.pipeInput("doc", ("after " + i).getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(wall + 61_000 + 1000L * i));
+            }
+
+            List<LearningEvent> events = learning.readValuesToList().stream().map(v -> (LearningEvent) v).toList();
+            assertEquals(6, events.size(), "every record but the far-future one is learned");
+            assertEquals(List.of(1L, 2L, 3L, 4L), events.subList(2, 6).stream().map(LearningEvent::getMidSteps).toList()
+                    .stream().map(s -> s - events.get(1).getMidSteps()).toList(), "one MID step per window after it");
+            List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
+            assertEquals(1, dead.size());
+            assertEquals("future-time", header(dead.get(0).headers(), DeadLetter.REASON));
+            String why = header(dead.get(0).headers(), DeadLetter.MESSAGE);
+            assertTrue(why.contains("3000-01-01T00:00:00Z") && why.contains("60000 ms")
+                    && why.contains("hope.event.time.max.ahead.ms"), why);
+        }
+    }
+
+    @Test
+    void aRecordThatFailsInAProcessorIsADeadLetterAndTooBigOnesAreCutToFit() {
+        Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd-fail", stateDir);
+        m.put(HopeStreamsConfig.TEXT_MAX_BYTES, "4096");
+        m.put("producer.max.request.size", "3000");
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        Serde<Object> avro = HopeTopology.avroSerde(config);
+        LearnerHub hub = new LearnerHub();
+        hub.addListener(new LearnerHub.Listener() {
+            @Override
+            public void learned(int partition, String key, org.hopestreams.learn.LearnOutcome outcome, long nanos) {
+                if (key.equals("boom")) {
+                    throw new IllegalStateException("a listener failed on " + key);
+                }
+            }
+        });
+        try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro, hub),
+                config.streamsProperties())) {
+            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
+                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
+            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
+                    Serdes.String().deserializer(), avro.deserializer());
+            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
+                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            in.pipeInput("boom", "this one fails in the learner".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(100));
+            byte[] big = new byte[5000];
+            java.util.Arrays.fill(big, (byte) 'z');
+            in.pipeInput("doc", big, Instant.ofEpochMilli(200));
+            in.pipeInput("doc", "a good record after them".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(300));
+
+            List<LearningEvent> events = learning.readValuesToList().stream().map(v -> (LearningEvent) v).toList();
+            assertEquals(List.of("doc"), events.stream().map(LearningEvent::getKey).toList());
+            List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
+            assertEquals(List.of("processing-error", "oversize"), dead.stream()
+                    .map(r -> header(r.headers(), DeadLetter.REASON)).toList());
+            assertTrue(header(dead.get(0).headers(), DeadLetter.MESSAGE).contains("a listener failed on boom"));
+            TestRecord<byte[], byte[]> cut = dead.get(1);
+            assertEquals("5000", header(cut.headers(), DeadLetter.VALUE_SIZE));
+            assertEquals("true", header(cut.headers(), DeadLetter.TRUNCATED));
+            assertTrue(cut.value().length > 1000 && cut.value().length < 2000, "cut to fit: " + cut.value().length);
+        }
+    }
+
     static String header(Headers h, String name) {
         return new String(h.lastHeader(name).value(), StandardCharsets.UTF_8);
     }

@@ -26,10 +26,10 @@ class IngestTest {
         return out.toByteArray();
     }
 
-    final Ingest text = new Ingest(InputFormat.TEXT, 8, 40, "default", v -> {
+    final Ingest text = new Ingest(InputFormat.TEXT, 8, 40, 32, "default", v -> {
         throw new AssertionError("not avro");
     });
-    final Ingest json = new Ingest(InputFormat.JSON, 8, 40, "default", v -> {
+    final Ingest json = new Ingest(InputFormat.JSON, 8, 40, 32, "default", v -> {
         throw new AssertionError("not avro");
     });
 
@@ -76,6 +76,17 @@ class IngestTest {
     }
 
     @Test
+    void keysAndIdsOverTheCapAreDeadLetteredWithTheirLengthAndTheCap() {
+        Ingest.Outcome key = text.decode("k".repeat(33), utf8("hello"), "x", 0);
+        assertEquals("key-too-long", key.reasonCode());
+        assertTrue(key.reason().contains("33 bytes") && key.reason().contains("32 bytes"), key.reason());
+        Ingest.Outcome id = json.decode("k", utf8("{\"id\":\"" + "é".repeat(20) + "\",\"text\":\"abc\"}"), "x", 0);
+        assertEquals("id-too-long", id.reasonCode());
+        assertTrue(id.reason().contains("40 bytes") && id.reason().contains("hope.key.max.bytes"), id.reason());
+        assertTrue(text.decode("k".repeat(32), utf8("hello"), "x", 0).accepted(), "the cap itself is allowed");
+    }
+
+    @Test
     void badJsonIsNamed() {
         assertEquals("invalid-json", json.decode("k", utf8("{\"text\": "), "x", 0).reasonCode());
         Ingest.Outcome noText = json.decode("k", utf8("{\"body\":\"abc\"}"), "x", 0);
@@ -90,7 +101,7 @@ class IngestTest {
     void avroEventsAreDecodedByTheConfiguredDecoderAndItsFailuresAreDeadLetters() {
         TextEvent event = TextEvent.newBuilder().setId("a1").setKey("k9").setText("hello avro")
                 .setEventTime(Instant.ofEpochMilli(5)).setAttributes(Map.of()).build();
-        Ingest avro = new Ingest(InputFormat.AVRO, 8, 40, "default", v -> {
+        Ingest avro = new Ingest(InputFormat.AVRO, 8, 40, 32, "default", v -> {
             if (v[0] != 0) {
                 throw new IllegalStateException("unknown magic byte " + v[0]);
             }
