@@ -32,7 +32,7 @@ final class LearnCommand implements Callable<Integer> {
     @Option(names = "--key", defaultValue = "text", description = "Context key of every record (default: ${DEFAULT-VALUE}).")
     String key;
 
-    @Option(names = "--from", paramLabel = "CKPT", description = "Continue from a checkpoint (pretrain or learn --save); its model and learner settings win over the options above.")
+    @Option(names = "--from", paramLabel = "CKPT", description = "Continue from a checkpoint (pretrain or learn --save); its model and learner settings win over the options above, except --context.")
     Path from;
 
     @Option(names = "--save", paramLabel = "CKPT", description = "Write the learner's whole state here at the end.")
@@ -77,7 +77,7 @@ final class LearnCommand implements Callable<Integer> {
         }
         try (Learner learner = from == null
                 ? Learner.create(model.hopeConfig(), model.learnerConfig(), model.seed, new InMemoryFastStateStore(), device)
-                : LearnerSnapshots.load(from, new InMemoryFastStateStore(), device);
+                : LearnerSnapshots.load(from, model.context, new InMemoryFastStateStore(), device);
              ProgressBar bar = ProgressBars.create("learn", total, " rec", noProgress)) {
             out.printf("learning %s (%,d bytes x %d) as key '%s': preset %s, %,d parameters, b=%d, W=%d records, "
                             + "P=%d records, warm-up %d, device %s%n", text, Files.size(text), passes, key,

@@ -301,6 +301,21 @@ public final class LearnerSnapshots {
         new StateCodec().writeFile(file, of(learner, true));
     }
 
+    /**
+     * A learner from a checkpoint file under the exact-context level {@code contextMode} (a pretrained
+     * checkpoint has none); its other settings are the stored ones, its fast states go into {@code fast}.
+     */
+    public static Learner load(Path file, String contextMode, FastStateStore fast, Device device) throws IOException {
+        StateSnapshot s = new StateCodec().readFile(file);
+        LearnerConfig stored;
+        try {
+            stored = LearnerConfig.fromMap(prefixed(s.meta(), "learner."));
+        } catch (IllegalArgumentException e) {
+            throw new StateFormatException("checkpoint " + file + ": " + e.getMessage(), e);
+        }
+        return restore(s, stored.withContextMode(contextMode), fast, device);
+    }
+
     /** A learner from a checkpoint file; its fast states go into {@code fast}. */
     public static Learner load(Path file, FastStateStore fast, Device device) throws IOException {
         return restore(new StateCodec().readFile(file), fast, device);

@@ -47,8 +47,19 @@ public final class Pretrainer {
      */
     public static org.hopestreams.store.StateSnapshot checkpoint(Learner learner, Settings s) {
         double end = rate(s, s.steps() - 1);
-        return LearnerSnapshots.withLearnerConfig(LearnerSnapshots.of(learner, true),
-                learner.learnerConfig().withRates(end, end, end));
+        // Pretraining trains the network only: the checkpoint holds no exact-context level, so a learner
+        // started from it builds a fresh one under its own context settings.
+        org.hopestreams.store.StateSnapshot full = LearnerSnapshots.of(learner, true);
+        org.hopestreams.store.StateSnapshot.Builder b = org.hopestreams.store.StateSnapshot.builder();
+        full.meta().forEach(b::meta);
+        full.counters().forEach(b::counter);
+        full.tensors().forEach((name, t) -> {
+            if (!name.startsWith("context.") && !name.endsWith(".context")) {
+                b.tensor(name, t);
+            }
+        });
+        return LearnerSnapshots.withLearnerConfig(b.build(),
+                learner.learnerConfig().withRates(end, end, end).withContextMode("off"));
     }
 
     public static void train(Learner learner, byte[] corpus, Settings s, Progress progress) {
