@@ -1,11 +1,6 @@
 package org.hopestreams.context;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -352,92 +347,90 @@ public final class ContextModel {
 
     /** A deterministic binary form: contexts in key order. */
     public byte[] encode() {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(16 + table.size() * 24);
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(FORMAT);
-            out.writeInt(orders.length);
-            for (int o : orders) {
-                out.writeByte(o);
-            }
-            out.writeInt(maxContexts);
-            out.writeLong(restarts);
-            for (int k = 0; k < seeEscapes.length; k++) {
-                out.writeFloat(seeEscapes[k]);
-                out.writeFloat(seeTrials[k]);
-            }
-            out.writeInt(table.size());
-            Long[] keys = table.keySet().toArray(new Long[0]);
-            Arrays.sort(keys);
-            for (Long k : keys) {
-                Ctx c = table.get(k);
-                out.writeLong(k);
-                out.writeByte(c.n - 1);
-                for (int j = 0; j < c.n; j++) {
-                    out.writeByte(c.sym[j]);
-                    out.writeByte(c.cnt[j] - 1);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        long[] keys = new long[table.size()];
+        int i = 0;
+        long size = 4 + 4 + orders.length + 4 + 8 + 8L * seeEscapes.length + 4;
+        for (Map.Entry<Long, Ctx> e : table.entrySet()) {
+            keys[i++] = e.getKey();
+            size += 8 + 1 + 2L * e.getValue().n;
         }
-        return bytes.toByteArray();
+        Arrays.sort(keys);
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(size));
+        out.putInt(FORMAT).putInt(orders.length);
+        for (int o : orders) {
+            out.put((byte) o);
+        }
+        out.putInt(maxContexts).putLong(restarts);
+        for (int k = 0; k < seeEscapes.length; k++) {
+            out.putFloat(seeEscapes[k]).putFloat(seeTrials[k]);
+        }
+        out.putInt(keys.length);
+        for (long k : keys) {
+            Ctx c = table.get(k);
+            out.putLong(k).put((byte) (c.n - 1));
+            for (int j = 0; j < c.n; j++) {
+                out.put(c.sym[j]).put((byte) (c.cnt[j] - 1));
+            }
+        }
+        return out.array();
     }
 
     /** The model of {@link #encode}; a form that does not decode throws IllegalArgumentException naming the problem. */
     public static ContextModel decode(byte[] form) {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(form))) {
-            int format = in.readInt();
+        ByteBuffer in = ByteBuffer.wrap(form);
+        try {
+            int format = in.getInt();
             if (format != FORMAT) {
                 throw new IllegalArgumentException("context model format " + format + ", expected " + FORMAT);
             }
-            int[] orders = new int[in.readInt()];
-            if (orders.length > MAX_ORDER) {
-                throw new IllegalArgumentException("context model has " + orders.length + " orders, expected <= "
-                        + MAX_ORDER);
+            int nOrders = in.getInt();
+            if (nOrders < 0 || nOrders > MAX_ORDER) {
+                throw new IllegalArgumentException("context model has " + nOrders + " orders, expected 0.." + MAX_ORDER);
             }
+            int[] orders = new int[nOrders];
             for (int i = 0; i < orders.length; i++) {
-                orders[i] = in.readUnsignedByte();
+                orders[i] = in.get() & 0xff;
             }
-            int maxContexts = in.readInt();
-            long restarts = in.readLong();
+            int maxContexts = in.getInt();
+            long restarts = in.getLong();
             int classes = (orders.length + 1) * DISTINCT_CLASSES * TOTAL_CLASSES;
             float[] seeEscapes = new float[classes];
             float[] seeTrials = new float[classes];
             for (int k = 0; k < classes; k++) {
-                seeEscapes[k] = in.readFloat();
-                seeTrials[k] = in.readFloat();
+                seeEscapes[k] = in.getFloat();
+                seeTrials[k] = in.getFloat();
                 if (!(seeEscapes[k] >= 0 && seeEscapes[k] <= seeTrials[k] && seeTrials[k] <= SEE_LIMIT + 1)) {
                     throw new IllegalArgumentException("context model escape class " + k + " holds " + seeEscapes[k]
                             + " escapes in " + seeTrials[k] + " trials, expected 0 <= escapes <= trials <= "
                             + (SEE_LIMIT + 1));
                 }
             }
-            int n = in.readInt();
+            int n = in.getInt();
             if (n < 0 || n > maxContexts) {
                 throw new IllegalArgumentException("context model holds " + n + " contexts, expected 0.." + maxContexts);
             }
             HashMap<Long, Ctx> table = new HashMap<>(n * 2);
             for (int i = 0; i < n; i++) {
-                long k = in.readLong();
+                long k = in.getLong();
                 Ctx c = new Ctx();
-                int syms = in.readUnsignedByte() + 1;
+                int syms = (in.get() & 0xff) + 1;
                 c.sym = new byte[syms];
                 c.cnt = new int[syms];
                 for (int j = 0; j < syms; j++) {
-                    c.sym[j] = in.readByte();
-                    c.cnt[j] = in.readUnsignedByte() + 1;
+                    c.sym[j] = in.get();
+                    c.cnt[j] = (in.get() & 0xff) + 1;
                 }
                 c.n = syms;
                 if (table.put(k, c) != null) {
                     throw new IllegalArgumentException("context model repeats context " + Long.toHexString(k));
                 }
             }
-            if (in.available() > 0) {
-                throw new IllegalArgumentException("context model has " + in.available() + " trailing bytes");
+            if (in.hasRemaining()) {
+                throw new IllegalArgumentException("context model has " + in.remaining() + " trailing bytes");
             }
             return new ContextModel(checkedOrders(orders), maxContexts, table, restarts, seeEscapes, seeTrials);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("context model form is truncated: " + e.getMessage(), e);
+        } catch (java.nio.BufferUnderflowException e) {
+            throw new IllegalArgumentException("context model form of " + form.length + " bytes is truncated", e);
         }
     }
 

@@ -230,7 +230,7 @@ public final class Learner implements AutoCloseable {
                 if (logProbs == null) {
                     return rejected("non-finite network log-probability", record.length);
                 }
-                KeyContext kc = keyContext(state);
+                KeyContext kc = ownKeyContext(state);
                 bits = context.learn(kc, record, logProbs) / record.length;
                 next = next.withContext(kc);
                 dirty.add(StateGroup.CONTEXT);
@@ -247,7 +247,7 @@ public final class Learner implements AutoCloseable {
 
     /** The context level alone (a classical baseline): the network neither runs nor learns, no level steps. */
     private LearnOutcome learnContextOnly(String key, byte[] record, FastState state) {
-        KeyContext kc = keyContext(state);
+        KeyContext kc = ownKeyContext(state);
         double bits = context.learn(kc, record, null) / record.length;
         fast.put(key, state.withContext(kc));
         counters.records++;
@@ -255,6 +255,16 @@ public final class Learner implements AutoCloseable {
         dirty.add(StateGroup.CONTEXT);
         return new LearnOutcome(true, null, record.length, bits, new double[config.blocks()], levelSteps(),
                 counters.version);
+    }
+
+    /**
+     * The key's context to advance in place, for {@link #learn} only: the state it came from is
+     * replaced in the store by the one that carries it on, and nothing else holds it (a store that
+     * keeps objects gets the new state; one that encodes has encoded the old one). Copying it instead
+     * cost 21 ms per record for a key of 12,000 contexts.
+     */
+    private KeyContext ownKeyContext(FastState state) {
+        return state.context() == null ? context.freshKey() : state.context();
     }
 
     /** A copy of the key's context to advance (a fresh one for a key that has none yet). */

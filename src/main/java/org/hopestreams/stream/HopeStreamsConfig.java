@@ -106,8 +106,9 @@ public final class HopeStreamsConfig extends AbstractConfig {
                             + "own size; a different value given here is an error.")
             .define(MODEL_INIT, Type.STRING, "", Importance.MEDIUM,
                     "Checkpoint file (from pretrain or learn) a new model starts from; empty = seeded init. "
-                            + "Its model size is kept; learning rates, windows and checkpoint period are the keys "
-                            + "here, as for a model restored from the stores.")
+                            + "Its model size is kept; windows, checkpoint period and the context level are the keys "
+                            + "here, as for a model restored from the stores; learning rates are the stored ones "
+                            + "(a pretrained checkpoint's final rate) unless given here.")
             .define(MODEL_SEED, Type.LONG, 42L, Importance.LOW, "Seed of a new model's initial weights.")
             .define(DEVICE, Type.STRING, "auto", ValidString.in("auto", "cpu", "gpu"), Importance.MEDIUM,
                     "Where tensors live: gpu if a CUDA engine and GPU exist (auto), or forced.")

@@ -68,7 +68,7 @@ class ContinualEvalTest {
     }
 
     static LearnerConfig lc() {
-        return LearnerConfig.defaults().withWarmup(0);
+        return LearnerConfig.defaults().withWarmup(0).withContextMode("off");
     }
 
     @Test
