@@ -448,15 +448,19 @@ final class EvalCommand implements Callable<Integer> {
         b.append(EvalReport.table(ph, prows)).append('\n');
 
         b.append("## Keyed knowledge\n\n");
-        b.append(String.format(Locale.ROOT, "%d keys each learn one record that starts with their own fact; then background "
-                + "records on 8 other keys; at each delay (background records) every fact is asked under its own key (its fast "
-                + "memory plus the slow weights) and under a fresh key (slow weights only). Gain: answer bits saved against the "
-                + "start model.%n%n", s.keyedKeys()));
+        b.append(String.format(Locale.ROOT, "%d keys each learn one record that starts with their own fact, all with the same "
+                + "question (\"the code of my locker is \" + the key's own 6 random characters); then background records on 8 "
+                + "other keys; at each delay (background records) every fact is asked under its own key (its fast memory and "
+                + "context model plus the slow weights and global context) and under a fresh key (no key memory). Gain: answer "
+                + "bits saved against the start model. A fresh key cannot know whose code is meant: its exact completions can "
+                + "match at most one key's code (acc <= %.3f); more would mean one answer dominates.%n%n", s.keyedKeys(),
+                1.0 / s.keyedKeys()));
         List<String> yh = new ArrayList<>(List.of("variant"));
         int[] kd = s.keyedDelays();
         headers(yh, "own-key gain @", kd);
         headers(yh, "own-key acc @", kd);
         headers(yh, "fresh-key gain @", kd);
+        headers(yh, "fresh-key acc @", kd);
         List<List<String>> yrows = new ArrayList<>();
         for (Variant v : main) {
             List<KeyedResult> ys = keyed.get(v.name());
@@ -464,6 +468,7 @@ final class EvalCommand implements Callable<Integer> {
             columns(row, ys, kd.length, (y, i) -> y.ownGainBits()[i], "%.2f");
             columns(row, ys, kd.length, (y, i) -> y.ownAccuracy()[i], "%.2f");
             columns(row, ys, kd.length, (y, i) -> y.freshGainBits()[i], "%.2f");
+            columns(row, ys, kd.length, (y, i) -> y.freshAccuracy()[i], "%.3f");
             yrows.add(row);
         }
         b.append(EvalReport.table(yh, yrows)).append('\n');

@@ -302,6 +302,9 @@ public final class ContinualEval {
 
     // ---------------------------------------------------------------- facts
 
+    /** The subject of every keyed fact: "the code of my locker is ...", each key with its own code. */
+    static final String KEYED_SUBJECT = "my locker";
+
     record Fact(String name, String code) {
         String prompt() {
             return "the code of " + name + " is ";
@@ -490,7 +493,8 @@ public final class ContinualEval {
      */
     public KeyedResult keyed(Variant v, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed * 53 + 3);
-        List<Fact> facts = facts(s.keyedKeys(), rnd);
+        // One question, a different answer per key: only a key's own memory can tell which answer is its own.
+        List<Fact> facts = facts(s.keyedKeys(), rnd).stream().map(f -> new Fact(KEYED_SUBJECT, f.code())).toList();
         int[] delays = s.keyedDelays();
         double[] ownGain = new double[delays.length];
         double[] ownAcc = new double[delays.length];

@@ -264,12 +264,17 @@ public final class Learner implements AutoCloseable {
      * cost 21 ms per record for a key of 12,000 contexts.
      */
     private KeyContext ownKeyContext(FastState state) {
-        return state.context() == null ? context.freshKey() : state.context();
+        return fits(state.context()) ? state.context() : context.freshKey();
+    }
+
+    /** Whether a key's stored context can serve this level (none, or one of other orders, cannot). */
+    private boolean fits(KeyContext kc) {
+        return kc != null && java.util.Arrays.equals(kc.model().orders(), context.config().orders());
     }
 
     /** A copy of the key's context to advance (a fresh one for a key that has none yet). */
     private KeyContext keyContext(FastState state) {
-        return state.context() == null ? context.freshKey() : state.context().copy();
+        return fits(state.context()) ? state.context().copy() : context.freshKey();
     }
 
     /** The record's log-probabilities on the host (T x 256, natural log), or null if any is not finite. */

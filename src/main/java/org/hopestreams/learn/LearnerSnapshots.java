@@ -106,7 +106,10 @@ public final class LearnerSnapshots {
 
     /**
      * The exact-context level of the {@link StateGroup#CONTEXT} group's tensors under {@code lc}, or
-     * null if they hold none or the configuration has the level off.
+     * null if they hold none or the configuration has the level off. The level follows the
+     * configuration, as the rates do: a stored global model of other orders is not used (a new one
+     * starts), and a stored mixer of another shape (another mode) starts afresh beside the kept
+     * global model; what was stored is otherwise restored exactly.
      */
     public static ContextLevel contextLevel(LearnerConfig lc, Map<String, HostTensor> tensors)
             throws StateFormatException {
@@ -120,8 +123,15 @@ public final class LearnerSnapshots {
             if (mixer == null) {
                 throw new IllegalArgumentException("the global context model is stored without its mixer");
             }
-            return new ContextLevel(cc, ContextModel.decode(global.bytes()),
-                    Mixer.restore(cc.sets(), cc.inputs(), cc.mixerRate(), mixer.toDoubles()));
+            ContextModel model = ContextModel.decode(global.bytes());
+            if (!java.util.Arrays.equals(model.orders(), cc.orders())) {
+                return new ContextLevel(cc);
+            }
+            double[] weights = mixer.toDoubles();
+            Mixer m = weights.length == cc.sets() * cc.inputs()
+                    ? Mixer.restore(cc.sets(), cc.inputs(), cc.mixerRate(), weights)
+                    : new ContextLevel(cc).mixer();
+            return new ContextLevel(cc, model, m);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new StateFormatException("exact-context level: " + e.getMessage(), e);
         }

@@ -156,6 +156,30 @@ class ContextLevelLearnerTest {
     }
 
     @Test
+    void aStoredLevelFollowsAChangedConfigurationInsteadOfFailing() throws Exception {
+        byte[][] recs = records(6);
+        try (Learner a = LearnerContractTest.tiny(withContext("mix"), 1)) {
+            for (int i = 0; i < 6; i++) {
+                a.learn("k", recs[i], i);
+            }
+            StateSnapshot s = LearnerSnapshots.of(a, true);
+            // Another mode: the global model is kept, the mixer (other inputs) starts afresh.
+            try (Learner b = LearnerSnapshots.restore(s, a.learnerConfig().withContextMode("ppm-mix"),
+                    new InMemoryFastStateStore(), Device.cpu())) {
+                assertEquals(a.contextLevel().global(), b.contextLevel().global());
+                assertTrue(Double.isFinite(b.learn("k", recs[0], 7).bitsPerByte()));
+            }
+            // Other orders: a new level, and keys' stored contexts of the old orders are not used.
+            LearnerConfig other = a.learnerConfig().withContext("mix", "1,2,3", 1 << 10, 1 << 12, 0.01);
+            try (Learner c = LearnerSnapshots.restore(s, other, new InMemoryFastStateStore(), Device.cpu())) {
+                assertEquals(0, c.contextLevel().global().size());
+                assertTrue(c.learn("k", recs[1], 8).accepted());
+                assertArrayEquals(new int[] {1, 2, 3}, c.fastStates().get("k").context().model().orders());
+            }
+        }
+    }
+
+    @Test
     void aContextConfigurationThatDoesNotParseIsRefusedWithTheValue() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> LearnerConfig.defaults().withContext("mix", "1,x", 10, 10, 0.01));
