@@ -99,6 +99,10 @@ public final class ContextLevel {
          * network until the mixer had learned); where one context model's longest context is
          * deterministic and the other's is not, that one starts at 1.0 and the other at 0.3 (a key
          * that saw one continuation of a context others continue differently knows its own answer).
+         * Where the key matched a longer context than the global model, the key's weight is 1.5 and
+         * the others' 0.1: while learning this never happens (the global model counts every byte a
+         * key counts), only when a query's own text repeats itself (a passkey), so the longer match
+         * wins as in PPM.
          */
         double[] initialWeights() {
             int n = inputs();
@@ -106,11 +110,19 @@ public final class ContextLevel {
             for (int set = 0; set < sets(); set++) {
                 boolean keyDet = (set >> 1 & 1) == 1;
                 boolean globalDet = (set & 1) == 1;
+                int keyBucket = set / (2 * 2 * MATCH_BUCKETS);
+                int globalBucket = set / (2 * 2) % MATCH_BUCKETS;
                 double key = keyDet && !globalDet ? 1.0 : globalDet && !keyDet ? 0.3 : 0.6;
                 double global = globalDet && !keyDet ? 1.0 : keyDet && !globalDet ? 0.3 : 0.6;
+                double net = 0.2;
+                if (keyBucket > globalBucket) {
+                    key = 1.5;
+                    global = 0.1;
+                    net = 0.1;
+                }
                 int at = set * n;
                 if (mode == Mode.MIX) {
-                    w[at++] = 0.2;
+                    w[at++] = net;
                 }
                 w[at] = key;
                 w[at + 1] = global;
