@@ -163,7 +163,7 @@ final class EvalCommand implements Callable<Integer> {
                 ? new ContinualEval.Settings(recordBytes, segRecs, cycles, 2, 512, 4, 6, 2, new int[] {0, 8, 24},
                 new int[] {64}, 3, 6, new int[] {0, 12})
                 : new ContinualEval.Settings(recordBytes, segRecs, cycles, 4, 1024, 8, 16, 3, new int[] {0, 16, 64, 160},
-                new int[] {64, 512}, 8, 16, new int[] {0, 32, 128});
+                new int[] {64, 512, 2048}, 8, 16, new int[] {0, 32, 128});
         Files.createDirectories(out);
         Device dev = DeviceChoice().resolve();
 
