@@ -39,6 +39,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--record-bytes", defaultValue = "256", description = "Bytes per record (default: ${DEFAULT-VALUE}).")
     int recordBytes;
 
+    @Option(names = "--context", defaultValue = LearnerConfig.DEFAULT_CONTEXT_MODE, paramLabel = "MODE",
+            description = "Exact-context level: mix, off, ppm-mix, ppm-key, ppm-global (default: ${DEFAULT-VALUE}).")
+    String context;
+
     @Option(names = "--chunk", defaultValue = "16", description = "Memory chunk length b (default: ${DEFAULT-VALUE}).")
     int chunk;
 
@@ -69,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
                     + (records + 5L) * recordBytes);
         }
         if (stream) {
-            StreamBench.run(presets.get(0), records, recordBytes, data, device, commitMs, repartition);
+            StreamBench.run(presets.get(0), records, recordBytes, data, device, commitMs, repartition, context);
             return 0;
         }
         double gflops = matmulGflops(device);
@@ -79,7 +83,7 @@ final class BenchCommand implements Callable<Integer> {
                 "score bytes/s", "ms/record", "MFLOP/byte", "roofline", "time per record (ms)");
         for (String preset : presets) {
             HopeConfig c = HopeConfig.preset(preset).withChunk(chunk);
-            try (Learner l = Learner.create(c, LearnerConfig.defaults().withWarmup(0), 0, new InMemoryFastStateStore(),
+            try (Learner l = Learner.create(c, LearnerConfig.defaults().withWarmup(0).withContextMode(context), 0, new InMemoryFastStateStore(),
                     device)) {
                 for (int i = 0; i < 5; i++) {
                     l.learn("k", record(data, i), i);

@@ -47,7 +47,7 @@ final class StreamBench {
     }
 
     static void run(String preset, int records, int recordBytes, byte[] data, Device device, long commitMs,
-                    boolean repartition) throws Exception {
+                    boolean repartition, String contextMode) throws Exception {
         Path state = Files.createTempDirectory("hope-bench-state");
         Map<String, Object> m = new HashMap<>();
         m.put(HopeStreamsConfig.MODEL_PRESET, preset);
@@ -55,6 +55,7 @@ final class StreamBench {
         m.put(HopeStreamsConfig.WINDOW_MS, "1000");
         m.put(HopeStreamsConfig.RECORD_MAX_BYTES, Integer.toString(recordBytes));
         m.put(HopeStreamsConfig.REPARTITION, Boolean.toString(repartition));
+        m.put(HopeStreamsConfig.CONTEXT_MODE, contextMode);
         m.put(HopeStreamsConfig.DEVICE, device.isGpu() ? "gpu" : "cpu");
         m.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(commitMs));
         m.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
