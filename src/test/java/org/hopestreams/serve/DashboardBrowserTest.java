@@ -125,10 +125,7 @@ public class DashboardBrowserTest {
                 + CHROMEDRIVER + "): apt-get install chromium chromium-driver");
         Map<String, Object> m = StreamTestSupport.appConfig(kafka.bootstrapServers(), registry.apiUrl(),
                 "it-dashboard", stateDir);
-        m.put(HopeStreamsConfig.INPUT_TOPIC, "dash.events");
-        m.put(HopeStreamsConfig.LEARNING_TOPIC, "dash.learning");
-        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "dash.checkpoints");
-        m.put(HopeStreamsConfig.DLQ_TOPIC, "dash.dlq");
+        StreamTestSupport.topics(m, "dash");
         m.put(HopeStreamsConfig.HTTP_HOST, "127.0.0.1");
         // stream-time checkpoints every 5 s of event time: 40 events 400 ms apart give 3 LOW consolidations
         m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "5000");

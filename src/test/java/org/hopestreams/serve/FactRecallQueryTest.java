@@ -48,10 +48,7 @@ class FactRecallQueryTest {
     void aFactStatedOnceUnderAKeyIsCompletedUnderThatKey() throws Exception {
         Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(),
                 SERVERS.registry().apiUrl(), "fact-recall", dir.resolve("state"));
-        m.put(HopeStreamsConfig.INPUT_TOPIC, "f.events");
-        m.put(HopeStreamsConfig.LEARNING_TOPIC, "f.learning");
-        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "f.checkpoints");
-        m.put(HopeStreamsConfig.DLQ_TOPIC, "f.dlq");
+        StreamTestSupport.topics(m, "f");
         m.put(HopeStreamsConfig.HTTP_HOST, "127.0.0.1");
         m.put(HopeStreamsConfig.RECORD_MAX_BYTES, "256");
         HopeStreamsConfig config = new HopeStreamsConfig(m);

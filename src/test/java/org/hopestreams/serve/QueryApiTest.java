@@ -57,10 +57,7 @@ class QueryApiTest {
     private HopeStreamsConfig config(int port, String stateName) {
         Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), "query-api",
                 dir.resolve(stateName));
-        m.put(HopeStreamsConfig.INPUT_TOPIC, "q.events");
-        m.put(HopeStreamsConfig.LEARNING_TOPIC, "q.learning");
-        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "q.checkpoints");
-        m.put(HopeStreamsConfig.DLQ_TOPIC, "q.dlq");
+        StreamTestSupport.topics(m, "q");
         m.put(HopeStreamsConfig.HTTP_PORT, Integer.toString(port));
         m.put(HopeStreamsConfig.HTTP_HOST, "127.0.0.1");
         m.put(StreamsConfig.APPLICATION_SERVER_CONFIG, "127.0.0.1:" + port);

@@ -37,10 +37,7 @@ class BadInputIntegrationTest {
         String bootstrap = SERVERS.kafka().bootstrapServers();
         String registry = SERVERS.registry().apiUrl();
         Map<String, Object> m = StreamTestSupport.appConfig(bootstrap, registry, "it-bad", stateDir);
-        m.put(HopeStreamsConfig.INPUT_TOPIC, "bad.events");
-        m.put(HopeStreamsConfig.LEARNING_TOPIC, "bad.learning");
-        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "bad.checkpoints");
-        m.put(HopeStreamsConfig.DLQ_TOPIC, "bad.dlq");
+        StreamTestSupport.topics(m, "bad");
         HopeStreamsConfig config = new HopeStreamsConfig(m);
         StreamApp.createTopics(config, 1, (short) 1);
 

@@ -115,12 +115,10 @@ class HopeTopologyTest {
         Serde<Object> avro = HopeTopology.avroSerde(config);
         try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro),
                 config.streamsProperties())) {
-            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
-                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
-            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
-                    Serdes.String().deserializer(), avro.deserializer());
-            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
-                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            Topics t = Topics.of(driver, config, avro);
+            TestInputTopic<String, byte[]> in = t.in();
+            TestOutputTopic<String, Object> learning = t.learning();
+            TestOutputTopic<byte[], byte[]> dlq = t.dlq();
             String long70k = "k".repeat(70_000);   // past the 65,535 bytes of writeUTF in the repartition topic
             in.pipeInput(long70k, "a key of 70,000 bytes".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(100));
             in.pipeInput("k".repeat(100_001), "one byte over the cap".getBytes(StandardCharsets.UTF_8),
@@ -146,12 +144,10 @@ class HopeTopologyTest {
         long wall = 1_000_000L;
         try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro),
                 config.streamsProperties(), Instant.ofEpochMilli(wall))) {
-            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
-                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
-            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
-                    Serdes.String().deserializer(), avro.deserializer());
-            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
-                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            Topics t = Topics.of(driver, config, avro);
+            TestInputTopic<String, byte[]> in = t.in();
+            TestOutputTopic<String, Object> learning = t.learning();
+            TestOutputTopic<byte[], byte[]> dlq = t.dlq();
             long year3000 = Instant.parse("3000-01-01T00:00:00Z").toEpochMilli();
             in.pipeInput("doc", "before".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(400));
             in.pipeInput("doc", "from the far future".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(year3000));
@@ -191,12 +187,10 @@ class HopeTopologyTest {
         });
         try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro, hub),
                 config.streamsProperties())) {
-            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
-                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
-            TestOutputTopic<String, Object> learning = driver.createOutputTopic(config.learningTopic(),
-                    Serdes.String().deserializer(), avro.deserializer());
-            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(config.dlqTopic(),
-                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            Topics t = Topics.of(driver, config, avro);
+            TestInputTopic<String, byte[]> in = t.in();
+            TestOutputTopic<String, Object> learning = t.learning();
+            TestOutputTopic<byte[], byte[]> dlq = t.dlq();
             in.pipeInput("boom", "this one fails in the learner".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(100));
             byte[] big = new byte[5000];
             java.util.Arrays.fill(big, (byte) 'z');
@@ -218,5 +212,17 @@ class HopeTopologyTest {
 
     static String header(Headers h, String name) {
         return new String(h.lastHeader(name).value(), StandardCharsets.UTF_8);
+    }
+
+    /** The driver's input, learning and dead-letter topics, as every test here reads them. */
+    private record Topics(TestInputTopic<String, byte[]> in, TestOutputTopic<String, Object> learning,
+                          TestOutputTopic<byte[], byte[]> dlq) {
+        static Topics of(TopologyTestDriver driver, HopeStreamsConfig config, Serde<Object> avro) {
+            return new Topics(driver.createInputTopic(config.inputTopic(), Serdes.String().serializer(),
+                    Serdes.ByteArray().serializer()),
+                    driver.createOutputTopic(config.learningTopic(), Serdes.String().deserializer(), avro.deserializer()),
+                    driver.createOutputTopic(config.dlqTopic(), Serdes.ByteArray().deserializer(),
+                            Serdes.ByteArray().deserializer()));
+        }
     }
 }

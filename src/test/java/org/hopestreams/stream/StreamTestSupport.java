@@ -130,6 +130,14 @@ public final class StreamTestSupport {
         return m;
     }
 
+    /** The application's four topics under one prefix: PREFIX.events, .learning, .checkpoints, .dlq. */
+    public static void topics(Map<String, Object> m, String prefix) {
+        m.put(HopeStreamsConfig.INPUT_TOPIC, prefix + ".events");
+        m.put(HopeStreamsConfig.LEARNING_TOPIC, prefix + ".learning");
+        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, prefix + ".checkpoints");
+        m.put(HopeStreamsConfig.DLQ_TOPIC, prefix + ".dlq");
+    }
+
     public static Map<String, Object> serdeConfig(String registryUrl) {
         Map<String, Object> cfg = new HashMap<>();
         cfg.put("apicurio.registry.url", registryUrl);

@@ -33,10 +33,7 @@ class StreamingIntegrationTest {
     void avroEventsAreLearnedExactlyOnceAndBadInputIsDeadLettered() throws Exception {
         Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), "it-basic",
                 stateDir);
-        m.put(HopeStreamsConfig.INPUT_TOPIC, "it.events");
-        m.put(HopeStreamsConfig.LEARNING_TOPIC, "it.learning");
-        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "it.checkpoints");
-        m.put(HopeStreamsConfig.DLQ_TOPIC, "it.dlq");
+        StreamTestSupport.topics(m, "it");
         HopeStreamsConfig config = new HopeStreamsConfig(m);
         StreamApp.createTopics(config, 1, (short) 1);
 

@@ -47,10 +47,7 @@ class TestcontainersKafkaTest {
     void avroEventsAreLearnedOnAContainerBrokerAndCorruptOnesAreDeadLettered() throws Exception {
         String bootstrap = KAFKA.getBootstrapServers();
         Map<String, Object> m = StreamTestSupport.appConfig(bootstrap, REGISTRY.apiUrl(), "tc-basic", stateDir);
-        m.put(HopeStreamsConfig.INPUT_TOPIC, "tc.events");
-        m.put(HopeStreamsConfig.LEARNING_TOPIC, "tc.learning");
-        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "tc.checkpoints");
-        m.put(HopeStreamsConfig.DLQ_TOPIC, "tc.dlq");
+        StreamTestSupport.topics(m, "tc");
         HopeStreamsConfig config = new HopeStreamsConfig(m);
         StreamApp.createTopics(config, 1, (short) 1);
 
