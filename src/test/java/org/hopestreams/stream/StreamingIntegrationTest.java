@@ -68,6 +68,16 @@ class StreamingIntegrationTest {
             List<ConsumerRecord<String, Object>> cps = StreamTestSupport.readAvro(SERVERS.kafka().bootstrapServers(),
                     SERVERS.registry().apiUrl(), "it.checkpoints", (int) last.getLowSteps(), Duration.ofSeconds(30));
             assertEquals(last.getLowSteps(), cps.size(), "one CheckpointEvent per LOW step");
+            // The model changelog keeps about one version: compacted, small segments (ModelStoreBuilder).
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    Map.of("bootstrap.servers", SERVERS.kafka().bootstrapServers()))) {
+                var topic = new org.apache.kafka.common.config.ConfigResource(
+                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, "it-basic-model-changelog");
+                var cfg = admin.describeConfigs(List.of(topic)).all().get().get(topic);
+                assertEquals("compact", cfg.get("cleanup.policy").value());
+                assertEquals(org.hopestreams.store.ModelStoreBuilder.CHANGELOG_SEGMENT_BYTES, cfg.get("segment.bytes").value());
+                assertEquals(org.hopestreams.store.ModelStoreBuilder.CHANGELOG_SEGMENT_MS, cfg.get("segment.ms").value());
+            }
             assertTrue(last.getLowSteps() >= 2);
             assertEquals(1, ((CheckpointEvent) cps.get(0).value()).getLowSteps());
 
