@@ -132,6 +132,13 @@ public final class Telemetry implements LearnerHub.Listener {
     }
 
     @Override
+    public void unreadableState(int partition, boolean reset) {
+        Counter.builder("hope.fast.state.unreadable")
+                .description("Records whose key's stored fast memory could not be read (action: reset or dead-letter)")
+                .tags("action", reset ? "reset" : "dead-letter").register(registry).increment();
+    }
+
+    @Override
     public void checkpoint(int partition, long v, long wallMs, long stateBytes) {
         lastCheckpointWall.set(wallMs);
         version.accumulateAndGet(v, Math::max);

@@ -10,6 +10,7 @@ import org.hopestreams.learn.LearnOutcome;
 import org.hopestreams.learn.Learner;
 import org.hopestreams.learn.LearnerSnapshots;
 import org.hopestreams.learn.StateGroup;
+import org.hopestreams.learn.UnreadableStateException;
 import org.hopestreams.model.DeviceChoice;
 import org.hopestreams.model.Level;
 import org.hopestreams.store.ChunkedValues;
@@ -26,6 +27,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,6 +59,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private final Map<String, org.hopestreams.model.HostTensor> published = new LinkedHashMap<>();
     /** The exact-context level's committed global model and mixer (their stored byte form), when it is on. */
     private final Map<String, org.hopestreams.model.HostTensor> publishedContext = new LinkedHashMap<>();
+    /** Keys whose unreadable memory was logged (once per key; only ever as many as there are broken entries). */
+    private final Set<String> unreadableKeys = new HashSet<>();
     private long lastCheckpointWall;
     private ProcessorContext<String, Object> context;
     private Learner learner;
@@ -92,6 +96,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         lastCheckpointWall = 0;
         published.clear();
         publishedContext.clear();
+        unreadableKeys.clear();
         modelStore = context.getStateStore(MODEL);
         fast = new KvFastStateStore(context.getStateStore(FAST_MEMORY), () -> learner.config());
         checkpoints = new ChunkedValues(context.getStateStore(CHECKPOINTS), new StateCodec());
@@ -155,14 +160,13 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         long consolidations = learner.consolidations();
         long midSteps = learner.levelSteps()[Level.MID.ordinal()];
         long t0 = System.nanoTime();
-        LearnOutcome o = learner.learn(r.key(), r.bytes(), record.timestamp());
+        LearnOutcome o = learn(record);
+        if (o == null) {
+            return;
+        }
         if (!o.accepted()) {
-            String code = o.reason().startsWith("non-finite") ? "non-finite"
-                    : o.reason().startsWith("empty") ? "empty" : "oversize";
-            hub.deadLetter("learn", code);
-            context.forward(new Record<>(r.key(), new DeadLetter(utf8(r.key()), r.bytes(), code), record.timestamp(),
-                    DeadLetter.headers(record.headers(), "learn", code, o.reason(), r.sourceTopic(),
-                            r.sourcePartition(), r.sourceOffset())));
+            deadLetter(record, o.reason().startsWith("non-finite") ? "non-finite"
+                    : o.reason().startsWith("empty") ? "empty" : "oversize", o.reason());
             return;
         }
         streamTime = Math.max(streamTime, record.timestamp());
@@ -175,6 +179,40 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         hub.learned(context.taskId().partition(), r.key(), o, System.nanoTime() - t0);
         CrashPoints.hit("record");
         context.forward(new Record<>(r.key(), learningEvent(r, o), record.timestamp()));
+    }
+
+    /**
+     * Learns the record; {@code null} when it was dead-lettered because its key's stored memory cannot
+     * be read and resets are not allowed (the entry is kept: a later build may read it).
+     */
+    private LearnOutcome learn(Record<String, LearnRecord> record) {
+        LearnRecord r = record.value();
+        try {
+            return learner.learn(r.key(), r.bytes(), record.timestamp());
+        } catch (UnreadableStateException e) {
+            boolean reset = config.getBoolean(HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE);
+            if (unreadableKeys.add(r.key())) {
+                LOG.warn("task {}: {}; {}", context.taskId(), e.getMessage(), reset
+                        ? "the key starts again from the initial memory (" + HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE + "=true)"
+                        : "its records go to the dead-letter topic and the entry is kept (set "
+                                + HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE + "=true to reset it)");
+            }
+            hub.unreadableState(context.taskId().partition(), reset);
+            if (!reset) {
+                deadLetter(record, "unreadable-state", e.getMessage());
+                return null;
+            }
+            fast.delete(r.key());
+            return learner.learn(r.key(), r.bytes(), record.timestamp());
+        }
+    }
+
+    private void deadLetter(Record<String, LearnRecord> record, String code, String message) {
+        LearnRecord r = record.value();
+        hub.deadLetter("learn", code);
+        context.forward(new Record<>(r.key(), new DeadLetter(utf8(r.key()), r.bytes(), code), record.timestamp(),
+                DeadLetter.headers(record.headers(), "learn", code, message, r.sourceTopic(), r.sourcePartition(),
+                        r.sourceOffset())));
     }
 
     private LearningEvent learningEvent(LearnRecord r, LearnOutcome o) {

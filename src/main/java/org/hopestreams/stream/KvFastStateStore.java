@@ -4,6 +4,7 @@ import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.hopestreams.learn.FastStateStore;
 import org.hopestreams.learn.LearnerSnapshots;
+import org.hopestreams.learn.UnreadableStateException;
 import org.hopestreams.model.FastState;
 import org.hopestreams.model.HopeConfig;
 import org.hopestreams.store.ChunkedValues;
@@ -43,8 +44,8 @@ public final class KvFastStateStore implements FastStateStore {
             var s = values.get(name(key));
             return s == null ? null : LearnerSnapshots.fastState(s, config.get(), key);
         } catch (StateFormatException e) {
-            throw new IllegalStateException("fast-memory store holds an unreadable state for key '" + key + "': "
-                    + e.getMessage(), e);
+            throw new UnreadableStateException(key, "fast-memory store holds an unreadable state for key '" + key
+                    + "': " + e.getMessage(), e);
         }
     }
 
@@ -58,6 +59,11 @@ public final class KvFastStateStore implements FastStateStore {
         PersistStats.FAST_PUTS.increment();
         PersistStats.FAST_NANOS.add(nanos);
         PersistStats.FAST_BYTES.add(bytes);
+    }
+
+    /** Removes the key's state (a tombstone per chunk in the changelog); the key starts afresh. */
+    public void delete(String key) {
+        values.delete(name(key));
     }
 
     /** Puts so far and their total time in ms (encode and store). */

@@ -41,6 +41,10 @@ public final class LearnerHub {
 
         default void checkpoint(int partition, long version, long wallMs, long bytes) {
         }
+
+        /** A key's stored fast memory could not be read: reset to the initial one, or its record dead-lettered. */
+        default void unreadableState(int partition, boolean reset) {
+        }
     }
 
     private final Map<Integer, TaskModel> models = new ConcurrentHashMap<>();
@@ -75,6 +79,12 @@ public final class LearnerHub {
     void deadLetter(String stage, String reason) {
         for (Listener l : listeners) {
             l.deadLetter(stage, reason);
+        }
+    }
+
+    void unreadableState(int partition, boolean reset) {
+        for (Listener l : listeners) {
+            l.unreadableState(partition, reset);
         }
     }
 

@@ -347,6 +347,86 @@ class HopeProcessorTest {
         assertEquals(2, processor.learner().levelSteps()[1], "and its window closes the open one");
     }
 
+    /**
+     * A fast-memory entry this build cannot read (another format version), resets not allowed: each
+     * of the key's records is a dead letter naming the key and the problem, the entry stays as it was,
+     * other keys keep learning.
+     */
+    @Test
+    void aKeyWhoseMemoryCannotBeReadIsDeadLetteredAndItsEntryKept() {
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        List<Boolean> unreadable = new ArrayList<>();
+        processor = start(ctx, Map.of(), unreadableListener(unreadable));
+        processor.process(record("good", "healthy text", 0, 0));
+        processor.process(record("old", "written by another version", 100, 1));
+        Bytes first = org.hopestreams.store.ChunkedValues.chunkKey("old".getBytes(StandardCharsets.UTF_8), 0);
+        byte[] chunk = fastMemory().get(first).clone();
+        java.nio.ByteBuffer.wrap(chunk).putInt(4, 99);   // the chunk header's format version
+        fastMemory().put(first, chunk);
+        model().flushCache();
+        Map<String, List<String>> before = dump();
+        ctx.resetForwards();
+
+        processor.process(record("old", "cannot be learned yet", 200, 2));
+        processor.process(record("old", "nor this one", 300, 3));
+        model().flushCache();
+        assertEquals(before, dump(), "every store unchanged, the unreadable entry included");
+        assertEquals(2, ctx.forwarded().size());
+        Record<?, ?> dead = ctx.forwarded().get(0).record();
+        assertInstanceOf(DeadLetter.class, dead.value());
+        assertEquals("unreadable-state", HopeTopologyTest.header(dead.headers(), DeadLetter.REASON));
+        assertEquals("learn", HopeTopologyTest.header(dead.headers(), DeadLetter.STAGE));
+        String message = HopeTopologyTest.header(dead.headers(), DeadLetter.MESSAGE);
+        assertTrue(message.contains("'old'") && message.contains("version 99"), message);
+
+        assertEquals(List.of(false, false), unreadable, "counted once per record, as dead-lettered");
+
+        processor.process(record("good", "healthy again", 400, 4));
+        assertEquals(3, processor.learner().levelSteps()[0], "other keys keep learning");
+    }
+
+    /** The same with resets allowed: the key starts again from the initial memory and the record is learned. */
+    @Test
+    void aKeyWhoseMemoryCannotBeReadStartsAfreshWhenResetsAreAllowed() {
+        Map<String, Object> o = Map.of(HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE, "true");
+        MockProcessorContext<String, Object> ctx = context(o);
+        List<Boolean> unreadable = new ArrayList<>();
+        processor = start(ctx, o, unreadableListener(unreadable));
+        processor.process(record("good", "healthy text", 0, 0));
+        fastMemory().put(org.hopestreams.store.ChunkedValues.chunkKey("broken".getBytes(StandardCharsets.UTF_8), 0),
+                "not a state at all".getBytes(StandardCharsets.UTF_8));
+        ctx.resetForwards();
+
+        processor.process(record("broken", "learned from a fresh memory", 100, 1));
+        assertEquals(1, ctx.forwarded().size());
+        LearningEvent e = assertInstanceOf(LearningEvent.class, ctx.forwarded().get(0).record().value());
+        assertEquals(1L, e.getSourceOffset());
+        assertEquals(2, processor.learner().levelSteps()[0]);
+        FastState stored = processor.learner().fastStates().get("broken");
+        assertEquals(FastState.fresh(processor.learner().config()).tensors().keySet(), stored.tensors().keySet(),
+                "the entry holds a readable memory again");
+        processor.process(record("broken", "and learned on from it", 200, 2));
+        assertEquals(3, processor.learner().levelSteps()[0]);
+        assertEquals(List.of(true), unreadable, "one reset, counted");
+    }
+
+    /** A hub whose listener notes every unreadable fast memory: whether it was reset. */
+    private static LearnerHub unreadableListener(List<Boolean> resets) {
+        LearnerHub hub = new LearnerHub();
+        hub.addListener(new LearnerHub.Listener() {
+            @Override
+            public void unreadableState(int partition, boolean reset) {
+                resets.add(reset);
+            }
+        });
+        return hub;
+    }
+
+    @SuppressWarnings("unchecked")
+    private KeyValueStore<Bytes, byte[]> fastMemory() {
+        return (KeyValueStore<Bytes, byte[]>) stores.get(0);
+    }
+
     /** Every entry of the three stores, hex, in key order. */
     private Map<String, List<String>> dump() {
         Map<String, List<String>> out = new LinkedHashMap<>();
