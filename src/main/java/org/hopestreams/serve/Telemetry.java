@@ -139,6 +139,12 @@ public final class Telemetry implements LearnerHub.Listener {
     }
 
     @Override
+    public void keysExpired(int partition, long keys) {
+        Counter.builder("hope.keys.expired").description("Keys whose fast memory was deleted after hope.keys.ttl.ms idle")
+                .register(registry).increment(keys);
+    }
+
+    @Override
     public void checkpoint(int partition, long v, long wallMs, long stateBytes) {
         lastCheckpointWall.set(wallMs);
         version.accumulateAndGet(v, Math::max);

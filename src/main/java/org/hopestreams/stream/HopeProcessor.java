@@ -41,7 +41,8 @@ import java.util.Set;
  *
  * <p>State: the key's fast memory goes to {@code fast-memory} on every accepted record; the model
  * ({@code model} store) is written at every commit, only the groups that changed; every LOW version
- * goes to {@code checkpoints} (the last N kept). The live learner is a cache of those stores,
+ * goes to {@code checkpoints} (the last N kept); with {@code hope.keys.ttl.ms}, a punctuation deletes
+ * the memories of idle keys. The live learner is a cache of those stores,
  * rebuilt from them in {@link #init}: a task that moves or restarts continues exactly where the
  * last commit left it. A rejected record changes no store.
  *
@@ -53,6 +54,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     public static final String MODEL = "model";
     public static final String CHECKPOINTS = "checkpoints";
     private static final Logger LOG = LoggerFactory.getLogger(HopeProcessor.class);
+    /** The TTL check runs every TTL, at least once a minute, so that a long TTL still expires keys promptly. */
+    private static final long TTL_CHECK_MAX_MS = 60_000;
 
     private final HopeStreamsConfig config;
     private final LearnerHub hub;
@@ -126,6 +129,11 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             context.schedule(Duration.ofMillis(config.getLong(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS)),
                     PunctuationType.WALL_CLOCK_TIME, this::checkpointNow);
         }
+        long ttl = config.getLong(HopeStreamsConfig.KEYS_TTL_MS);
+        if (ttl > 0) {
+            context.schedule(Duration.ofMillis(Math.min(ttl, TTL_CHECK_MAX_MS)), PunctuationType.WALL_CLOCK_TIME,
+                    this::deleteIdleKeys);
+        }
     }
 
     private Learner initial(ai.djl.Device device) throws IOException {
@@ -170,6 +178,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             return;
         }
         streamTime = Math.max(streamTime, record.timestamp());
+        fast.touch(r.key(), streamTime);
         if (o.levelSteps()[Level.MID.ordinal()] > midSteps) {
             CrashPoints.hit("window-close");
         }
@@ -232,6 +241,24 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     void checkpointNow(long wallTime) {
         if (!closed && learner.checkpoint()) {
             consolidated(wallTime);
+        }
+    }
+
+    /**
+     * The TTL punctuation. Idle is measured in stream time, not wall time: a stopped application or a
+     * lagging consumer does not expire keys whose records are still waiting in the topic, and a replay
+     * of old data expires keys by the data's own time. So nothing expires before this task has seen a
+     * record in its current life (its stream time is unknown until then).
+     */
+    void deleteIdleKeys(long wallTime) {
+        if (closed || streamTime == Long.MIN_VALUE) {
+            return;
+        }
+        long deleted = fast.deleteIdle(streamTime - config.getLong(HopeStreamsConfig.KEYS_TTL_MS));
+        if (deleted > 0) {
+            LOG.info("task {}: deleted the fast memories of {} keys idle for more than {} ms of stream time",
+                    context.taskId(), deleted, config.getLong(HopeStreamsConfig.KEYS_TTL_MS));
+            hub.keysExpired(context.taskId().partition(), deleted);
         }
     }
 

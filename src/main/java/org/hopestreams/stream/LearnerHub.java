@@ -45,6 +45,10 @@ public final class LearnerHub {
         /** A key's stored fast memory could not be read: reset to the initial one, or its record dead-lettered. */
         default void unreadableState(int partition, boolean reset) {
         }
+
+        /** The TTL punctuation deleted the fast memories of {@code keys} idle keys. */
+        default void keysExpired(int partition, long keys) {
+        }
     }
 
     private final Map<Integer, TaskModel> models = new ConcurrentHashMap<>();
@@ -85,6 +89,12 @@ public final class LearnerHub {
     void unreadableState(int partition, boolean reset) {
         for (Listener l : listeners) {
             l.unreadableState(partition, reset);
+        }
+    }
+
+    void keysExpired(int partition, long keys) {
+        for (Listener l : listeners) {
+            l.keysExpired(partition, keys);
         }
     }
 

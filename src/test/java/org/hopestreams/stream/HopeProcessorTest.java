@@ -410,6 +410,52 @@ class HopeProcessorTest {
         assertEquals(List.of(true), unreadable, "one reset, counted");
     }
 
+    /**
+     * With {@code hope.keys.ttl.ms}, a wall-clock punctuation deletes the fast memories of keys that had
+     * no record for longer than the TTL of stream time; a key that comes back starts afresh.
+     */
+    @Test
+    void theMemoriesOfKeysIdleLongerThanTheTtlAreDeletedByThePunctuation() {
+        Map<String, Object> o = Map.of("hope.keys.ttl.ms", "1000");
+        MockProcessorContext<String, Object> ctx = context(o);
+        List<Long> expired = new ArrayList<>();
+        LearnerHub hub = new LearnerHub();
+        hub.addListener(new LearnerHub.Listener() {
+            @Override
+            public void keysExpired(int partition, long keys) {
+                expired.add(keys);
+            }
+        });
+        processor = start(ctx, o, hub);
+        MockProcessorContext.CapturedPunctuator ttl = ctx.scheduledPunctuators().stream()
+                .filter(p -> p.getInterval().equals(Duration.ofMillis(1000))).findFirst().orElseThrow();
+        assertEquals(PunctuationType.WALL_CLOCK_TIME, ttl.getType());
+        processor.process(record("old", "seen at the start", 0, 0));
+        processor.process(record("recent", "seen later", 900, 1));
+        processor.process(record("now", "the latest record", 1500, 2));
+        ttl.getPunctuator().punctuate(10_000L);
+        assertEquals(List.of(1L), expired, "only 'old' was idle for more than 1 s of stream time");
+        assertEquals(null, processor.learner().fastStates().get("old"));
+        assertTrue(keysOf(fastMemory()).stream().noneMatch(k -> k.contains("old")), "every entry of 'old' deleted");
+        assertTrue(processor.learner().fastStates().get("recent") != null);
+        assertEquals(2, processor.learner().fastStates().size());
+
+        processor.process(record("now", "stream time moves on", 2500, 3));
+        ttl.getPunctuator().punctuate(11_000L);
+        assertEquals(List.of(1L, 1L), expired, "'recent' idle since 900");
+        processor.process(record("old", "back again, from a fresh memory", 2600, 4));
+        assertEquals(5, processor.learner().levelSteps()[0]);
+        assertEquals(2, processor.learner().fastStates().size());
+    }
+
+    private static List<String> keysOf(KeyValueStore<Bytes, byte[]> kv) {
+        List<String> out = new ArrayList<>();
+        try (KeyValueIterator<Bytes, byte[]> it = kv.all()) {
+            it.forEachRemaining(e -> out.add(new String(e.key.get(), StandardCharsets.ISO_8859_1)));
+        }
+        return out;
+    }
+
     /** A hub whose listener notes every unreadable fast memory: whether it was reset. */
     private static LearnerHub unreadableListener(List<Boolean> resets) {
         LearnerHub hub = new LearnerHub();
