@@ -391,7 +391,10 @@ class HopeProcessorTest {
         Map<String, Object> o = Map.of(HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE, "true");
         MockProcessorContext<String, Object> ctx = context(o);
         List<Boolean> unreadable = new ArrayList<>();
-        processor = start(ctx, o, unreadableListener(unreadable));
+        LearnerHub hub = unreadableListener(unreadable);
+        var metrics = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        hub.addListener(new org.hopestreams.serve.Telemetry(metrics));
+        processor = start(ctx, o, hub);
         processor.process(record("good", "healthy text", 0, 0));
         fastMemory().put(org.hopestreams.store.ChunkedValues.chunkKey("broken".getBytes(StandardCharsets.UTF_8), 0),
                 "not a state at all".getBytes(StandardCharsets.UTF_8));
@@ -408,6 +411,7 @@ class HopeProcessorTest {
         processor.process(record("broken", "and learned on from it", 200, 2));
         assertEquals(3, processor.learner().levelSteps()[0]);
         assertEquals(List.of(true), unreadable, "one reset, counted");
+        assertEquals(1.0, metrics.get("hope.fast.state.unreadable").tag("action", "reset").counter().count());
     }
 
     /**
@@ -426,6 +430,8 @@ class HopeProcessorTest {
                 expired.add(keys);
             }
         });
+        var metrics = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        hub.addListener(new org.hopestreams.serve.Telemetry(metrics));
         processor = start(ctx, o, hub);
         MockProcessorContext.CapturedPunctuator ttl = ctx.scheduledPunctuators().stream()
                 .filter(p -> p.getInterval().equals(Duration.ofMillis(1000))).findFirst().orElseThrow();
@@ -443,6 +449,7 @@ class HopeProcessorTest {
         processor.process(record("now", "stream time moves on", 2500, 3));
         ttl.getPunctuator().punctuate(11_000L);
         assertEquals(List.of(1L, 1L), expired, "'recent' idle since 900");
+        assertEquals(2.0, metrics.get("hope.keys.expired").counter().count(), "counted in the metrics");
         processor.process(record("old", "back again, from a fresh memory", 2600, 4));
         assertEquals(5, processor.learner().levelSteps()[0]);
         assertEquals(2, processor.learner().fastStates().size());
