@@ -199,12 +199,12 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         try {
             return learner.learn(r.key(), r.bytes(), record.timestamp());
         } catch (UnreadableStateException e) {
-            boolean reset = config.getBoolean(HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE);
+            String setting = HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE;
+            boolean reset = config.getBoolean(setting);
             if (unreadableKeys.add(r.key())) {
                 LOG.warn("task {}: {}; {}", context.taskId(), e.getMessage(), reset
-                        ? "the key starts again from the initial memory (" + HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE + "=true)"
-                        : "its records go to the dead-letter topic and the entry is kept (set "
-                                + HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE + "=true to reset it)");
+                        ? "the key starts again from the initial memory (" + setting + "=true)"
+                        : "its records go to the dead-letter topic and the entry is kept (" + setting + "=false)");
             }
             hub.unreadableState(context.taskId().partition(), reset);
             if (!reset) {
