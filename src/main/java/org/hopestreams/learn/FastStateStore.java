@@ -10,7 +10,11 @@ import org.hopestreams.model.FastState;
  * <p>Implementations need not be thread-safe: one learner (one stream task) owns its store.
  */
 public interface FastStateStore {
-    /** The key's state, or {@code null} for a key never seen. */
+    /**
+     * The key's state, or {@code null} for a key never seen.
+     *
+     * @throws UnreadableStateException if the key has a stored state that cannot be decoded
+     */
     FastState get(String key);
 
     void put(String key, FastState state);

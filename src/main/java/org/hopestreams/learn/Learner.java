@@ -178,6 +178,8 @@ public final class Learner implements AutoCloseable {
      * it. {@code streamTimeMs} drives stream-time MID windows (see {@link #advanceStreamTime}). A
      * record that is empty, over the cap, or whose
      * loss or gradient is not finite changes nothing and is returned with the reason.
+     *
+     * @throws UnreadableStateException if the key's stored fast state cannot be decoded; nothing has changed then
      */
     public LearnOutcome learn(String key, byte[] record, long streamTimeMs) {
         if (queryOnly) {

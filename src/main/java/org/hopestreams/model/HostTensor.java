@@ -1,5 +1,6 @@
 package org.hopestreams.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -68,11 +69,29 @@ public final class HostTensor {
         return new HostTensor(shape, type, new byte[Math.toIntExact(elements(shape) * type.bytes)]);
     }
 
+    /**
+     * A host copy of {@code array}; the array and its manager are left as they were.
+     *
+     * <p>A CPU array is read straight into a Java array (DJL's PyTorch engine copies its data into a
+     * {@code byte[]} and allocates nothing native). An array on another device cannot be read that way:
+     * the engine first copies it to the CPU, and it attaches that copy to the array's own manager, which
+     * for model parameters lives as long as the learner, so every commit would keep a host copy of the
+     * model until the task closes. The copy is made here instead, and closed as soon as it is read.
+     */
     public static HostTensor of(NDArray array) {
-        ByteBuffer bb = array.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        if (array.getDevice().equals(Device.cpu())) {
+            return read(array);
+        }
+        try (NDArray host = array.toDevice(Device.cpu(), true)) {
+            return read(host);
+        }
+    }
+
+    private static HostTensor read(NDArray cpuArray) {
+        ByteBuffer bb = cpuArray.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         byte[] bytes = new byte[bb.remaining()];
         bb.get(bytes);
-        return new HostTensor(array.getShape().getShape(), Type.of(array.getDataType()), bytes);
+        return new HostTensor(cpuArray.getShape().getShape(), Type.of(cpuArray.getDataType()), bytes);
     }
 
     /** Bytes as a rank-1 {@link Type#UINT8} tensor (not copied: the caller gives them up). */

@@ -31,6 +31,7 @@ public final class Telemetry implements LearnerHub.Listener {
     private final DistributionSummary bits;
     private final DistributionSummary surprise;
     private final Timer latency;
+    private final Counter keysExpired;
     private final MeterRegistry registry;
     private final AtomicLong[] steps = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
     private final AtomicLong lastCheckpointWall = new AtomicLong();
@@ -60,6 +61,8 @@ public final class Telemetry implements LearnerHub.Listener {
         this.registry = registry;
         records = Counter.builder("hope.records").description("Records learned").register(registry);
         bytes = Counter.builder("hope.bytes").description("Bytes learned").baseUnit("bytes").register(registry);
+        keysExpired = Counter.builder("hope.keys.expired")
+                .description("Keys whose fast memory was deleted after hope.keys.ttl.ms idle").register(registry);
         bits = DistributionSummary.builder("hope.bits.per.byte")
                 .description("Prequential bits per byte of each record, before learning it").register(registry);
         surprise = DistributionSummary.builder("hope.surprise")
@@ -129,6 +132,18 @@ public final class Telemetry implements LearnerHub.Listener {
         synchronized (history) {
             point().deadLetters++;
         }
+    }
+
+    @Override
+    public void unreadableState(int partition, boolean reset) {
+        Counter.builder("hope.fast.state.unreadable")
+                .description("Records whose key's stored fast memory could not be read (action: reset or dead-letter)")
+                .tags("action", reset ? "reset" : "dead-letter").register(registry).increment();
+    }
+
+    @Override
+    public void keysExpired(int partition, long keys) {
+        keysExpired.increment(keys);
     }
 
     @Override

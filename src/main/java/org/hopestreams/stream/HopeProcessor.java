@@ -10,6 +10,7 @@ import org.hopestreams.learn.LearnOutcome;
 import org.hopestreams.learn.Learner;
 import org.hopestreams.learn.LearnerSnapshots;
 import org.hopestreams.learn.StateGroup;
+import org.hopestreams.learn.UnreadableStateException;
 import org.hopestreams.model.DeviceChoice;
 import org.hopestreams.model.Level;
 import org.hopestreams.store.ChunkedValues;
@@ -26,6 +27,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +41,8 @@ import java.util.Set;
  *
  * <p>State: the key's fast memory goes to {@code fast-memory} on every accepted record; the model
  * ({@code model} store) is written at every commit, only the groups that changed; every LOW version
- * goes to {@code checkpoints} (the last N kept). The live learner is a cache of those stores,
+ * goes to {@code checkpoints} (the last N kept); with {@code hope.keys.ttl.ms}, a punctuation deletes
+ * the memories of idle keys. The live learner is a cache of those stores,
  * rebuilt from them in {@link #init}: a task that moves or restarts continues exactly where the
  * last commit left it. A rejected record changes no store.
  *
@@ -51,12 +54,16 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     public static final String MODEL = "model";
     public static final String CHECKPOINTS = "checkpoints";
     private static final Logger LOG = LoggerFactory.getLogger(HopeProcessor.class);
+    /** The TTL check runs every TTL, at least once a minute, so that a long TTL still expires keys promptly. */
+    private static final long TTL_CHECK_MAX_MS = 60_000;
 
     private final HopeStreamsConfig config;
     private final LearnerHub hub;
     private final Map<String, org.hopestreams.model.HostTensor> published = new LinkedHashMap<>();
     /** The exact-context level's committed global model and mixer (their stored byte form), when it is on. */
     private final Map<String, org.hopestreams.model.HostTensor> publishedContext = new LinkedHashMap<>();
+    /** Keys whose unreadable memory was logged (once per key; only ever as many as there are broken entries). */
+    private final Set<String> unreadableKeys = new HashSet<>();
     private long lastCheckpointWall;
     private ProcessorContext<String, Object> context;
     private Learner learner;
@@ -92,6 +99,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         lastCheckpointWall = 0;
         published.clear();
         publishedContext.clear();
+        unreadableKeys.clear();
         modelStore = context.getStateStore(MODEL);
         fast = new KvFastStateStore(context.getStateStore(FAST_MEMORY), () -> learner.config());
         checkpoints = new ChunkedValues(context.getStateStore(CHECKPOINTS), new StateCodec());
@@ -120,6 +128,11 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         if (!config.streamTimeCheckpoints()) {
             context.schedule(Duration.ofMillis(config.getLong(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS)),
                     PunctuationType.WALL_CLOCK_TIME, this::checkpointNow);
+        }
+        long ttl = config.getLong(HopeStreamsConfig.KEYS_TTL_MS);
+        if (ttl > 0) {
+            context.schedule(Duration.ofMillis(Math.min(ttl, TTL_CHECK_MAX_MS)), PunctuationType.WALL_CLOCK_TIME,
+                    this::deleteIdleKeys);
         }
     }
 
@@ -155,17 +168,17 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         long consolidations = learner.consolidations();
         long midSteps = learner.levelSteps()[Level.MID.ordinal()];
         long t0 = System.nanoTime();
-        LearnOutcome o = learner.learn(r.key(), r.bytes(), record.timestamp());
+        LearnOutcome o = learn(record);
+        if (o == null) {
+            return;
+        }
         if (!o.accepted()) {
-            String code = o.reason().startsWith("non-finite") ? "non-finite"
-                    : o.reason().startsWith("empty") ? "empty" : "oversize";
-            hub.deadLetter("learn", code);
-            context.forward(new Record<>(r.key(), new DeadLetter(utf8(r.key()), r.bytes(), code), record.timestamp(),
-                    DeadLetter.headers(record.headers(), "learn", code, o.reason(), r.sourceTopic(),
-                            r.sourcePartition(), r.sourceOffset())));
+            deadLetter(record, o.reason().startsWith("non-finite") ? "non-finite"
+                    : o.reason().startsWith("empty") ? "empty" : "oversize", o.reason());
             return;
         }
         streamTime = Math.max(streamTime, record.timestamp());
+        fast.touch(r.key(), streamTime);
         if (o.levelSteps()[Level.MID.ordinal()] > midSteps) {
             CrashPoints.hit("window-close");
         }
@@ -175,6 +188,40 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         hub.learned(context.taskId().partition(), r.key(), o, System.nanoTime() - t0);
         CrashPoints.hit("record");
         context.forward(new Record<>(r.key(), learningEvent(r, o), record.timestamp()));
+    }
+
+    /**
+     * Learns the record; {@code null} when it was dead-lettered because its key's stored memory cannot
+     * be read and resets are not allowed (the entry is kept: a later build may read it).
+     */
+    private LearnOutcome learn(Record<String, LearnRecord> record) {
+        LearnRecord r = record.value();
+        try {
+            return learner.learn(r.key(), r.bytes(), record.timestamp());
+        } catch (UnreadableStateException e) {
+            String setting = HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE;
+            boolean reset = config.getBoolean(setting);
+            if (unreadableKeys.add(r.key())) {
+                LOG.warn("task {}: {}; {}", context.taskId(), e.getMessage(), reset
+                        ? "the key starts again from the initial memory (" + setting + "=true)"
+                        : "its records go to the dead-letter topic and the entry is kept (" + setting + "=false)");
+            }
+            hub.unreadableState(context.taskId().partition(), reset);
+            if (!reset) {
+                deadLetter(record, "unreadable-state", e.getMessage());
+                return null;
+            }
+            fast.delete(r.key());
+            return learner.learn(r.key(), r.bytes(), record.timestamp());
+        }
+    }
+
+    private void deadLetter(Record<String, LearnRecord> record, String code, String message) {
+        LearnRecord r = record.value();
+        hub.deadLetter("learn", code);
+        context.forward(new Record<>(r.key(), new DeadLetter(utf8(r.key()), r.bytes(), code), record.timestamp(),
+                DeadLetter.headers(record.headers(), "learn", code, message, r.sourceTopic(), r.sourcePartition(),
+                        r.sourceOffset())));
     }
 
     private LearningEvent learningEvent(LearnRecord r, LearnOutcome o) {
@@ -194,6 +241,24 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     void checkpointNow(long wallTime) {
         if (!closed && learner.checkpoint()) {
             consolidated(wallTime);
+        }
+    }
+
+    /**
+     * The TTL punctuation. Idle is measured in stream time, not wall time: a stopped application or a
+     * lagging consumer does not expire keys whose records are still waiting in the topic, and a replay
+     * of old data expires keys by the data's own time. So nothing expires before this task has seen a
+     * record in its current life (its stream time is unknown until then).
+     */
+    void deleteIdleKeys(long wallTime) {
+        if (closed || streamTime == Long.MIN_VALUE) {
+            return;
+        }
+        long deleted = fast.deleteIdle(streamTime - config.getLong(HopeStreamsConfig.KEYS_TTL_MS));
+        if (deleted > 0) {
+            LOG.info("task {}: deleted the fast memories of {} keys idle for more than {} ms of stream time",
+                    context.taskId(), deleted, config.getLong(HopeStreamsConfig.KEYS_TTL_MS));
+            hub.keysExpired(context.taskId().partition(), deleted);
         }
     }
 

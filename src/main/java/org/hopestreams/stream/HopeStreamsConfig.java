@@ -54,6 +54,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CHECKPOINT_CLOCK = "hope.checkpoint.clock";
     public static final String CHECKPOINT_INTERVAL_MS = "hope.checkpoint.interval.ms";
     public static final String CHECKPOINTS_KEEP = "hope.checkpoints.keep";
+    public static final String KEYS_TTL_MS = "hope.keys.ttl.ms";
+    public static final String FAST_STATE_RESET_UNREADABLE = "hope.fast.state.reset.unreadable";
     public static final String ROCKSDB_MEMORY = BoundedRocksDbConfig.MEMORY_CONFIG;
     public static final String HTTP_PORT = "hope.http.port";
     public static final String HTTP_HOST = "hope.http.host";
@@ -140,6 +142,14 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     "LOW consolidation period, ms of the checkpoint clock.")
             .define(CHECKPOINTS_KEEP, Type.INT, 5, Range.atLeast(1), Importance.LOW,
                     "LOW versions kept in the checkpoints store.")
+            .define(KEYS_TTL_MS, Type.LONG, 0L, Range.atLeast(0), Importance.MEDIUM,
+                    "Fast memories of keys with no record for longer than this, ms of stream time, are deleted "
+                            + "(tombstones in the changelog; checked every min(ttl, 1 min) of wall time); the key "
+                            + "starts afresh at its next record. 0 keeps them forever.")
+            .define(FAST_STATE_RESET_UNREADABLE, Type.BOOLEAN, false, Importance.LOW,
+                    "A key whose stored fast memory cannot be decoded (corrupt, or of a format version this build "
+                            + "does not read): true resets it to the initial memory and learns the record (WARN "
+                            + "once per key); false dead-letters its records (unreadable-state) and keeps the entry.")
             .define(ROCKSDB_MEMORY, Type.LONG, BoundedRocksDbConfig.DEFAULT_MEMORY, Range.atLeast(4L << 20),
                     Importance.MEDIUM, "Bound on the off-heap memory of all RocksDB stores of the process, bytes.")
             .define(HTTP_PORT, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH,

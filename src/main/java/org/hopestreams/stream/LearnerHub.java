@@ -41,6 +41,14 @@ public final class LearnerHub {
 
         default void checkpoint(int partition, long version, long wallMs, long bytes) {
         }
+
+        /** A key's stored fast memory could not be read: reset to the initial one, or its record dead-lettered. */
+        default void unreadableState(int partition, boolean reset) {
+        }
+
+        /** The TTL punctuation deleted the fast memories of {@code keys} idle keys. */
+        default void keysExpired(int partition, long keys) {
+        }
     }
 
     private final Map<Integer, TaskModel> models = new ConcurrentHashMap<>();
@@ -75,6 +83,18 @@ public final class LearnerHub {
     void deadLetter(String stage, String reason) {
         for (Listener l : listeners) {
             l.deadLetter(stage, reason);
+        }
+    }
+
+    void unreadableState(int partition, boolean reset) {
+        for (Listener l : listeners) {
+            l.unreadableState(partition, reset);
+        }
+    }
+
+    void keysExpired(int partition, long keys) {
+        for (Listener l : listeners) {
+            l.keysExpired(partition, keys);
         }
     }
 

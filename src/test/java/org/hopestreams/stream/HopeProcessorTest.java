@@ -347,6 +347,139 @@ class HopeProcessorTest {
         assertEquals(2, processor.learner().levelSteps()[1], "and its window closes the open one");
     }
 
+    /**
+     * A fast-memory entry this build cannot read (another format version), resets not allowed: each
+     * of the key's records is a dead letter naming the key and the problem, the entry stays as it was,
+     * other keys keep learning.
+     */
+    @Test
+    void aKeyWhoseMemoryCannotBeReadIsDeadLetteredAndItsEntryKept() {
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        List<Boolean> unreadable = new ArrayList<>();
+        processor = start(ctx, Map.of(), unreadableListener(unreadable));
+        processor.process(record("good", "healthy text", 0, 0));
+        processor.process(record("old", "written by another version", 100, 1));
+        Bytes first = org.hopestreams.store.ChunkedValues.chunkKey("old".getBytes(StandardCharsets.UTF_8), 0);
+        byte[] chunk = fastMemory().get(first).clone();
+        java.nio.ByteBuffer.wrap(chunk).putInt(4, 99);   // the chunk header's format version
+        fastMemory().put(first, chunk);
+        model().flushCache();
+        Map<String, List<String>> before = dump();
+        ctx.resetForwards();
+
+        processor.process(record("old", "cannot be learned yet", 200, 2));
+        processor.process(record("old", "nor this one", 300, 3));
+        model().flushCache();
+        assertEquals(before, dump(), "every store unchanged, the unreadable entry included");
+        assertEquals(2, ctx.forwarded().size());
+        Record<?, ?> dead = ctx.forwarded().get(0).record();
+        assertInstanceOf(DeadLetter.class, dead.value());
+        assertEquals("unreadable-state", HopeTopologyTest.header(dead.headers(), DeadLetter.REASON));
+        assertEquals("learn", HopeTopologyTest.header(dead.headers(), DeadLetter.STAGE));
+        String message = HopeTopologyTest.header(dead.headers(), DeadLetter.MESSAGE);
+        assertTrue(message.contains("'old'") && message.contains("version 99"), message);
+
+        assertEquals(List.of(false, false), unreadable, "counted once per record, as dead-lettered");
+
+        processor.process(record("good", "healthy again", 400, 4));
+        assertEquals(3, processor.learner().levelSteps()[0], "other keys keep learning");
+    }
+
+    /** The same with resets allowed: the key starts again from the initial memory and the record is learned. */
+    @Test
+    void aKeyWhoseMemoryCannotBeReadStartsAfreshWhenResetsAreAllowed() {
+        Map<String, Object> o = Map.of(HopeStreamsConfig.FAST_STATE_RESET_UNREADABLE, "true");
+        MockProcessorContext<String, Object> ctx = context(o);
+        List<Boolean> unreadable = new ArrayList<>();
+        LearnerHub hub = unreadableListener(unreadable);
+        var metrics = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        hub.addListener(new org.hopestreams.serve.Telemetry(metrics));
+        processor = start(ctx, o, hub);
+        processor.process(record("good", "healthy text", 0, 0));
+        fastMemory().put(org.hopestreams.store.ChunkedValues.chunkKey("broken".getBytes(StandardCharsets.UTF_8), 0),
+                "not a state at all".getBytes(StandardCharsets.UTF_8));
+        ctx.resetForwards();
+
+        processor.process(record("broken", "learned from a fresh memory", 100, 1));
+        assertEquals(1, ctx.forwarded().size());
+        LearningEvent e = assertInstanceOf(LearningEvent.class, ctx.forwarded().get(0).record().value());
+        assertEquals(1L, e.getSourceOffset());
+        assertEquals(2, processor.learner().levelSteps()[0]);
+        FastState stored = processor.learner().fastStates().get("broken");
+        assertEquals(FastState.fresh(processor.learner().config()).tensors().keySet(), stored.tensors().keySet(),
+                "the entry holds a readable memory again");
+        processor.process(record("broken", "and learned on from it", 200, 2));
+        assertEquals(3, processor.learner().levelSteps()[0]);
+        assertEquals(List.of(true), unreadable, "one reset, counted");
+        assertEquals(1.0, metrics.get("hope.fast.state.unreadable").tag("action", "reset").counter().count());
+    }
+
+    /**
+     * With {@code hope.keys.ttl.ms}, a wall-clock punctuation deletes the fast memories of keys that had
+     * no record for longer than the TTL of stream time; a key that comes back starts afresh.
+     */
+    @Test
+    void theMemoriesOfKeysIdleLongerThanTheTtlAreDeletedByThePunctuation() {
+        Map<String, Object> o = Map.of("hope.keys.ttl.ms", "1000");
+        MockProcessorContext<String, Object> ctx = context(o);
+        List<Long> expired = new ArrayList<>();
+        LearnerHub hub = new LearnerHub();
+        hub.addListener(new LearnerHub.Listener() {
+            @Override
+            public void keysExpired(int partition, long keys) {
+                expired.add(keys);
+            }
+        });
+        var metrics = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        hub.addListener(new org.hopestreams.serve.Telemetry(metrics));
+        processor = start(ctx, o, hub);
+        MockProcessorContext.CapturedPunctuator ttl = ctx.scheduledPunctuators().stream()
+                .filter(p -> p.getInterval().equals(Duration.ofMillis(1000))).findFirst().orElseThrow();
+        assertEquals(PunctuationType.WALL_CLOCK_TIME, ttl.getType());
+        processor.process(record("old", "seen at the start", 0, 0));
+        processor.process(record("recent", "seen later", 900, 1));
+        processor.process(record("now", "the latest record", 1500, 2));
+        ttl.getPunctuator().punctuate(10_000L);
+        assertEquals(List.of(1L), expired, "only 'old' was idle for more than 1 s of stream time");
+        assertEquals(null, processor.learner().fastStates().get("old"));
+        assertTrue(keysOf(fastMemory()).stream().noneMatch(k -> k.contains("old")), "every entry of 'old' deleted");
+        assertTrue(processor.learner().fastStates().get("recent") != null);
+        assertEquals(2, processor.learner().fastStates().size());
+
+        processor.process(record("now", "stream time moves on", 2500, 3));
+        ttl.getPunctuator().punctuate(11_000L);
+        assertEquals(List.of(1L, 1L), expired, "'recent' idle since 900");
+        assertEquals(2.0, metrics.get("hope.keys.expired").counter().count(), "counted in the metrics");
+        processor.process(record("old", "back again, from a fresh memory", 2600, 4));
+        assertEquals(5, processor.learner().levelSteps()[0]);
+        assertEquals(2, processor.learner().fastStates().size());
+    }
+
+    private static List<String> keysOf(KeyValueStore<Bytes, byte[]> kv) {
+        List<String> out = new ArrayList<>();
+        try (KeyValueIterator<Bytes, byte[]> it = kv.all()) {
+            it.forEachRemaining(e -> out.add(new String(e.key.get(), StandardCharsets.ISO_8859_1)));
+        }
+        return out;
+    }
+
+    /** A hub whose listener notes every unreadable fast memory: whether it was reset. */
+    private static LearnerHub unreadableListener(List<Boolean> resets) {
+        LearnerHub hub = new LearnerHub();
+        hub.addListener(new LearnerHub.Listener() {
+            @Override
+            public void unreadableState(int partition, boolean reset) {
+                resets.add(reset);
+            }
+        });
+        return hub;
+    }
+
+    @SuppressWarnings("unchecked")
+    private KeyValueStore<Bytes, byte[]> fastMemory() {
+        return (KeyValueStore<Bytes, byte[]>) stores.get(0);
+    }
+
     /** Every entry of the three stores, hex, in key order. */
     private Map<String, List<String>> dump() {
         Map<String, List<String>> out = new LinkedHashMap<>();

@@ -107,6 +107,33 @@ class HopeTopologyTest {
         }
     }
 
+    /** An idle key's memory leaves the changelog too: a tombstone for each of its entries, none for the others. */
+    @Test
+    void theTtlPunctuationWritesTombstonesForIdleKeysToTheChangelog() {
+        Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd-ttl", stateDir);
+        m.put(HopeStreamsConfig.KEYS_TTL_MS, "1000");
+        HopeStreamsConfig config = new HopeStreamsConfig(m);
+        Serde<Object> avro = HopeTopology.avroSerde(config);
+        try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro),
+                config.streamsProperties())) {
+            TestInputTopic<String, byte[]> in = driver.createInputTopic(config.inputTopic(),
+                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
+            TestOutputTopic<byte[], byte[]> changelog = driver.createOutputTopic("ttd-ttl-fast-memory-changelog",
+                    Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+            in.pipeInput("idle", "said once".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(0));
+            in.pipeInput("busy", "said later".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(1500));
+            changelog.readRecordsToList();
+
+            driver.advanceWallClockTime(java.time.Duration.ofMillis(1000));
+            in.pipeInput("busy", "and again".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(1600));
+            List<TestRecord<byte[], byte[]>> after = changelog.readRecordsToList();
+            List<String> tombstones = after.stream().filter(r -> r.value() == null)
+                    .map(r -> new String(r.key(), StandardCharsets.ISO_8859_1)).toList();
+            assertEquals(2, tombstones.size(), "the state's one chunk and its last-seen entry: " + tombstones);
+            assertTrue(tombstones.stream().allMatch(k -> k.contains("idle")), tombstones.toString());
+        }
+    }
+
     @Test
     void aKeyOverTheCapIsADeadLetterAndOneOver64KibUnderARaisedCapIsLearned() {
         Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd-keys", stateDir);
