@@ -109,4 +109,14 @@ class CommandsTest {
         assertEquals(2, device.code());
         assertTrue(device.err().contains("device 'tpu' is not one of auto, cpu, gpu"), device.err());
     }
+
+    @Test
+    void askingForAGpuWhereThereIsNoneExitsTwoAndSaysWhy() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(ai.djl.engine.Engine.getInstance().getGpuCount() > 0,
+                "this machine has a GPU");
+        Run gpu = run("bench", "--device", "gpu", "--presets", "tiny", "--records", "2");
+        assertEquals(2, gpu.code(), gpu.out());
+        assertTrue(gpu.err().contains("requested but PyTorch sees no GPU"), gpu.err());
+        assertTrue(gpu.err().contains("-Pgpu"), "says how to get one: " + gpu.err());
+    }
 }
