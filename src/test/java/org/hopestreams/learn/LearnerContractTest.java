@@ -39,6 +39,14 @@ class LearnerContractTest {
         return Learner.create(TINY.withChunk(4), lc, seed, new InMemoryFastStateStore(), Device.cpu());
     }
 
+    /**
+     * The network's own learner (exact-context level off): this class checks the network's contract as
+     * MODEL.md states it; ContextLevelLearnerTest checks the same contract with the level on.
+     */
+    static Learner network(LearnerConfig lc, long seed) {
+        return tiny(lc.withContextMode("off"), seed);
+    }
+
     static byte[][] records(int n, int len, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         byte[][] out = new byte[n][len];
@@ -50,7 +58,7 @@ class LearnerContractTest {
 
     @Test
     void cadenceIsExactWithoutWarmup() {
-        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(0).withWindow(3, 0), 1)) {
+        try (Learner l = network(LearnerConfig.defaults().withWarmup(0).withWindow(3, 0), 1)) {
             byte[][] recs = records(50, 32, 4);
             for (int i = 0; i < 50; i++) {
                 assertTrue(l.learn("k" + i % 3, recs[i], i).accepted());
@@ -67,7 +75,7 @@ class LearnerContractTest {
 
     @Test
     void warmupStepsEveryLevelThenTheClocksStart() {
-        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(8).withWindow(3, 0), 1)) {
+        try (Learner l = network(LearnerConfig.defaults().withWarmup(8).withWindow(3, 0), 1)) {
             byte[][] recs = records(50, 32, 4);
             for (int i = 0; i < 50; i++) {
                 assertEquals(i < 8, l.warmingUp());
@@ -82,7 +90,7 @@ class LearnerContractTest {
 
     @Test
     void streamTimeWindowsCloseWhenARecordOfALaterWindowArrives() {
-        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(0).withWindow(0, 100), 1)) {
+        try (Learner l = network(LearnerConfig.defaults().withWarmup(0).withWindow(0, 100), 1)) {
             byte[][] recs = records(10, 16, 5);
             long[] times = {0, 50, 99, 100, 180, 40, 420, 421, 999, 1000};
             for (int i = 0; i < times.length; i++) {
@@ -105,7 +113,7 @@ class LearnerContractTest {
     void saveLoadContinueEqualsNeverStopping() throws Exception {
         LearnerConfig lc = LearnerConfig.defaults().withWarmup(4).withWindow(3, 0);
         byte[][] recs = records(30, 32, 5);
-        try (Learner a = tiny(lc, 1)) {
+        try (Learner a = network(lc, 1)) {
             for (int i = 0; i < 13; i++) {
                 a.learn("k" + i % 2, recs[i], i);
                 if (i % 7 == 6) {
@@ -136,7 +144,7 @@ class LearnerContractTest {
 
     @Test
     void scoringAndCompletingChangeNothing() {
-        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(2).withWindow(3, 0), 2)) {
+        try (Learner l = network(LearnerConfig.defaults().withWarmup(2).withWindow(3, 0), 2)) {
             byte[][] recs = records(8, 32, 6);
             for (int i = 0; i < 8; i++) {
                 l.learn("k" + i % 2, recs[i], i);
@@ -158,7 +166,7 @@ class LearnerContractTest {
 
     @Test
     void aNonFiniteRecordChangesNothingAndSaysWhy() throws Exception {
-        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(0).withWindow(3, 100), 3)) {
+        try (Learner l = network(LearnerConfig.defaults().withWarmup(0).withWindow(3, 100), 3)) {
             byte[][] recs = records(4, 32, 7);
             l.learn("k", recs[0], 0);
             StateSnapshot good = LearnerSnapshots.of(l, true);
@@ -192,7 +200,7 @@ class LearnerContractTest {
 
     @Test
     void badInputIsRejectedWithAReasonAndBytesAreBytes() {
-        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(0).withMaxRecordBytes(100), 4)) {
+        try (Learner l = network(LearnerConfig.defaults().withWarmup(0).withMaxRecordBytes(100), 4)) {
             StateSnapshot before = LearnerSnapshots.of(l, true);
             LearnOutcome empty = l.learn("k", new byte[0], 0);
             assertFalse(empty.accepted());
@@ -217,7 +225,7 @@ class LearnerContractTest {
     void aDamagedCheckpointIsRefusedAndNothingIsLoaded(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("state.ckpt");
         StateCodec codec = new StateCodec();
-        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(0), 5)) {
+        try (Learner l = network(LearnerConfig.defaults().withWarmup(0), 5)) {
             l.learn("k", records(1, 32, 1)[0], 0);
             codec.writeFile(file, LearnerSnapshots.of(l, true));
         }
@@ -230,7 +238,7 @@ class LearnerContractTest {
         assertThrows(StateFormatException.class, () -> codec.readFile(file));
 
         StateSnapshot good;
-        try (Learner l = tiny(LearnerConfig.defaults().withWarmup(0), 5)) {
+        try (Learner l = network(LearnerConfig.defaults().withWarmup(0), 5)) {
             l.learn("k", records(1, 32, 1)[0], 0);
             good = LearnerSnapshots.of(l, true);
         }
@@ -254,7 +262,7 @@ class LearnerContractTest {
         byte[][] recs = records(6, 32, 9);
         StateSnapshot[] s = new StateSnapshot[2];
         for (int run = 0; run < 2; run++) {
-            try (Learner l = tiny(LearnerConfig.defaults().withWarmup(2).withWindow(2, 0), 11)) {
+            try (Learner l = network(LearnerConfig.defaults().withWarmup(2).withWindow(2, 0), 11)) {
                 for (int i = 0; i < recs.length; i++) {
                     l.learn("k", recs[i], i);
                 }
@@ -312,10 +320,8 @@ class LearnerContractTest {
             }
             recs[i] = sb.substring(0, 64).getBytes(StandardCharsets.US_ASCII);
         }
-        // The network's own learning: the exact-context level (which learns this stream by counting) is off.
-        LearnerConfig network = LearnerConfig.defaults().withContextMode("off");
-        double learned = tailBits(tiny(network.withWarmup(40), 1), recs);
-        double frozen = tailBits(tiny(network.withRates(0, 0, 0), 1), recs);
+        double learned = tailBits(network(LearnerConfig.defaults().withWarmup(40), 1), recs);
+        double frozen = tailBits(network(LearnerConfig.defaults().withRates(0, 0, 0), 1), recs);
         System.out.printf("repetitive stream, last 40 records: learner %.3f bits/byte, frozen %.3f%n", learned, frozen);
         assertTrue(learned < 3.0, "learner " + learned + " bits/byte");
         assertTrue(learned < frozen - 2.0, "learner " + learned + " vs frozen " + frozen);
