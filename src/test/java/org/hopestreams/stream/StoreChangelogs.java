@@ -41,13 +41,19 @@ final class StoreChangelogs {
             }
         }
         Map<Bytes, TreeMap<Integer, byte[]>> chunks = new HashMap<>();
+        Map<String, StateSnapshot> out = new TreeMap<>();
         latest.forEach((k, v) -> {
             byte[] key = k.get();
+            if (key.length > 0 && key[0] == (byte) 0xFF) {
+                // a key's last-seen stream time (KvFastStateStore, for hope.keys.ttl.ms): compared as a counter
+                out.put("last-seen " + displayName(Arrays.copyOfRange(key, 1, key.length)),
+                        StateSnapshot.builder().counter("streamTime", ByteBuffer.wrap(v).getLong()).build());
+                return;
+            }
             Bytes name = Bytes.wrap(Arrays.copyOf(key, key.length - 4));
             int index = ByteBuffer.wrap(key, key.length - 4, 4).getInt();
             chunks.computeIfAbsent(name, x -> new TreeMap<>()).put(index, v);
         });
-        Map<String, StateSnapshot> out = new TreeMap<>();
         StateCodec codec = new StateCodec();
         for (var e : chunks.entrySet()) {
             byte[] first = e.getValue().get(0);
