@@ -3,8 +3,6 @@ package org.hopestreams.cli;
 import ai.djl.Device;
 import org.hopestreams.avro.TextEvent;
 import org.hopestreams.embedded.DemoStream;
-import org.hopestreams.learn.InMemoryFastStateStore;
-import org.hopestreams.learn.Learner;
 import org.hopestreams.learn.LearnerConfig;
 import org.hopestreams.learn.Pretrainer;
 import org.hopestreams.model.HopeConfig;
@@ -44,14 +42,11 @@ final class DemoCheckpoint {
                 preset, steps, file);
         long t0 = System.nanoTime();
         Pretrainer.Settings s = new Pretrainer.Settings(steps, BATCH, WINDOW, 3e-3, 1.0, 1);
-        try (Learner l = Learner.create(HopeConfig.preset(preset), LearnerConfig.defaults().withWarmup(0), 1,
-                new InMemoryFastStateStore(), Device.cpu())) {
-            double[] last = new double[1];
-            Pretrainer.train(l, corpus(), s, (step, bpb) -> last[0] = bpb);
-            new StateCodec().writeFile(file, Pretrainer.checkpoint(l, s));
-            System.out.printf(Locale.ROOT, "hope demo: pretrained in %.0f s, last batch %.2f bits per byte%n",
-                    (System.nanoTime() - t0) / 1e9, last[0]);
-        }
+        double[] last = new double[1];
+        new StateCodec().writeFile(file, Pretrainer.pretrain(HopeConfig.preset(preset), LearnerConfig.defaults(), corpus(),
+                s, Device.cpu(), (step, bpb) -> last[0] = bpb));
+        System.out.printf(Locale.ROOT, "hope demo: pretrained in %.0f s, last batch %.2f bits per byte%n",
+                (System.nanoTime() - t0) / 1e9, last[0]);
         return file;
     }
 

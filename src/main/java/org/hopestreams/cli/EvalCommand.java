@@ -298,19 +298,14 @@ final class EvalCommand implements Callable<Integer> {
         }
         int batch = quick ? 8 : 16;
         int win = 128;
-        try (Learner l = Learner.create(config, lc, 0, new InMemoryFastStateStore(), dev)) {
-            double[] last = new double[1];
-            Pretrainer.Settings ps = new Pretrainer.Settings(steps, batch, win, 3e-3, 1.0, 0);
-            Pretrainer.train(l, neutralText, ps, (step, bpb) -> {
-                last[0] = bpb;
-            });
-            StateSnapshot snapshot = Pretrainer.checkpoint(l, ps);
-            new StateCodec().writeFile(ckpt, snapshot);
-            say("pretrained %s (memory %s): %d steps of %d x %d bytes on %s, last batch %.4f bpb, final rate %.2g  [%.0f s]",
-                    config.preset(), config.memory(), steps, batch, win, neutral, last[0], Pretrainer.rate(ps, steps - 1),
-                    secs());
-            return snapshot;
-        }
+        double[] last = new double[1];
+        Pretrainer.Settings ps = new Pretrainer.Settings(steps, batch, win, 3e-3, 1.0, 0);
+        StateSnapshot snapshot = Pretrainer.pretrain(config, lc, neutralText, ps, dev, (step, bpb) -> last[0] = bpb);
+        new StateCodec().writeFile(ckpt, snapshot);
+        say("pretrained %s (memory %s): %d steps of %d x %d bytes on %s, last batch %.4f bpb, final rate %.2g  [%.0f s]",
+                config.preset(), config.memory(), steps, batch, win, neutral, last[0], Pretrainer.rate(ps, steps - 1),
+                secs());
+        return snapshot;
     }
 
     private static byte[] concat(List<Path> files) throws java.io.IOException {

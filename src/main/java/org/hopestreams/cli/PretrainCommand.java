@@ -1,10 +1,9 @@
 package org.hopestreams.cli;
 
 import me.tongfei.progressbar.ProgressBar;
-import org.hopestreams.learn.InMemoryFastStateStore;
-import org.hopestreams.learn.Learner;
-import org.hopestreams.learn.LearnerSnapshots;
 import org.hopestreams.learn.Pretrainer;
+import org.hopestreams.store.StateCodec;
+import org.hopestreams.store.StateSnapshot;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -51,25 +50,24 @@ final class PretrainCommand implements Callable<Integer> {
         }
         byte[] bytes = corpus.toByteArray();
         Pretrainer.Settings s = new Pretrainer.Settings(steps, batch, window, model.lr, clip, model.seed);
-        try (Learner learner = Learner.create(model.hopeConfig(), model.learnerConfig().withWarmup(0), model.seed,
-                new InMemoryFastStateStore(), engine.apply());
-             ProgressBar bar = ProgressBars.create("pretrain", steps, " step", false)) {
+        try (ProgressBar bar = ProgressBars.create("pretrain", steps, " step", false)) {
             System.out.printf("pretraining preset %s on %,d bytes: %d steps of %d x %d bytes, peak lr %g%n",
-                    learner.config().preset(), bytes.length, steps, batch, window, model.lr);
+                    model.hopeConfig().preset(), bytes.length, steps, batch, window, model.lr);
             double[] run = new double[2];
             long start = System.nanoTime();
-            Pretrainer.train(learner, bytes, s, (step, bpb) -> {
-                bar.step();
-                run[0] += bpb;
-                run[1]++;
-                if (step % 50 == 0 || step == steps) {
-                    System.out.printf("step %6d  %.4f bits/byte  %.1f s%n", step, run[0] / run[1],
-                            (System.nanoTime() - start) / 1e9);
-                    run[0] = 0;
-                    run[1] = 0;
-                }
-            });
-            new org.hopestreams.store.StateCodec().writeFile(out, Pretrainer.checkpoint(learner, s));
+            StateSnapshot pretrained = Pretrainer.pretrain(model.hopeConfig(), model.learnerConfig(), bytes, s,
+                    engine.apply(), (step, bpb) -> {
+                        bar.step();
+                        run[0] += bpb;
+                        run[1]++;
+                        if (step % 50 == 0 || step == steps) {
+                            System.out.printf("step %6d  %.4f bits/byte  %.1f s%n", step, run[0] / run[1],
+                                    (System.nanoTime() - start) / 1e9);
+                            run[0] = 0;
+                            run[1] = 0;
+                        }
+                    });
+            new StateCodec().writeFile(out, pretrained);
             System.out.printf("saved %s (a streaming learner continues at the final rate %g)%n", out,
                     Pretrainer.rate(s, steps - 1));
         }

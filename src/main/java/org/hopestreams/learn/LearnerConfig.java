@@ -128,6 +128,12 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         return with(Map.of("contextMode", mode));
     }
 
+    /** This configuration with {@code other}'s exact-context settings (mode, orders, bounds, mixer rate). */
+    public LearnerConfig withContextOf(LearnerConfig other) {
+        return withContext(other.contextMode, other.contextOrders, other.contextKeyContexts,
+                other.contextGlobalContexts, other.mixerRate);
+    }
+
     public LearnerConfig withContext(String mode, String orders, int keyContexts, int globalContexts, double mixerRate) {
         return with(Map.of("contextMode", mode, "contextOrders", orders, "contextKeyContexts", keyContexts,
                 "contextGlobalContexts", globalContexts, "mixerRate", mixerRate));

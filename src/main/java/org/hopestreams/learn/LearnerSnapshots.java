@@ -152,13 +152,28 @@ public final class LearnerSnapshots {
     /** A learner from the groups of {@link #groups} (every group once, any order); see {@link #restore}. */
     public static Learner restore(Iterable<StateSnapshot> groups, FastStateStore fast, Device device)
             throws StateFormatException {
+        return restore(joined(groups), fast, device);
+    }
+
+    /** The groups of {@link #groups} (every group once, any order) as one snapshot. */
+    public static StateSnapshot joined(Iterable<StateSnapshot> groups) throws StateFormatException {
         StateSnapshot.Builder b = StateSnapshot.builder();
         try {
             groups.forEach(g -> copyInto(b, g));
         } catch (IllegalArgumentException e) {
             throw new StateFormatException("state groups overlap: " + e.getMessage(), e);
         }
-        return restore(b.build(), fast, device);
+        return b.build();
+    }
+
+    /** The learner settings stored in a snapshot. */
+    public static LearnerConfig learnerConfig(StateSnapshot s) throws StateFormatException {
+        Map<String, String> m = prefixed(s.meta(), "learner.");
+        try {
+            return LearnerConfig.fromMap(m);
+        } catch (IllegalArgumentException e) {
+            throw new StateFormatException("stored learner settings " + m + ": " + e.getMessage(), e);
+        }
     }
 
     /** A key's fast state as a snapshot (its last input, its tensors and its exact-context part if any). */
@@ -317,13 +332,7 @@ public final class LearnerSnapshots {
      */
     public static Learner load(Path file, String contextMode, FastStateStore fast, Device device) throws IOException {
         StateSnapshot s = new StateCodec().readFile(file);
-        LearnerConfig stored;
-        try {
-            stored = LearnerConfig.fromMap(prefixed(s.meta(), "learner."));
-        } catch (IllegalArgumentException e) {
-            throw new StateFormatException("checkpoint " + file + ": " + e.getMessage(), e);
-        }
-        return restore(s, stored.withContextMode(contextMode), fast, device);
+        return restore(s, learnerConfig(s).withContextMode(contextMode), fast, device);
     }
 
     /** A learner from a checkpoint file; its fast states go into {@code fast}. */

@@ -1,6 +1,8 @@
 package org.hopestreams.learn;
 
+import ai.djl.Device;
 import org.hopestreams.model.HopeConfig;
+import org.hopestreams.store.StateSnapshot;
 
 import java.util.SplittableRandom;
 
@@ -41,28 +43,25 @@ public final class Pretrainer {
     }
 
     /**
-     * The pretrained learner's state for a streaming learner to continue from: its learner settings
-     * carry pretraining's final rate on every level (rate continuity, MODEL.md: a learner that jumps
-     * to a fresh, ten times higher rate wrecks what pretraining built; measured in docs/eval.md).
+     * Pretrains a new learner of {@code config} (seed {@code s.seed()}, settings {@code lc} with no
+     * warm-up) on {@code corpus} and returns the state for a streaming learner to continue from. Its
+     * learner settings carry pretraining's final rate on every level (rate continuity, MODEL.md: a
+     * learner that jumps to a fresh, ten times higher rate wrecks what pretraining built; measured in
+     * docs/eval.md). Pretraining trains the network only, so the learner runs without an
+     * exact-context level and the state holds none: a learner started from it builds its own under
+     * its own context settings.
      */
-    public static org.hopestreams.store.StateSnapshot checkpoint(Learner learner, Settings s) {
-        double end = rate(s, s.steps() - 1);
-        // Pretraining trains the network only: the checkpoint holds no exact-context level, so a learner
-        // started from it builds a fresh one under its own context settings.
-        org.hopestreams.store.StateSnapshot full = LearnerSnapshots.of(learner, true);
-        org.hopestreams.store.StateSnapshot.Builder b = org.hopestreams.store.StateSnapshot.builder();
-        full.meta().forEach(b::meta);
-        full.counters().forEach(b::counter);
-        full.tensors().forEach((name, t) -> {
-            if (!name.startsWith("context.") && !name.endsWith(".context")) {
-                b.tensor(name, t);
-            }
-        });
-        return LearnerSnapshots.withLearnerConfig(b.build(),
-                learner.learnerConfig().withRates(end, end, end).withContextMode("off"));
+    public static StateSnapshot pretrain(HopeConfig config, LearnerConfig lc, byte[] corpus, Settings s, Device device,
+                                         Progress progress) {
+        LearnerConfig network = lc.withWarmup(0).withContextMode("off");
+        try (Learner learner = Learner.create(config, network, s.seed(), new InMemoryFastStateStore(), device)) {
+            train(learner, corpus, s, progress);
+            double end = rate(s, s.steps() - 1);
+            return LearnerSnapshots.withLearnerConfig(LearnerSnapshots.of(learner, true), network.withRates(end, end, end));
+        }
     }
 
-    public static void train(Learner learner, byte[] corpus, Settings s, Progress progress) {
+    static void train(Learner learner, byte[] corpus, Settings s, Progress progress) {
         if (corpus.length < s.window() + 1) {
             throw new IllegalArgumentException("the corpus has " + corpus.length + " bytes, pretraining windows of "
                     + s.window() + " bytes need at least " + (s.window() + 1));

@@ -111,7 +111,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 persistAll = true;
                 LOG.info("task {}: new {} model", context.taskId(), learner.config().preset());
             } else {
-                learner = restore(StartSettings.joined(groups.values()), "the stores", device);
+                learner = restore(LearnerSnapshots.joined(groups.values()), "the stores", device);
                 LOG.info("task {}: model version {} restored from the stores ({} records learned)", context.taskId(),
                         learner.modelVersion(), learner.levelSteps()[0]);
             }
@@ -151,7 +151,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
      */
     private Learner restore(StateSnapshot stored, String where, ai.djl.Device device) throws IOException {
         StartSettings.checkShape(stored, config, where);
-        var before = StartSettings.stored(stored);
+        var before = LearnerSnapshots.learnerConfig(stored);
         var after = StartSettings.apply(before, config);
         String changes = StartSettings.changes(before, after);
         if (!changes.isEmpty()) {

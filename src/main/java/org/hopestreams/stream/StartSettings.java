@@ -1,11 +1,9 @@
 package org.hopestreams.stream;
 
 import org.hopestreams.learn.LearnerConfig;
-import org.hopestreams.store.StateFormatException;
 import org.hopestreams.store.StateSnapshot;
 
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * What the configuration given at start does to a stored model (the stores' or {@link
@@ -16,21 +14,6 @@ import java.util.TreeMap;
  */
 final class StartSettings {
     private StartSettings() {
-    }
-
-    /** The groups of the {@code model} store as one snapshot (each group holds distinct names). */
-    static StateSnapshot joined(Iterable<StateSnapshot> groups) throws StateFormatException {
-        StateSnapshot.Builder b = StateSnapshot.builder();
-        try {
-            for (StateSnapshot g : groups) {
-                g.meta().forEach(b::meta);
-                g.counters().forEach(b::counter);
-                g.tensors().forEach(b::tensor);
-            }
-        } catch (IllegalArgumentException e) {
-            throw new StateFormatException("state groups overlap: " + e.getMessage(), e);
-        }
-        return b.build();
     }
 
     /** Fails when the configuration names a preset other than the stored model's. */
@@ -50,33 +33,17 @@ final class StartSettings {
      * checkpoint is pretraining's final rate (rate continuity, docs/eval.md).
      */
     static LearnerConfig apply(LearnerConfig stored, HopeStreamsConfig config) {
+        LearnerConfig given = config.learnerConfig();
         return stored.withRates(rate(stored.lrHigh(), config, HopeStreamsConfig.LR_HIGH),
                         rate(stored.lrMid(), config, HopeStreamsConfig.LR_MID),
                         rate(stored.lrLow(), config, HopeStreamsConfig.LR_LOW))
-                .withContext(config.learnerConfig().contextMode(), config.learnerConfig().contextOrders(),
-                        config.learnerConfig().contextKeyContexts(), config.learnerConfig().contextGlobalContexts(),
-                        config.learnerConfig().mixerRate())
-                .withWindow(config.getInt(HopeStreamsConfig.WINDOW_RECORDS), config.getLong(HopeStreamsConfig.WINDOW_MS))
-                .withCheckpointMillis(config.learnerConfig().checkpointMillis());
+                .withContextOf(given)
+                .withWindow(given.windowRecords(), given.windowMillis())
+                .withCheckpointMillis(given.checkpointMillis());
     }
 
     private static double rate(double stored, HopeStreamsConfig config, String key) {
         return config.originals().containsKey(key) ? config.getDouble(key) : stored;
-    }
-
-    /** The stored learner settings of a snapshot. */
-    static LearnerConfig stored(StateSnapshot s) throws StateFormatException {
-        Map<String, String> m = new TreeMap<>();
-        s.meta().forEach((k, v) -> {
-            if (k.startsWith("learner.")) {
-                m.put(k.substring("learner.".length()), v);
-            }
-        });
-        try {
-            return LearnerConfig.fromMap(m);
-        } catch (IllegalArgumentException e) {
-            throw new StateFormatException("stored learner settings " + m + ": " + e.getMessage(), e);
-        }
     }
 
     /** "key old → new" for every setting that changes; empty when none does. */
