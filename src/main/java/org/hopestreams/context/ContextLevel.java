@@ -45,6 +45,11 @@ public final class ContextLevel {
             return network;
         }
 
+        /** Whether the output is the mixer's (else one context model's alone). */
+        boolean mixes() {
+            return this == MIX || this == PPM_MIX;
+        }
+
         public static Mode parse(String id) {
             for (Mode m : values()) {
                 if (m.id.equals(id)) {
@@ -84,9 +89,13 @@ public final class ContextLevel {
          * each) and whether each one's longest context is deterministic.
          */
         int set(int keyMatched, boolean keyDeterministic, int globalMatched, boolean globalDeterministic) {
-            int k = bucket(keyMatched);
-            int g = bucket(globalMatched);
-            return ((k * MATCH_BUCKETS + g) * 2 + (keyDeterministic ? 1 : 0)) * 2 + (globalDeterministic ? 1 : 0);
+            return bucketSet(bucket(keyMatched), keyDeterministic, bucket(globalMatched), globalDeterministic);
+        }
+
+        private static int bucketSet(int keyBucket, boolean keyDeterministic, int globalBucket,
+                                     boolean globalDeterministic) {
+            return ((keyBucket * MATCH_BUCKETS + globalBucket) * 2 + (keyDeterministic ? 1 : 0)) * 2
+                    + (globalDeterministic ? 1 : 0);
         }
 
         private int bucket(int matched) {
@@ -107,25 +116,27 @@ public final class ContextLevel {
         double[] initialWeights() {
             int n = inputs();
             double[] w = new double[sets() * n];
-            for (int set = 0; set < sets(); set++) {
-                boolean keyDet = (set >> 1 & 1) == 1;
-                boolean globalDet = (set & 1) == 1;
-                int keyBucket = set / (2 * 2 * MATCH_BUCKETS);
-                int globalBucket = set / (2 * 2) % MATCH_BUCKETS;
-                double key = keyDet && !globalDet ? 1.0 : globalDet && !keyDet ? 0.3 : 0.6;
-                double global = globalDet && !keyDet ? 1.0 : keyDet && !globalDet ? 0.3 : 0.6;
-                double net = 0.2;
-                if (keyBucket > globalBucket) {
-                    key = 1.5;
-                    global = 0.1;
-                    net = 0.1;
+            for (int keyBucket = 0; keyBucket < MATCH_BUCKETS; keyBucket++) {
+                for (int globalBucket = 0; globalBucket < MATCH_BUCKETS; globalBucket++) {
+                    for (int d = 0; d < 4; d++) {
+                        boolean keyDet = d >= 2;
+                        boolean globalDet = d % 2 == 1;
+                        double key = keyDet && !globalDet ? 1.0 : globalDet && !keyDet ? 0.3 : 0.6;
+                        double global = globalDet && !keyDet ? 1.0 : keyDet && !globalDet ? 0.3 : 0.6;
+                        double net = 0.2;
+                        if (keyBucket > globalBucket) {
+                            key = 1.5;
+                            global = 0.1;
+                            net = 0.1;
+                        }
+                        int at = bucketSet(keyBucket, keyDet, globalBucket, globalDet) * n;
+                        if (mode == Mode.MIX) {
+                            w[at++] = net;
+                        }
+                        w[at] = key;
+                        w[at + 1] = global;
+                    }
                 }
-                int at = set * n;
-                if (mode == Mode.MIX) {
-                    w[at++] = net;
-                }
-                w[at] = key;
-                w[at + 1] = global;
             }
             return w;
         }
@@ -176,7 +187,7 @@ public final class ContextLevel {
 
     /**
      * Scores each byte of {@code record} after the key's context, then counts it: in the key's
-     * context (advanced in place: pass a copy), the global model, and a mixer step.
+     * context (advanced in place), the global model, and a mixer step.
      * {@code netLogProbs} holds the network's natural-log probabilities, 256 per byte (null when
      * the mode has no network). Returns the record's code length in bits.
      */
@@ -184,21 +195,20 @@ public final class ContextLevel {
         return run(key, record, netLogProbs, true);
     }
 
-    /** As {@link #learn} but the global model and the mixer stay as they are (the key's copy still advances). */
+    /** As {@link #learn} but the global model and the mixer stay as they are (the key's context still advances: pass a copy). */
     public double score(KeyContext key, byte[] record, double[] netLogProbs) {
         return run(key, record, netLogProbs, false);
     }
 
     private double run(KeyContext key, byte[] record, double[] netLogProbs, boolean learn) {
-        double[][] inputs = new double[config.inputs()][256];
-        double[] p = new double[256];
+        Scratch x = new Scratch(config.inputs());
         double bits = 0;
         for (int t = 0; t < record.length; t++) {
             int y = record[t] & 0xff;
-            int set = predict(key, netLogProbs, t, inputs, p);
-            bits -= Math.log(Math.max(p[y], FLOOR)) / LN2;
-            if (learn && config.mode() != Mode.PPM_KEY && config.mode() != Mode.PPM_GLOBAL) {
-                mixer.learn(inputs, set, p, y);
+            int set = predict(key, netLogProbs, t, x);
+            bits -= Math.log(Math.max(x.p[y], FLOOR)) / LN2;
+            if (learn && config.mode().mixes()) {
+                mixer.learn(x.inputs, set, x.p, y);
             }
             if (learn) {
                 global.update(key.history(), y);
@@ -210,36 +220,46 @@ public final class ContextLevel {
 
     /** The distribution of the key's next byte given the network's log-probabilities for it (256, or null). */
     public double[] next(KeyContext key, double[] netLogProbs) {
-        double[] p = new double[256];
-        predict(key, netLogProbs, 0, new double[config.inputs()][256], p);
-        return p;
+        Scratch x = new Scratch(config.inputs());
+        predict(key, netLogProbs, 0, x);
+        return x.p;
     }
 
-    /** Fills {@code p}; returns the mixer set used. inputs rows: [network,] key, global as natural logs. */
-    private int predict(KeyContext key, double[] net, int t, double[][] inputs, double[] p) {
-        double[] pk = new double[256];
-        double[] pg = new double[256];
-        boolean[] dk = new boolean[1];
-        boolean[] dg = new boolean[1];
-        int mk = key.model().predict(key.history(), pk, dk);
-        int mg = global.predict(key.history(), pg, dg);
+    /** One prediction's arrays, made once per record rather than per byte. */
+    private static final class Scratch {
+        /** Rows: [network,] key, global, as natural logs. */
+        final double[][] inputs;
+        final double[] keyP = new double[256];
+        final double[] globalP = new double[256];
+        final boolean[] keyDet = new boolean[1];
+        final boolean[] globalDet = new boolean[1];
+        /** The output distribution. */
+        final double[] p = new double[256];
+
+        Scratch(int inputs) {
+            this.inputs = new double[inputs][256];
+        }
+    }
+
+    /** Fills {@code x.p} with the distribution of byte {@code t}; returns the mixer set used. */
+    private int predict(KeyContext key, double[] net, int t, Scratch x) {
+        int mk = key.model().predict(key.history(), x.keyP, x.keyDet);
+        int mg = global.predict(key.history(), x.globalP, x.globalDet);
+        int set = config.set(mk, x.keyDet[0], mg, x.globalDet[0]);
         switch (config.mode()) {
-            case PPM_KEY -> System.arraycopy(pk, 0, p, 0, 256);
-            case PPM_GLOBAL -> System.arraycopy(pg, 0, p, 0, 256);
+            case PPM_KEY -> System.arraycopy(x.keyP, 0, x.p, 0, 256);
+            case PPM_GLOBAL -> System.arraycopy(x.globalP, 0, x.p, 0, 256);
             default -> {
                 int r = 0;
                 if (config.mode() == Mode.MIX) {
-                    System.arraycopy(net, t * 256, inputs[r++], 0, 256);
+                    System.arraycopy(net, t * 256, x.inputs[r++], 0, 256);
                 }
                 for (int b = 0; b < 256; b++) {
-                    inputs[r][b] = Math.log(pk[b]);
-                    inputs[r + 1][b] = Math.log(pg[b]);
+                    x.inputs[r][b] = Math.log(x.keyP[b]);
+                    x.inputs[r + 1][b] = Math.log(x.globalP[b]);
                 }
+                mixer.mix(x.inputs, set, x.p);
             }
-        }
-        int set = config.set(mk, dk[0], mg, dg[0]);
-        if (config.mode() == Mode.MIX || config.mode() == Mode.PPM_MIX) {
-            mixer.mix(inputs, set, p);
         }
         return set;
     }

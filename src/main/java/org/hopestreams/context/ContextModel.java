@@ -228,7 +228,7 @@ public final class ContextModel {
                 matched = i;
                 deterministic[0] = c.n == 1;
             }
-            // Method D shares: a byte seen c times gets (c - 1/2) of the non-escape mass's total - distinct / 2.
+            // A byte seen c times gets its share c - DELTA of the mass that does not escape.
             double esc = escape(i, distinct, total);
             double share = mass * (1 - esc) / (total - distinct * DELTA);
             for (int j = 0; j < c.n; j++) {
@@ -442,9 +442,5 @@ public final class ContextModel {
     @Override
     public int hashCode() {
         return Arrays.hashCode(encode());
-    }
-
-    Map<Long, Ctx> tableForTests() {
-        return table;
     }
 }
