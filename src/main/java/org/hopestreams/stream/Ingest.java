@@ -152,6 +152,12 @@ public final class Ingest {
                     + "schema id, Avro binary): " + why);
         }
         String lower = why.toString().toLowerCase(java.util.Locale.ROOT);
+        if (lower.contains("specified in writer's schema")) {
+            // A valid record of a schema this application has no class for: the specific reader cannot even
+            // resolve it (Avro's "Could not find class X specified in writer's schema ..."), so it is another schema.
+            return Outcome.reject("wrong-schema", "the value is a record of another schema, expected a "
+                    + TextEvent.SCHEMA$.getFullName() + ": " + why);
+        }
         if (lower.contains("not found") || lower.contains("404") || lower.contains("no content")) {
             int id = java.nio.ByteBuffer.wrap(value, 1, 4).getInt();
             return Outcome.reject("unknown-schema", "the schema id " + id + " is not in the registry: " + why);

@@ -215,6 +215,36 @@ public final class StreamTestSupport {
         }
     }
 
+    /**
+     * Writes one record, with {@code headers} (name, UTF-8 value pairs), and returns where the broker put it: the
+     * partition and offset that a dead letter of it must name.
+     */
+    public static org.apache.kafka.clients.producer.RecordMetadata send(String bootstrap, String topic, Integer partition,
+                                                                         byte[] key, byte[] value, String... headers)
+            throws Exception {
+        List<org.apache.kafka.common.header.Header> h = new ArrayList<>();
+        for (int i = 0; i < headers.length; i += 2) {
+            h.add(new org.apache.kafka.common.header.internals.RecordHeader(headers[i],
+                    headers[i + 1].getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(bootstrap), new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            return p.send(new ProducerRecord<>(topic, partition, key, value, h)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    /** {@code record} (a TextEvent or any Avro record) as the Apicurio serializer writes it for {@code topic}. */
+    public static byte[] avroBytes(String registryUrl, String topic, Object record) {
+        try (AvroKafkaSerializer<Object> ser = new AvroKafkaSerializer<>()) {
+            ser.configure(serdeConfig(registryUrl), false);
+            return ser.serialize(topic, record);
+        }
+    }
+
+    public static byte[] utf8(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     static Map<String, Object> producerProps(String bootstrap) {
         Map<String, Object> props = new HashMap<>();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
