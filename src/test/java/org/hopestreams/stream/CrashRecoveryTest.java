@@ -51,6 +51,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  * fast memory, the kept LOW checkpoints) must equal that of an uninterrupted run of the same input,
  * read from the changelog topics.
  *
+ * <p>The crashed run's input also holds poison records, one of each ingest-stage dead-letter reason, among the
+ * same events ({@link #poisoned}); the reference run reads the events alone. So the comparison also proves that
+ * poison changes nothing for the good records (same scores, counters and final stores), and the crashed run's
+ * dead-letter topic must hold exactly one dead letter per poison record, with its reason and offset, however
+ * often the run was killed.
+ *
  * <p>Tolerance: none. Restoring is exact (state travels as raw tensor bytes through the changelogs)
  * and processing is deterministic on CPU (seeded initialisation, stream-time windows and
  * checkpoints, one PyTorch thread in both runs), so the crashed run's model must be bit-for-bit
@@ -65,6 +71,8 @@ class CrashRecoveryTest {
     private static final long T0 = 1_000_000L;
     private static final long STEP_MS = 250L;
     private static final String INPUT = "crash.events";
+    /** The crashed run's input: the same events with poison records among them ({@link #poisoned}). */
+    private static final String POISONED = "crash.poisoned.events";
     private static final Duration CHILD_DEADLINE = Duration.ofSeconds(120);
     private static final Pattern RESTORED = Pattern.compile("restored from the stores \\((\\d+) records learned\\)");
     private static final Path LOGS = Path.of("target", "crash-recovery");
@@ -90,11 +98,12 @@ class CrashRecoveryTest {
         Files.createDirectories(LOGS);
         // Output records carry their event time (here 1970): with the default time retention the broker would
         // delete whole segments of them while the test runs, so the test's topics keep everything.
-        SERVERS.kafka().admin().createTopics(Stream.of(INPUT, "ref.learning", "ref.checkpoints", "ref.dlq", "crashy.learning",
+        SERVERS.kafka().admin().createTopics(Stream.of(INPUT, POISONED, "ref.learning", "ref.checkpoints", "ref.dlq", "crashy.learning",
                         "crashy.checkpoints", "crashy.dlq")
                 .map(t -> new NewTopic(t, 1, (short) 1).configs(Map.of("retention.ms", "-1"))).toList())
                 .all().get(30, TimeUnit.SECONDS);
         StreamTestSupport.produce(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), INPUT, input());
+        Map<Long, String> poison = poisoned();
 
         // The uninterrupted reference run.
         Child ref = start("ref", "ref", null);
@@ -164,11 +173,18 @@ class CrashRecoveryTest {
         assertTrue(last.restoredRecords() >= committedAfter.get(committedAfter.size() - 1) && committed > 0,
                 "the last run continued from the stores\n" + last.tail());
 
-        // Exactly one LearningEvent per input record, counters exact and equal to the reference's.
+        // Exactly one LearningEvent per good input record, counters exact and equal to the reference's, which
+        // learned the same events without poison among them.
         Map<Long, LearningEvent> refEvents = learningEvents("ref.learning");
-        Map<Long, LearningEvent> crashEvents = learningEvents("crashy.learning");
+        Map<Long, LearningEvent> crashByOffset = learningEvents("crashy.learning");
+        List<Long> goodOffsets = LongStream.range(0, N + poison.size()).filter(o -> !poison.containsKey(o)).boxed()
+                .toList();
         assertEquals(LongStream.range(0, N).boxed().toList(), List.copyOf(refEvents.keySet()));
-        assertEquals(LongStream.range(0, N).boxed().toList(), List.copyOf(crashEvents.keySet()));
+        assertEquals(goodOffsets, List.copyOf(crashByOffset.keySet()), "one LearningEvent per good input offset");
+        Map<Long, LearningEvent> crashEvents = new TreeMap<>();
+        for (int i = 0; i < N; i++) {
+            crashEvents.put((long) i, crashByOffset.get(goodOffsets.get(i)));
+        }
         for (long offset = 0; offset < N; offset++) {
             LearningEvent r = refEvents.get(offset);
             LearningEvent c = crashEvents.get(offset);
@@ -187,6 +203,19 @@ class CrashRecoveryTest {
             assertEquals(r.getBitsPerByte(), c.getBitsPerByte(), 0.0, "bitsPerByte at offset " + offset);
             assertEquals(r.getSurprise(), c.getSurprise(), "surprise at offset " + offset);
         }
+
+        // Exactly one dead letter per poison record, none in the reference run.
+        assertEquals(0, countCommitted("ref.dlq"), "the reference run's input had no poison");
+        Map<Long, String> deadLetters = new TreeMap<>();
+        for (var d : readAll("crashy.dlq", new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            assertEquals(POISONED, StreamTestSupport.header(d, DeadLetter.TOPIC));
+            assertEquals("0", StreamTestSupport.header(d, DeadLetter.PARTITION));
+            assertEquals("ingest", StreamTestSupport.header(d, DeadLetter.STAGE));
+            long offset = Long.parseLong(StreamTestSupport.header(d, DeadLetter.OFFSET));
+            String old = deadLetters.put(offset, StreamTestSupport.header(d, DeadLetter.REASON));
+            assertTrue(old == null, "two dead letters for input offset " + offset);
+        }
+        assertEquals(poison, deadLetters, "one dead letter per poison record, with its reason");
 
         // One CheckpointEvent per LOW step, no duplicate version, equal to the reference's.
         List<CheckpointEvent> refCps = checkpointEvents("ref.checkpoints");
@@ -242,12 +271,55 @@ class CrashRecoveryTest {
         return events;
     }
 
+    /**
+     * Writes {@link #input()} to {@link #POISONED} with a poison record of each ingest-stage kind among the events
+     * (one producer, in order); returns the poison records' offsets and the dead-letter reason each must get.
+     */
+    private static Map<Long, String> poisoned() throws Exception {
+        String registry = SERVERS.registry().apiUrl();
+        List<TextEvent> events = input();
+        // before event i: a poison record
+        Map<Integer, Object[]> before = new TreeMap<>();
+        byte[] whole = StreamTestSupport.avroBytes(registry, POISONED, StreamTestSupport.event("cut", "doc-a",
+                "an Avro body cut in half", T0));
+        before.put(3, new Object[] {"corrupt", "doc-a", StreamTestSupport.utf8("plain text, not the wire format")});
+        before.put(38, new Object[] {"unknown-schema", "doc-b", new byte[] {0, 0, 0, 0x7f, 0x7e, 1, 2, 3}});
+        before.put(61, new Object[] {"wrong-schema", "doc-c", StreamTestSupport.avroBytes(registry, POISONED,
+                StreamTestSupport.event("past", "doc-c", "from before 1970", -5000L))});
+        before.put(99, new Object[] {"undecodable", "doc-d", java.util.Arrays.copyOf(whole, 5 + (whole.length - 5) / 2)});
+        before.put(140, new Object[] {"future-time", "doc-a", StreamTestSupport.avroBytes(registry, POISONED,
+                StreamTestSupport.event("future", "doc-a", "from the year 3000",
+                        java.time.Instant.parse("3000-01-01T00:00:00Z").toEpochMilli()))});
+        before.put(177, new Object[] {"empty", "doc-b", new byte[0]});
+        before.put(219, new Object[] {"key-too-long", "doc-c", StreamTestSupport.avroBytes(registry, POISONED,
+                StreamTestSupport.event("long", "k".repeat(5000), "a context key over the cap", T0))});
+        Map<Long, String> poison = new TreeMap<>();
+        try (org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> p =
+                     new org.apache.kafka.clients.producer.KafkaProducer<>(StreamTestSupport.producerProps(
+                             SERVERS.kafka().bootstrapServers()), new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                             new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            for (int i = 0; i < events.size(); i++) {
+                Object[] bad = before.get(i);
+                if (bad != null) {
+                    var md = p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(POISONED,
+                            StreamTestSupport.utf8((String) bad[1]), (byte[]) bad[2])).get(30, TimeUnit.SECONDS);
+                    poison.put(md.offset(), (String) bad[0]);
+                }
+                TextEvent e = events.get(i);
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(POISONED, StreamTestSupport.utf8(e.getKey()),
+                        StreamTestSupport.avroBytes(registry, POISONED, e))).get(30, TimeUnit.SECONDS);
+            }
+        }
+        assertEquals(before.size(), poison.size());
+        return poison;
+    }
+
     // ---------------------------------------------------------------- child JVMs
 
     private Child start(String name, String appId, String crashAt) throws IOException {
         Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), appId,
                 work.resolve(appId + "-state"));
-        m.put(HopeStreamsConfig.INPUT_TOPIC, INPUT);
+        m.put(HopeStreamsConfig.INPUT_TOPIC, appId.equals("ref") ? INPUT : POISONED);
         m.put(HopeStreamsConfig.LEARNING_TOPIC, appId + ".learning");
         m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, appId + ".checkpoints");
         m.put(HopeStreamsConfig.DLQ_TOPIC, appId + ".dlq");
