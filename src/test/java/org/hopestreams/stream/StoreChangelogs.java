@@ -32,8 +32,17 @@ final class StoreChangelogs {
      * where they are UTF-8 (groups, context keys), else in hex (checkpoint versions).
      */
     static Map<String, StateSnapshot> state(String bootstrap, String changelog) throws StateFormatException {
+        return state(bootstrap, changelog, null);
+    }
+
+    /** As {@link #state(String, String)}, of one partition of the changelog (one task's store), or all if null. */
+    static Map<String, StateSnapshot> state(String bootstrap, String changelog, Integer partition)
+            throws StateFormatException {
         Map<Bytes, byte[]> latest = new HashMap<>();
         for (var r : StreamTestSupport.readAllCommitted(bootstrap, changelog, Duration.ofSeconds(30))) {
+            if (partition != null && r.partition() != partition) {
+                continue;
+            }
             if (r.value() == null) {
                 latest.remove(Bytes.wrap(r.key()));
             } else {
