@@ -41,6 +41,7 @@ class DemoCommandTest {
         };
         List<String> lines = List.of();
         List<ProcessHandle> children = List.of();
+        boolean browserChecked = false;
         try {
             List<Double> quelt = new ArrayList<>();
             List<String> answers = new ArrayList<>();
@@ -70,7 +71,8 @@ class DemoCommandTest {
 
             String url = lines.stream().filter(l -> l.contains("dashboard http://")).findFirst().orElseThrow()
                     .replaceAll(".*dashboard (http://\\S+/).*", "$1");
-            if (org.hopestreams.serve.DashboardBrowserTest.browserInstalled()) {
+            browserChecked = org.hopestreams.serve.DashboardBrowserTest.browserInstalled();
+            if (browserChecked) {
                 // The running demo's dashboard in headless Chromium: its charts show data.
                 org.openqa.selenium.chrome.ChromeDriver browser =
                         org.hopestreams.serve.DashboardBrowserTest.browser(new ArrayList<>());
@@ -103,5 +105,10 @@ class DemoCommandTest {
         assertTrue(children.stream().noneMatch(ProcessHandle::isAlive),
                 "nothing the demo started is left running: " + children.stream().filter(ProcessHandle::isAlive).toList());
         assertEquals(0, p.exitValue() == 143 ? 0 : p.exitValue(), "exit status");
+        // Last, so that everything else has been checked: without a browser the dashboard was not, and the test says
+        // so (skipped, or failed where HOPE_REQUIRE_TOOLS lists chromium) instead of passing quietly.
+        org.hopestreams.RequiredTools.assumeInstalled(org.hopestreams.RequiredTools.CHROMIUM, browserChecked,
+                "the demo ran and stopped as it should, but its dashboard was not checked in a browser: "
+                        + org.hopestreams.serve.DashboardBrowserTest.NOT_INSTALLED);
     }
 }

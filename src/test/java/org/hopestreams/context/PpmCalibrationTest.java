@@ -10,7 +10,6 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The classical baseline is a real PPM: on the same bytes its ideal code length comes within a few
@@ -25,8 +24,10 @@ class PpmCalibrationTest {
     void orderSixCodesWithinSixPercentOf7zPpmd(@TempDir Path dir) throws Exception {
         for (String corpus : new String[] {"kjv", "brown-fiction"}) {
             Path text = Path.of("data/corpora", corpus + ".txt");
-            assumeTrue(Files.isExecutable(SEVEN_ZIP) && Files.isReadable(text),
-                    "needs /usr/bin/7z (p7zip-full) and the corpora (scripts/fetch-corpora.sh)");
+            org.hopestreams.RequiredTools.assumeInstalled(org.hopestreams.RequiredTools.SEVEN_ZIP,
+                    Files.isExecutable(SEVEN_ZIP), "needs " + SEVEN_ZIP + " (apt-get install p7zip-full)");
+            org.hopestreams.RequiredTools.assumeInstalled(org.hopestreams.RequiredTools.CORPORA, Files.isReadable(text),
+                    "needs the corpora, " + text + " (scripts/fetch-corpora.sh --install)");
             byte[] bytes = Arrays.copyOf(Files.readAllBytes(text), BYTES);
             Path in = dir.resolve(corpus + ".txt");
             Files.write(in, bytes);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -133,7 +132,8 @@ class KustomizationTest {
         try {
             p = new ProcessBuilder("kubectl", "kustomize", dir.toString()).redirectErrorStream(false).start();
         } catch (IOException e) {
-            Assumptions.abort("kubectl not installed: " + e.getMessage());
+            org.hopestreams.RequiredTools.assumeInstalled(org.hopestreams.RequiredTools.KUBECTL, false,
+                    "kubectl is not installed: " + e.getMessage());
             throw e;
         }
         byte[] out = p.getInputStream().readAllBytes();

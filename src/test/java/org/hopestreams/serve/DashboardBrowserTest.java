@@ -43,7 +43,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The live dashboard in a real browser: the application learns Avro TextEvents of three keys in two key classes
@@ -60,6 +59,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 public class DashboardBrowserTest {
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    /** Why a browser check cannot run: what is missing, and how to install it. */
+    public static final String NOT_INSTALLED = "headless Chromium and its driver are not installed (" + CHROMIUM + ", "
+            + CHROMEDRIVER + "): apt-get install chromium chromium-driver";
     private static final String[] KEYS = {"log-1", "log-2", "fact-1"};
     private static final int FIRST = 24;
     private static final int SECOND = 16;
@@ -77,7 +79,10 @@ public class DashboardBrowserTest {
     @TempDir
     Path stateDir;
 
-    /** Whether the browser is there; without it the test is skipped (reported as skipped, nothing started). */
+    /**
+     * Whether the browser is there; without it the test is skipped (reported as skipped, nothing started), or fails
+     * where {@code HOPE_REQUIRE_TOOLS} lists chromium ({@link org.hopestreams.RequiredTools}).
+     */
     public static boolean browserInstalled() {
         return Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
     }
@@ -121,8 +126,8 @@ public class DashboardBrowserTest {
 
     @Test
     void theDashboardShowsWhatWasLearnedLive() throws Exception {
-        assumeTrue(browserInstalled(), "headless Chromium and its driver are not installed (" + CHROMIUM + ", "
-                + CHROMEDRIVER + "): apt-get install chromium chromium-driver");
+        org.hopestreams.RequiredTools.assumeInstalled(org.hopestreams.RequiredTools.CHROMIUM, browserInstalled(),
+                NOT_INSTALLED);
         Map<String, Object> m = StreamTestSupport.appConfig(kafka.bootstrapServers(), registry.apiUrl(),
                 "it-dashboard", stateDir);
         StreamTestSupport.topics(m, "dash");

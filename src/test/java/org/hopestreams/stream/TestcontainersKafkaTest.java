@@ -7,8 +7,10 @@ import org.hopestreams.embedded.EmbeddedRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.testcontainers.junit.jupiter.Container;
-import org.testcontainers.junit.jupiter.Testcontainers;
+import org.hopestreams.RequiredTools;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.testcontainers.DockerClientFactory;
 import org.testcontainers.kafka.KafkaContainer;
 
 import java.nio.charset.StandardCharsets;
@@ -27,17 +29,38 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The application end to end against a real Kafka broker in a container ({@code apache/kafka:3.9.1}, KRaft, the
  * image Apache ships), with the registry still the {@link EmbeddedRegistry} child process: Avro events in,
  * LearningEvents out with read_committed, a corrupt value to the dead-letter topic. Skipped where no Docker
- * engine answers ({@code disabledWithoutDocker}); the container is neither created nor pulled then.
+ * engine answers (the container is neither created nor pulled then, nor the registry started), and failed there
+ * instead where {@code HOPE_REQUIRE_TOOLS} lists docker ({@link RequiredTools}).
  */
-@Testcontainers(disabledWithoutDocker = true)
 class TestcontainersKafkaTest {
     static final String IMAGE = "apache/kafka:3.9.1";
 
-    @Container
-    static final KafkaContainer KAFKA = new KafkaContainer(IMAGE);
+    static KafkaContainer KAFKA;
+    static EmbeddedRegistry REGISTRY;
 
-    @org.junit.jupiter.api.extension.RegisterExtension
-    static final StreamTestSupport.Registry REGISTRY = new StreamTestSupport.Registry();
+    private static boolean docker() {
+        return DockerClientFactory.instance().isDockerAvailable();
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        if (!docker()) {
+            return;   // the test reports it (skipped, or failed where docker is required)
+        }
+        KAFKA = new KafkaContainer(IMAGE);
+        KAFKA.start();
+        REGISTRY = EmbeddedRegistry.builder().start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (REGISTRY != null) {
+            REGISTRY.close();
+        }
+        if (KAFKA != null) {
+            KAFKA.stop();
+        }
+    }
 
     @TempDir
     Path stateDir;
@@ -45,6 +68,7 @@ class TestcontainersKafkaTest {
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
     void avroEventsAreLearnedOnAContainerBrokerAndCorruptOnesAreDeadLettered() throws Exception {
+        RequiredTools.assumeInstalled(RequiredTools.DOCKER, docker(), "no Docker engine answers");
         String bootstrap = KAFKA.getBootstrapServers();
         Map<String, Object> m = StreamTestSupport.appConfig(bootstrap, REGISTRY.apiUrl(), "tc-basic", stateDir);
         StreamTestSupport.topics(m, "tc");
