@@ -88,7 +88,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(REPARTITION, Type.BOOLEAN, true, Importance.MEDIUM,
                     "Repartition by context key before the learner, so that every key always meets the same "
                             + "learner even when producers key records otherwise. Off saves a topic hop when the "
-                            + "Kafka key is the context key.")
+                            + "Kafka key is the context key; off with other keys, a context key whose records are in "
+                            + "several partitions is split across their learners.")
             .define(DEFAULT_KEY, Type.STRING, "default", Importance.LOW,
                     "Context key of events that carry none.")
             .define(RECORD_MAX_BYTES, Type.INT, 1024, Range.between(16, 64 * 1024), Importance.MEDIUM,
