@@ -281,16 +281,11 @@ class BadInputIntegrationTest {
         m.put(org.apache.kafka.streams.StreamsConfig.STATE_DIR_CONFIG, stateDir.resolve("b").toString());
         try (StreamApp app = StreamApp.start(new HopeStreamsConfig(m))) {   // restores every store from its changelog
             assertTrue(app.awaitRunning(Duration.ofSeconds(60)));
-            List<Bad> bad = new ArrayList<>();
-            byte[] nanText = utf8("this record meets a memory holding a NaN");
-            byte[] badText = utf8("this record meets a memory that does not decode");
-            bad.add(new Bad("non-finite", "non-finite", "learn", in, null, utf8("nan-key"), nanText));
-            bad.add(new Bad("unreadable-state", "unreadable-state", "learn", in, null, utf8("bad-key"), badText));
-            List<RecordMetadata> where = new ArrayList<>();
-            where.add(sendEvent(in, "non-finite", StreamTestSupport.event("n", "nan-key", new String(nanText,
-                    java.nio.charset.StandardCharsets.UTF_8), 1_000_800L)));
-            where.add(sendEvent(in, "unreadable-state", StreamTestSupport.event("u", "bad-key", new String(badText,
-                    java.nio.charset.StandardCharsets.UTF_8), 1_001_200L)));
+            List<Bad> bad = List.of(
+                    learnStage(in, "non-finite", StreamTestSupport.event("n", "nan-key",
+                            "this record meets a memory holding a NaN", 1_000_800L)),
+                    learnStage(in, "unreadable-state", StreamTestSupport.event("u", "bad-key",
+                            "this record meets a memory that does not decode", 1_001_200L)));
             StreamTestSupport.produce(bootstrap, registry, in, List.of(
                     StreamTestSupport.event("a2", "doc-0", "more words of doc-0.", 1_001_600L)));
             List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(bootstrap, registry,
@@ -298,11 +293,9 @@ class BadInputIntegrationTest {
             assertEquals(List.of("a0", "a1", "a2"), learned.stream().map(r -> ((LearningEvent) r.value()).getId())
                     .toList(), "the other keys keep learning");
             Map<String, ConsumerRecord<byte[], byte[]>> dead = deadLetters("badstore.dlq", 2);
-            for (int i = 0; i < bad.size(); i++) {
-                Bad b = bad.get(i);
-                Bad placed = new Bad(b.name(), b.reason(), b.stage(), b.topic(), where.get(i), b.key(), b.value());
+            for (Bad b : bad) {
                 ConsumerRecord<byte[], byte[]> d = dead.get(b.name());
-                assertHeaders(placed, d);
+                assertHeaders(b, d);
                 assertArrayEquals(b.value(), d.value(), b.name() + ": a learn-stage dead letter carries the text");
                 assertArrayEquals(b.key(), d.key(), b.name() + ": and the context key");
             }
@@ -337,9 +330,12 @@ class BadInputIntegrationTest {
         return new Bad(name, reason, stage, topic, md, k, value);
     }
 
-    private static RecordMetadata sendEvent(String topic, String name, TextEvent e) throws Exception {
-        return StreamTestSupport.send(SERVERS.kafka().bootstrapServers(), topic, null, utf8(e.getKey()),
-                StreamTestSupport.avroBytes(SERVERS.registry().apiUrl(), topic, e), CASE, name, TRACE, "trace-of-" + name);
+    /** An event whose record the learner dead-letters: the dead letter carries its context key and its text. */
+    private static Bad learnStage(String topic, String reason, TextEvent e) throws Exception {
+        RecordMetadata md = StreamTestSupport.send(SERVERS.kafka().bootstrapServers(), topic, null, utf8(e.getKey()),
+                StreamTestSupport.avroBytes(SERVERS.registry().apiUrl(), topic, e), CASE, reason, TRACE,
+                "trace-of-" + reason);
+        return new Bad(reason, reason, "learn", topic, md, utf8(e.getKey()), utf8(e.getText()));
     }
 
     /** Exactly {@code n} dead letters, by their {@code test.case} header. */
