@@ -28,6 +28,7 @@ public final class StreamApp implements AutoCloseable {
     private final HopeStreamsConfig config;
     private volatile KafkaStreams streams;
     private final LearnerHub hub = new LearnerHub();
+    private final StoreRestores restores = new StoreRestores();
     private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics =
             new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                     io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
@@ -64,6 +65,7 @@ public final class StreamApp implements AutoCloseable {
             http.close();
             throw e;
         }
+        streams.setGlobalStateRestoreListener(restores);
         new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(streams).bindTo(metrics);
         new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
@@ -94,6 +96,11 @@ public final class StreamApp implements AutoCloseable {
 
     public LearnerHub hub() {
         return hub;
+    }
+
+    /** What the stores of this instance restored from their changelogs. */
+    public StoreRestores restores() {
+        return restores;
     }
 
     public KafkaStreams streams() {
