@@ -62,7 +62,7 @@ class RegistryOutageIntegrationTest {
             String url = registry.apiUrl();
             Map<String, Object> m = StreamTestSupport.appConfig(bootstrap, url, APP, stateDir);
             StreamTestSupport.topics(m, "outage");
-            m.put("hope.registry.retry.backoff.max.ms", "1000");
+            m.put(HopeStreamsConfig.REGISTRY_RETRY_BACKOFF_MAX_MS, "1000");
             HopeStreamsConfig config = new HopeStreamsConfig(m);
             StreamApp.createTopics(config, 1, (short) 1);
 
