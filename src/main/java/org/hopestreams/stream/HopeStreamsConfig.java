@@ -51,6 +51,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CONTEXT_KEY_CONTEXTS = "hope.context.key.contexts";
     public static final String CONTEXT_GLOBAL_CONTEXTS = "hope.context.global.contexts";
     public static final String CONTEXT_MIXER_RATE = "hope.context.mixer.rate";
+    public static final String CONTEXT_MIXER_SELECT = "hope.context.mixer.select";
     public static final String WINDOW_MS = "hope.window.ms";
     public static final String WINDOW_RECORDS = "hope.window.records";
     public static final String CHECKPOINT_CLOCK = "hope.checkpoint.clock";
@@ -141,6 +142,10 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     Importance.LOW, "Bound on the global context model's contexts (stored with the model).")
             .define(CONTEXT_MIXER_RATE, Type.DOUBLE, LearnerConfig.DEFAULT_MIXER_RATE, Range.between(0, 1),
                     Importance.LOW, "Learning rate of the mixer of the exact-context level.")
+            .define(CONTEXT_MIXER_SELECT, Type.STRING, LearnerConfig.DEFAULT_MIXER_SELECT,
+                    ValidString.in("match", "match+class"), Importance.LOW,
+                    "How the mixer chooses its weights: match (by matched context lengths) or match+class (plus a "
+                            + "set by the previous byte's class and the network's confidence; docs/eval.md).")
             .define(WINDOW_MS, Type.LONG, 60_000L, Range.atLeast(0), Importance.HIGH,
                     "MID tumbling window in stream time (event time), ms; 0 = no time windows.")
             .define(WINDOW_RECORDS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
@@ -243,7 +248,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
                 .withMaxRecordBytes(getInt(RECORD_MAX_BYTES))
                 .withCheckpointMillis(streamTimeCheckpoints() ? getLong(CHECKPOINT_INTERVAL_MS) : 0)
                 .withContext(getString(CONTEXT_MODE), getString(CONTEXT_ORDERS), getInt(CONTEXT_KEY_CONTEXTS),
-                        getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE));
+                        getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE))
+                .withMixerSelect(getString(CONTEXT_MIXER_SELECT));
     }
 
     /** The producer's max.request.size (a producer. prefix wins): the largest dead letter written whole. */
