@@ -227,6 +227,24 @@ public final class ContextLevel {
         return mixer;
     }
 
+    /**
+     * The mixer of {@code stored} weights under {@code config}: as stored where the shape fits;
+     * where only the selection changed (the same inputs, the matched-length sets with or without
+     * the byte-class sets) the matched-length sets are kept and the byte-class sets start at their
+     * initial weights; otherwise (another mode) a fresh mixer.
+     */
+    public static Mixer adoptMixer(Config config, double[] stored) {
+        int n = config.inputs();
+        if (stored.length == config.sets() * n) {
+            return Mixer.restore(config.sets(), n, config.mixerRate(), stored);
+        }
+        double[] w = config.initialWeights();
+        if (stored.length == MATCH_SETS * n || stored.length == (MATCH_SETS + CLASS_SETS) * n) {
+            System.arraycopy(stored, 0, w, 0, MATCH_SETS * n);
+        }
+        return Mixer.of(config.sets(), config.mixerRate(), w);
+    }
+
     public KeyContext freshKey() {
         return KeyContext.fresh(config.orders(), config.keyContexts());
     }

@@ -25,7 +25,7 @@ class ContextLevelLearnerTest {
         String[] m = mode.split(":");
         return LearnerConfig.defaults().withWarmup(4).withWindow(3, 0)
                 .withContext(m[0], "1,2,3,4,6,12", 1 << 12, 1 << 14, 0.01)
-                .withMixerSelect(m.length > 1 ? m[1] : LearnerConfig.DEFAULT_MIXER_SELECT);
+                .withMixerSelect(m.length > 1 ? m[1] : "match");
     }
 
     private static byte[] utf8(String s) {
@@ -172,6 +172,18 @@ class ContextLevelLearnerTest {
                     new InMemoryFastStateStore(), Device.cpu())) {
                 assertEquals(a.contextLevel().global(), b.contextLevel().global());
                 assertTrue(Double.isFinite(b.learn("k", recs[0], 7).bitsPerByte()));
+            }
+            // Another selection (match -> match+class, as an upgrade to the new default): the global model
+            // and the matched-length weights are kept, the byte-class sets start at their initial weights.
+            try (Learner d = LearnerSnapshots.restore(s, a.learnerConfig().withMixerSelect("match+class"),
+                    new InMemoryFastStateStore(), Device.cpu())) {
+                assertEquals(a.contextLevel().global(), d.contextLevel().global());
+                double[] before = a.contextLevel().mixer().weights();
+                double[] after = d.contextLevel().mixer().weights();
+                assertArrayEquals(before, java.util.Arrays.copyOf(after, before.length), 0.0);
+                assertArrayEquals(new double[after.length - before.length],
+                        java.util.Arrays.copyOfRange(after, before.length, after.length), 0.0);
+                assertTrue(Double.isFinite(d.learn("k", recs[2], 9).bitsPerByte()));
             }
             // Other orders: a new level, and keys' stored contexts of the old orders are not used.
             LearnerConfig other = a.learnerConfig().withContext("mix", "1,2,3", 1 << 10, 1 << 12, 0.01);
