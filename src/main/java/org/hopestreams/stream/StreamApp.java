@@ -20,7 +20,8 @@ import java.util.concurrent.ExecutionException;
 /**
  * The streaming learner as a running application: the {@link HopeTopology} in a {@link KafkaStreams}
  * client. {@link #close()} leaves the consumer group, commits and closes the stores, so a restart
- * with the same application id does not wait out the session timeout.
+ * with the same application id does not wait out the session timeout. Input that needs a schema
+ * registry that does not answer waits in its topic ({@link RegistryGate}, {@link GatedConsumer}).
  */
 public final class StreamApp implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamApp.class);
@@ -28,6 +29,7 @@ public final class StreamApp implements AutoCloseable {
     private final HopeStreamsConfig config;
     private volatile KafkaStreams streams;
     private final LearnerHub hub = new LearnerHub();
+    private final StoreRestores restores = new StoreRestores();
     private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics =
             new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                     io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
@@ -35,6 +37,7 @@ public final class StreamApp implements AutoCloseable {
     private final org.hopestreams.serve.QueryEngine queries;
     private final org.hopestreams.serve.HttpServer http;
     private volatile Throwable failure;
+    private final RegistryGate gate;
 
     private StreamApp(HopeStreamsConfig config, org.apache.kafka.streams.KafkaClientSupplier clients) {
         this.config = config;
@@ -57,16 +60,35 @@ public final class StreamApp implements AutoCloseable {
             props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, server);
         }
         http.self(org.apache.kafka.streams.state.HostInfo.buildFromEndpoint(server.toString()));
+        org.apache.kafka.common.serialization.Serde<Object> avro;
         try {
-            this.streams = new KafkaStreams(HopeTopology.build(config, HopeTopology.avroSerde(config), hub), props,
-                    clients);
+            avro = HopeTopology.avroSerde(config);
         } catch (RuntimeException e) {
             http.close();
             throw e;
         }
+        gate = new RegistryGate(config, avro, HopeTopology.decoder(config, avro));
+        try {
+            this.streams = new KafkaStreams(HopeTopology.build(config, avro, hub, gate::decode), props,
+                    GatedConsumer.supplier(clients, gate, config.inputTopic()));
+        } catch (RuntimeException e) {
+            http.close();
+            gate.close();
+            throw e;
+        }
+        streams.setGlobalStateRestoreListener(restores);
+        http.readiness(() -> gate.problem().map(p -> "schema registry " + gate.url() + " " + p));
+        gate.bindTo(metrics);
         new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(streams).bindTo(metrics);
         new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
+            if (RegistryGate.unanswered(e)) {
+                // Only where a registry call slipped past the gate (it went down between the gate's answer and
+                // the record): the new thread starts from the committed offset, and the gate holds the record.
+                LOG.warn("stream thread stopped: the schema registry {} did not answer ({}); replacing the thread",
+                        gate.url(), e.toString());
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            }
             LOG.error("stream thread failed; shutting the application down", e);
             failure = e;
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
@@ -94,6 +116,11 @@ public final class StreamApp implements AutoCloseable {
 
     public LearnerHub hub() {
         return hub;
+    }
+
+    /** What the stores of this instance restored from their changelogs. */
+    public StoreRestores restores() {
+        return restores;
     }
 
     public KafkaStreams streams() {
@@ -161,6 +188,7 @@ public final class StreamApp implements AutoCloseable {
         if (queries != null) {
             queries.close();
         }
+        gate.close();
         metrics.close();
     }
 

@@ -12,6 +12,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Unit tests of the ingest step; the Avro decoder is a stand-in here (the serde itself is tested on a real registry). */
@@ -111,6 +112,8 @@ class IngestTest {
                 case 3 -> org.hopestreams.avro.CheckpointEvent.newBuilder().setModelVersion(1).setRecords(1)
                         .setHighSteps(1).setMidSteps(0).setLowSteps(0).setWallTime(Instant.EPOCH)
                         .setStreamTime(Instant.EPOCH).setStateBytes(0).build();
+                case 4 -> throw new org.apache.avro.AvroRuntimeException("Could not find class com.example.Other "
+                        + "specified in writer's schema whilst finding reader's schema for a SpecificRecord.");
                 default -> throw new IllegalArgumentException("bad varint");
             };
         });
@@ -127,9 +130,27 @@ class IngestTest {
         Ingest.Outcome wrong = avro.decode(null, new byte[] {0, 0, 0, 0, 3}, "x", 0);
         assertEquals("wrong-schema", wrong.reasonCode());
         assertTrue(wrong.reason().contains("org.hopestreams.avro.CheckpointEvent"), wrong.reason());
+        // A valid record of a schema the registry knows but no class on the class path: still another schema.
+        Ingest.Outcome noClass = avro.decode(null, new byte[] {0, 0, 0, 0, 4}, "x", 0);
+        assertEquals("wrong-schema", noClass.reasonCode());
+        assertTrue(noClass.reason().contains("com.example.Other"), noClass.reason());
         Ingest.Outcome garbled = avro.decode(null, new byte[] {0, 0, 0, 0, 9}, "x", 0);
         assertEquals("undecodable", garbled.reasonCode());
         assertTrue(garbled.reason().contains("bad varint"), garbled.reason());
+    }
+
+    @Test
+    void aRegistryThatCouldNotAnswerIsNotADeadLetterButAnError() {
+        Ingest refused = new Ingest(InputFormat.AVRO, 8, 40, 32, "default", v -> {
+            throw new RuntimeException("lookup failed", new java.net.ConnectException("Connection refused"));
+        });
+        RegistryUnavailableException e = assertThrows(RegistryUnavailableException.class,
+                () -> refused.decode(null, new byte[] {0, 0, 0, 0, 1}, "x", 0));
+        assertTrue(e.getMessage().contains("Connection refused"), e.getMessage());
+        Ingest gated = new Ingest(InputFormat.AVRO, 8, 40, 32, "default", v -> {
+            throw new RegistryUnavailableException("the schema registry http://r did not answer", null);
+        });
+        assertThrows(RegistryUnavailableException.class, () -> gated.decode(null, new byte[] {0, 0, 0, 0, 1}, "x", 0));
     }
 
     @Test

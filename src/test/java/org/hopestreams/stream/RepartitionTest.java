@@ -150,11 +150,11 @@ class RepartitionTest {
 
     /** Records learned by each task, from the {@code records} counter of its committed model. */
     private static Map<Integer, Long> recordsPerTask(String appId) throws Exception {
+        Map<Integer, Map<String, StateSnapshot>> models = StoreChangelogs.statesByPartition(
+                SERVERS.kafka().bootstrapServers(), appId + "-" + HopeProcessor.MODEL + "-changelog");
         Map<Integer, Long> out = new TreeMap<>();
         for (int p = 0; p < 2; p++) {
-            Map<String, StateSnapshot> model = StoreChangelogs.state(SERVERS.kafka().bootstrapServers(),
-                    appId + "-" + HopeProcessor.MODEL + "-changelog", p);
-            StateSnapshot meta = model.get("META");
+            StateSnapshot meta = models.getOrDefault(p, Map.of()).get("META");
             out.put(p, meta == null ? 0L : meta.counter("records"));
         }
         return out;

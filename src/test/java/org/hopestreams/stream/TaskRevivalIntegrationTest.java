@@ -6,7 +6,6 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.avro.TextEvent;
-import org.hopestreams.store.StateSnapshot;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,15 +14,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Kafka Streams recovering a task by itself, not a process dying (issue 9): on a real broker, the
@@ -75,34 +73,17 @@ class TaskRevivalIntegrationTest {
             assertEquals(KafkaStreams.State.RUNNING, faulty.streams().state());
         }
 
-        Map<Long, LearningEvent> expected = learningEvents("ref.learning");
-        Map<Long, LearningEvent> actual = learningEvents("faulty.learning");
-        assertEquals(LongStream.range(0, N).boxed().toList(), List.copyOf(actual.keySet()),
-                "one committed LearningEvent per input record");
-        for (long offset = 0; offset < N; offset++) {
-            LearningEvent r = expected.get(offset);
-            LearningEvent c = actual.get(offset);
-            assertEquals(List.of(r.getHighSteps(), r.getMidSteps(), r.getLowSteps(), r.getModelVersion()),
-                    List.of(c.getHighSteps(), c.getMidSteps(), c.getLowSteps(), c.getModelVersion()),
-                    "counters at offset " + offset);
-            assertEquals(r.getBitsPerByte(), c.getBitsPerByte(), 0.0, "bitsPerByte at offset " + offset);
-        }
-        for (String store : List.of(HopeProcessor.MODEL, HopeProcessor.FAST_MEMORY, HopeProcessor.CHECKPOINTS)) {
-            Map<String, StateSnapshot> ref = StoreChangelogs.state(bootstrap(), "ref-" + store + "-changelog");
-            Map<String, StateSnapshot> got = StoreChangelogs.state(bootstrap(), "faulty-" + store + "-changelog");
-            assertFalse(ref.isEmpty(), store);
-            assertEquals(ref.keySet(), got.keySet(), store + " entries");
-            String diff = StoreChangelogs.differences(ref, got);
-            assertTrue(diff.isEmpty(), store + " store after the revivals differs from the uninterrupted run:\n" + diff);
-        }
+        RunComparison.assertSameAsUninterrupted(bootstrap(), registry(), "ref", "faulty",
+                LongStream.range(0, N).mapToObj(o -> new RunComparison.InputOffset(0, o))
+                        .collect(Collectors.toCollection(TreeSet::new)));
 
         // A clean restart restores the counters of the last committed LearningEvent and goes on from them.
-        LearningEvent last = actual.get((long) N - 1);
+        LearningEvent last = learningEvents().get(new RunComparison.InputOffset(0, N - 1));
         StreamTestSupport.produce(bootstrap(), registry(), "faulty.events", input(N, 1));
         try (StreamApp again = StreamApp.start(config("faulty"))) {
             awaitLearned(again, "faulty.learning", N + 1);
         }
-        LearningEvent next = learningEvents("faulty.learning").get((long) N);
+        LearningEvent next = learningEvents().get(new RunComparison.InputOffset(0, N));
         assertEquals(last.getHighSteps() + 1, next.getHighSteps(), "the restart continued from the last commit");
         assertEquals(last.getModelVersion(), next.getModelVersion());
     }
@@ -136,15 +117,8 @@ class TaskRevivalIntegrationTest {
         assertEquals(n, read.size(), topic + ": committed LearningEvents");
     }
 
-    /** Every committed LearningEvent by source offset; fails on a duplicate. */
-    private static Map<Long, LearningEvent> learningEvents(String topic) {
-        Map<Long, LearningEvent> out = new TreeMap<>();
-        var avro = StreamTestSupport.<Object>avroDeserializer(registry());
-        for (var r : StreamTestSupport.readAllCommitted(bootstrap(), topic, Duration.ofSeconds(30))) {
-            LearningEvent e = (LearningEvent) avro.deserialize(topic, r.value());
-            assertNull(out.put(e.getSourceOffset(), e), topic + ": two LearningEvents for offset " + e.getSourceOffset());
-        }
-        return out;
+    private static Map<RunComparison.InputOffset, LearningEvent> learningEvents() {
+        return RunComparison.learningEvents(bootstrap(), registry(), "faulty.learning");
     }
 
     private static String bootstrap() {
