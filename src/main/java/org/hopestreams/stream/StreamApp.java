@@ -35,6 +35,7 @@ public final class StreamApp implements AutoCloseable {
     private final org.hopestreams.serve.QueryEngine queries;
     private final org.hopestreams.serve.HttpServer http;
     private volatile Throwable failure;
+    private final java.util.concurrent.atomic.AtomicInteger threadReplacements = new java.util.concurrent.atomic.AtomicInteger();
 
     private StreamApp(HopeStreamsConfig config, org.apache.kafka.streams.KafkaClientSupplier clients) {
         this.config = config;
@@ -59,7 +60,7 @@ public final class StreamApp implements AutoCloseable {
         http.self(org.apache.kafka.streams.state.HostInfo.buildFromEndpoint(server.toString()));
         try {
             this.streams = new KafkaStreams(HopeTopology.build(config, HopeTopology.avroSerde(config), hub), props,
-                    clients);
+                    new RevivalSafeClients(clients, config.getBoolean(HopeStreamsConfig.CORRUPTION_REBALANCE)));
         } catch (RuntimeException e) {
             http.close();
             throw e;
@@ -67,12 +68,37 @@ public final class StreamApp implements AutoCloseable {
         new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(streams).bindTo(metrics);
         new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
+            if (transientBrokerFailure(e)) {
+                // Under exactly-once the dying thread aborts its transaction; its replacement restores the stores
+                // and reads on from the committed offsets: nothing is lost or learned twice.
+                threadReplacements.incrementAndGet();
+                LOG.warn("stream thread failed on a broker timeout; replacing it: {}", e.toString());
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            }
             LOG.error("stream thread failed; shutting the application down", e);
             failure = e;
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         LOG.info("HTTP on port {}: query API, /metrics, /health, dashboard at /; application.server {}", http.port(),
                 server);
+    }
+
+    /**
+     * A stream thread that failed because the broker did not answer in time, not because of a record or a
+     * bug: a {@link org.apache.kafka.common.errors.RetriableException} (a timeout) or a transaction the producer
+     * can only abort ({@link org.apache.kafka.common.errors.TransactionAbortableException}) in the causes.
+     * Kafka Streams 4.3.1 recovers a timed-out send only by a new thread: the send leaves the thread's producer
+     * with a transaction it can only abort, and {@code TaskManager.handleCorruption} then tries to commit the
+     * other tasks in it, which fails with a {@code StreamsException}.
+     */
+    static boolean transientBrokerFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.RetriableException
+                    || t instanceof org.apache.kafka.common.errors.TransactionAbortableException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Builds and starts the application. */
@@ -107,6 +133,11 @@ public final class StreamApp implements AutoCloseable {
     /** The error that stopped a stream thread, if any. */
     public Throwable failure() {
         return failure;
+    }
+
+    /** Stream threads replaced after a broker timeout (see {@link #transientBrokerFailure}). */
+    public int threadReplacements() {
+        return threadReplacements.get();
     }
 
     /** Waits until the application is RUNNING; false on timeout or if it failed. */
