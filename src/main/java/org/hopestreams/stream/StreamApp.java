@@ -35,7 +35,6 @@ public final class StreamApp implements AutoCloseable {
     private final org.hopestreams.serve.QueryEngine queries;
     private final org.hopestreams.serve.HttpServer http;
     private volatile Throwable failure;
-    private final java.util.concurrent.atomic.AtomicInteger threadReplacements = new java.util.concurrent.atomic.AtomicInteger();
 
     private StreamApp(HopeStreamsConfig config, org.apache.kafka.streams.KafkaClientSupplier clients) {
         this.config = config;
@@ -71,7 +70,6 @@ public final class StreamApp implements AutoCloseable {
             if (transientBrokerFailure(e)) {
                 // Under exactly-once the dying thread aborts its transaction; its replacement restores the stores
                 // and reads on from the committed offsets: nothing is lost or learned twice.
-                threadReplacements.incrementAndGet();
                 LOG.warn("stream thread failed on a broker timeout; replacing it: {}", e.toString());
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
             }
@@ -133,11 +131,6 @@ public final class StreamApp implements AutoCloseable {
     /** The error that stopped a stream thread, if any. */
     public Throwable failure() {
         return failure;
-    }
-
-    /** Stream threads replaced after a broker timeout (see {@link #transientBrokerFailure}). */
-    public int threadReplacements() {
-        return threadReplacements.get();
     }
 
     /** Waits until the application is RUNNING; false on timeout or if it failed. */
