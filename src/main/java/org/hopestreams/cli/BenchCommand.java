@@ -53,8 +53,17 @@ final class BenchCommand implements Callable<Integer> {
             + "and the full topology, beside its model-only rate.")
     boolean stream;
 
-    @Option(names = "--commit-ms", defaultValue = "1000", description = "With --stream: commit.interval.ms "
-            + "(default: ${DEFAULT-VALUE}).")
+    @Option(names = "--restore", description = "Restore time: the first preset learns --records records through the "
+            + "in-JVM broker (one partition), stops, loses its state directory and starts again; prints the time to "
+            + "the first record learned and the model changelog replayed against one model version.")
+    boolean restore;
+
+    @Option(names = "--checkpoint-ms", defaultValue = "5000", description = "With --restore: a LOW version per this "
+            + "much stream time (records are 100 ms apart; default: ${DEFAULT-VALUE}).")
+    long checkpointMs;
+
+    @Option(names = "--commit-ms", defaultValue = "1000", description = "With --stream or --restore: "
+            + "commit.interval.ms (default: ${DEFAULT-VALUE}).")
     long commitMs;
 
     @Option(names = "--repartition", defaultValue = "true", negatable = true, fallbackValue = "true",
@@ -71,6 +80,10 @@ final class BenchCommand implements Callable<Integer> {
         if (data.length < (records + 5L) * recordBytes) {
             throw new IllegalArgumentException("--text has " + data.length + " bytes, the bench needs "
                     + (records + 5L) * recordBytes);
+        }
+        if (restore) {
+            RestoreBench.run(presets.get(0), records, recordBytes, data, device, commitMs, context, checkpointMs);
+            return 0;
         }
         if (stream) {
             StreamBench.run(presets.get(0), records, recordBytes, data, device, commitMs, repartition, context);

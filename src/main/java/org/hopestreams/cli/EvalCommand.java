@@ -108,6 +108,10 @@ final class EvalCommand implements Callable<Integer> {
             description = "Learning rate of the exact-context level's mixer (default: ${DEFAULT-VALUE}).")
     double mixerRate;
 
+    @Option(names = "--mixer-select", defaultValue = LearnerConfig.DEFAULT_MIXER_SELECT,
+            description = "How the exact-context level's mixer chooses its weights: match or match+class (default: ${DEFAULT-VALUE}).")
+    String mixerSelect;
+
     @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}: on a small shared machine one thread is several times faster).")
     int threads;
 
@@ -209,9 +213,9 @@ final class EvalCommand implements Callable<Integer> {
                 hope.config(), period, false, false);
         // The exact-context level: mixed with HOPE, mixed without a network, and each context model alone (PPM).
         Variant hopeMix = new Variant("hope+ctx", "HOPE as above with the exact-context level mixed in (orders "
-                + LearnerConfig.DEFAULT_CONTEXT_ORDERS + ", mixer rate " + mixerRate + ")",
+                + LearnerConfig.DEFAULT_CONTEXT_ORDERS + ", mixer rate " + mixerRate + ", selection " + mixerSelect + ")",
                 hope.config().withContext("mix", LearnerConfig.DEFAULT_CONTEXT_ORDERS, LearnerConfig.DEFAULT_KEY_CONTEXTS,
-                        LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate), period, true, false);
+                        LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate).withMixerSelect(mixerSelect), period, true, false);
         Variant ppmMix = new Variant("ctx-only", "the exact-context level alone: key and global models mixed, no network",
                 hopeMix.config().withContextMode("ppm-mix"), period, true, false);
         Variant ppm = new Variant("ppm", "classical PPM (order " + PPM_ORDER + ", method D escapes + SEE, exclusion) over "

@@ -75,7 +75,7 @@ final class StreamBench {
             m.put(HopeStreamsConfig.REGISTRY_URL, registry.apiUrl());
             HopeStreamsConfig config = new HopeStreamsConfig(m);
             StreamApp.createTopics(config, 1, (short) 1);
-            produce(config, kafka.bootstrapServers(), registry.apiUrl(), records + 5, recordBytes, data);
+            produce(config, kafka.bootstrapServers(), registry.apiUrl(), 0, records + 5, recordBytes, data);
             long start = System.nanoTime();
             try (StreamApp app = StreamApp.start(config);
                  KafkaConsumer<String, byte[]> consumer = consumer(kafka.bootstrapServers(), config.learningTopic())) {
@@ -207,10 +207,11 @@ final class StreamBench {
         return java.util.Arrays.copyOfRange(data, off, off + recordBytes);
     }
 
-    private static void produce(HopeStreamsConfig config, String bootstrap, String registryUrl, int n, int recordBytes,
-                                byte[] data) {
+    /** Events {@code from} to {@code from + n - 1} of the benchmark input: 4 keys in turn, 100 ms of event time apart. */
+    static void produce(HopeStreamsConfig config, String bootstrap, String registryUrl, int from, int n, int recordBytes,
+                        byte[] data) {
         try (KafkaProducer<String, TextEvent> p = TextEventProducer.create(bootstrap, registryUrl, Map.of())) {
-            for (int i = 0; i < n; i++) {
+            for (int i = from; i < from + n; i++) {
                 String key = "key-" + (i % KEYS);
                 String text = new String(record(data, i, recordBytes), StandardCharsets.ISO_8859_1);
                 p.send(new ProducerRecord<>(config.inputTopic(), key, TextEvent.newBuilder().setId("b" + i).setKey(key)

@@ -61,15 +61,57 @@ public final class ContextLevel {
     }
 
     /**
+     * How the mixer chooses its weights for a byte. {@code match}: one set per (key, global) matched
+     * context length bucket and determinism. {@code match+class}: that set plus, added to it, a
+     * second set chosen by the class of the previous byte (space, lower, upper, digit, punctuation,
+     * line break, other, none) and the network's confidence (its top probability in 4 buckets) —
+     * except where the key may know something the global model does not (a longer match, or a
+     * deterministic longest context of its own), which keeps the first set alone: there the added
+     * set, trained on ordinary text, outvoted a key's own answer (docs/eval.md).
+     */
+    public enum Select {
+        MATCH("match", 0),
+        MATCH_CLASS("match+class", CLASS_SETS);
+
+        private final String id;
+        private final int extraSets;
+
+        Select(String id, int extraSets) {
+            this.id = id;
+            this.extraSets = extraSets;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        public static Select parse(String id) {
+            for (Select s : values()) {
+                if (s.id.equals(id)) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("mixer selection '" + id + "', expected match or match+class");
+        }
+    }
+
+    /**
      * @param mode           which predictions count
      * @param orders         context lengths besides order 0 (ascending, 1..{@link ContextModel#MAX_ORDER})
      * @param keyContexts    bound on one key's contexts (it starts again empty beyond)
      * @param globalContexts bound on the global model's contexts
      * @param mixerRate      the mixer's learning rate
+     * @param select         how the mixer chooses its weights
      */
-    public record Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate) {
+    public record Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate,
+                         Select select) {
+        public Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate) {
+            this(mode, orders, keyContexts, globalContexts, mixerRate, Select.MATCH);
+        }
+
         public Config {
             orders = ContextModel.checkedOrders(orders);
+            java.util.Objects.requireNonNull(select, "select");
             if (keyContexts < 1 || globalContexts < 1 || !(mixerRate >= 0) || Double.isInfinite(mixerRate)) {
                 throw new IllegalArgumentException("context level: keyContexts " + keyContexts + ", globalContexts "
                         + globalContexts + ", mixerRate " + mixerRate + ": expected bounds >= 1 and a finite rate >= 0");
@@ -80,8 +122,9 @@ public final class ContextLevel {
             return mode == Mode.MIX ? 3 : 2;
         }
 
+        /** Weight sets: the matched-length sets, then the byte-class sets if selected. */
         public int sets() {
-            return MATCH_BUCKETS * MATCH_BUCKETS * 4;
+            return MATCH_SETS + select.extraSets;
         }
 
         /**
@@ -98,7 +141,7 @@ public final class ContextLevel {
                     + (globalDeterministic ? 1 : 0);
         }
 
-        private int bucket(int matched) {
+        int bucket(int matched) {
             return matched == 0 ? 0 : 1 + (matched - 1) * (MATCH_BUCKETS - 1) / orders.length;
         }
 
@@ -144,6 +187,9 @@ public final class ContextLevel {
 
     private static final double LN2 = Math.log(2);
     private static final int MATCH_BUCKETS = 4;
+    private static final int MATCH_SETS = MATCH_BUCKETS * MATCH_BUCKETS * 4;
+    /** Previous byte's class (8) x the network's confidence (4). */
+    private static final int CLASS_SETS = 32;
     /** Mixed probabilities are kept above this, so a code length is always finite. */
     private static final double FLOOR = 1e-12;
 
@@ -181,6 +227,24 @@ public final class ContextLevel {
         return mixer;
     }
 
+    /**
+     * The mixer of {@code stored} weights under {@code config}: as stored where the shape fits;
+     * where only the selection changed (the same inputs, the matched-length sets with or without
+     * the byte-class sets) the matched-length sets are kept and the byte-class sets start at their
+     * initial weights; otherwise (another mode) a fresh mixer.
+     */
+    public static Mixer adoptMixer(Config config, double[] stored) {
+        int n = config.inputs();
+        if (stored.length == config.sets() * n) {
+            return Mixer.restore(config.sets(), n, config.mixerRate(), stored);
+        }
+        double[] w = config.initialWeights();
+        if (stored.length == MATCH_SETS * n || stored.length == (MATCH_SETS + CLASS_SETS) * n) {
+            System.arraycopy(stored, 0, w, 0, MATCH_SETS * n);
+        }
+        return Mixer.of(config.sets(), config.mixerRate(), w);
+    }
+
     public KeyContext freshKey() {
         return KeyContext.fresh(config.orders(), config.keyContexts());
     }
@@ -208,7 +272,7 @@ public final class ContextLevel {
             int set = predict(key, netLogProbs, t, x);
             bits -= Math.log(Math.max(x.p[y], FLOOR)) / LN2;
             if (learn && config.mode().mixes()) {
-                mixer.learn(x.inputs, set, x.p, y);
+                mixer.learn(x.inputs, set, x.classSet, x.p, y);
             }
             if (learn) {
                 global.update(key.history(), y);
@@ -235,6 +299,8 @@ public final class ContextLevel {
         final boolean[] globalDet = new boolean[1];
         /** The output distribution. */
         final double[] p = new double[256];
+        /** The byte-class set added to the matched-length set, or -1. */
+        int classSet = -1;
 
         Scratch(int inputs) {
             this.inputs = new double[inputs][256];
@@ -258,9 +324,33 @@ public final class ContextLevel {
                     x.inputs[r][b] = Math.log(x.keyP[b]);
                     x.inputs[r + 1][b] = Math.log(x.globalP[b]);
                 }
-                mixer.mix(x.inputs, set, x.p);
+                boolean keyKnowsMore = config.bucket(mk) > config.bucket(mg) || x.keyDet[0];
+                x.classSet = config.select() == Select.MATCH_CLASS && !keyKnowsMore
+                        ? MATCH_SETS + classSet(key.history(), config.mode() == Mode.MIX ? net : null, t) : -1;
+                mixer.mix(x.inputs, set, x.classSet, x.p);
             }
         }
         return set;
+    }
+
+    /** The byte-class set (0..{@link #CLASS_SETS}): the previous byte's class x the network's top probability. */
+    static int classSet(History h, double[] net, int t) {
+        int cls = 7;
+        if (h.length() > 0) {
+            int c = h.back(1);
+            cls = c == ' ' ? 0 : c >= 'a' && c <= 'z' ? 1 : c >= 'A' && c <= 'Z' ? 2 : c >= '0' && c <= '9' ? 3
+                    : c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' ? 4
+                    : c == '\n' || c == '\r' || c == '\t' ? 5 : 6;
+        }
+        int confidence = 0;
+        if (net != null) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int b = 0; b < 256; b++) {
+                max = Math.max(max, net[t * 256 + b]);
+            }
+            double top = Math.exp(max);
+            confidence = top < 0.2 ? 0 : top < 0.4 ? 1 : top < 0.7 ? 2 : 3;
+        }
+        return cls * 4 + confidence;
     }
 }

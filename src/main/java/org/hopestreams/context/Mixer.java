@@ -84,13 +84,24 @@ public final class Mixer {
      * weights of {@code set}, into {@code out}.
      */
     public void mix(double[][] logProbs, int set, double[] out) {
-        check(logProbs, set);
-        int base = set * inputs;
+        mix(logProbs, set, -1, out);
+    }
+
+    /**
+     * As {@link #mix(double[][], int, double[])} under the sum of the weights of {@code set} and of
+     * {@code addSet} (-1: none): two selectors' weight sets added, as one linear gate of both.
+     */
+    public void mix(double[][] logProbs, int set, int addSet, double[] out) {
+        check(logProbs, set, addSet);
+        double[] w = new double[inputs];
+        for (int i = 0; i < inputs; i++) {
+            w[i] = weights[set * inputs + i] + (addSet < 0 ? 0 : weights[addSet * inputs + i]);
+        }
         double max = Double.NEGATIVE_INFINITY;
         for (int b = 0; b < 256; b++) {
             double z = 0;
             for (int i = 0; i < inputs; i++) {
-                z += weights[base + i] * logProbs[i][b];
+                z += w[i] * logProbs[i][b];
             }
             out[b] = z;
             max = Math.max(max, z);
@@ -105,7 +116,7 @@ public final class Mixer {
         }
     }
 
-    /** The gradient of −ln mixed(y) with respect to the weights of the set (one per input). */
+    /** The gradient of −ln mixed(y) with respect to the (summed) weights that mixed it, one per input. */
     public double[] gradient(double[][] logProbs, double[] mixed, int y) {
         double[] g = new double[inputs];
         for (int i = 0; i < inputs; i++) {
@@ -120,17 +131,25 @@ public final class Mixer {
 
     /** One step on the code length of byte {@code y}, given the distribution {@link #mix} returned for it. */
     public void learn(double[][] logProbs, int set, double[] mixed, int y) {
+        learn(logProbs, set, -1, mixed, y);
+    }
+
+    /** As {@link #learn(double[][], int, double[], int)} for a mix of two sets: both take the same step. */
+    public void learn(double[][] logProbs, int set, int addSet, double[] mixed, int y) {
+        check(logProbs, set, addSet);
         double[] g = gradient(logProbs, mixed, y);
-        int base = set * inputs;
         for (int i = 0; i < inputs; i++) {
-            weights[base + i] -= rate * g[i];
+            weights[set * inputs + i] -= rate * g[i];
+            if (addSet >= 0) {
+                weights[addSet * inputs + i] -= rate * g[i];
+            }
         }
     }
 
-    private void check(double[][] logProbs, int set) {
-        if (set < 0 || set >= sets || logProbs.length != inputs) {
-            throw new IllegalArgumentException("mixer of " + sets + " sets and " + inputs + " inputs asked for set "
-                    + set + " with " + logProbs.length + " inputs");
+    private void check(double[][] logProbs, int set, int addSet) {
+        if (set < 0 || set >= sets || addSet < -1 || addSet >= sets || addSet == set || logProbs.length != inputs) {
+            throw new IllegalArgumentException("mixer of " + sets + " sets and " + inputs + " inputs asked for sets "
+                    + set + " + " + addSet + " with " + logProbs.length + " inputs");
         }
     }
 

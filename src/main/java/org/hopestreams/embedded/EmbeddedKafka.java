@@ -1,5 +1,6 @@
 package org.hopestreams.embedded;
 
+import kafka.server.BrokerServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -41,6 +42,8 @@ import java.util.concurrent.TimeUnit;
  *       be closed <em>before</em> the cluster.</li>
  *   <li>Broker settings are {@link #SINGLE_NODE_DEFAULTS} (replication factor 1 for the internal topics, no topic
  *       auto-creation): create topics with {@link #createTopics}.</li>
+ *   <li>{@link #stopBroker} and {@link #startBroker} bounce the broker while the controller keeps running (fault
+ *       tests): its logs stay on disk and it comes back on the same port, so clients reconnect by themselves.</li>
  * </ul>
  * Logs one INFO line per lifecycle event (starting, started, stopping, stopped) on logger
  * {@code org.hopestreams.embedded.EmbeddedKafka}. The test kit itself prints two lines to stdout while formatting
@@ -150,6 +153,36 @@ public final class EmbeddedKafka implements AutoCloseable {
                 .toList();
         admin().createTopics(newTopics).all().get(30, TimeUnit.SECONDS);
         LOG.info("Embedded Kafka: created topics {} ({} partitions)", Arrays.toString(topics), partitions);
+    }
+
+    /**
+     * Stops the broker (controlled shutdown; the controller keeps running), as a broker restart looks to clients:
+     * connections drop and requests wait or time out. Topics, offsets and transaction state stay on disk.
+     */
+    public synchronized void stopBroker() {
+        LOG.info("Embedded Kafka: stopping the broker ({})", bootstrapServers);
+        BrokerServer broker = broker();
+        broker.shutdown();
+        broker.awaitShutdown();
+        LOG.info("Embedded Kafka: broker stopped");
+    }
+
+    /**
+     * Starts the broker stopped by {@link #stopBroker} on its old port and log directory and waits until it is ready
+     * (it registers again with the controller, which takes up to {@code broker.session.timeout.ms}).
+     */
+    public synchronized void startBroker() throws Exception {
+        long t0 = System.nanoTime();
+        broker().startup();
+        cluster.waitForReadyBrokers();
+        LOG.info("Embedded Kafka: broker started again in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    }
+
+    private BrokerServer broker() {
+        if (closed) {
+            throw new IllegalStateException("Embedded Kafka is closed");
+        }
+        return cluster.brokers().values().iterator().next();
     }
 
     /** Stops the broker and controller and deletes the cluster's data. Idempotent. */

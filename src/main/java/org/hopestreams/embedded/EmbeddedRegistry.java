@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A real Apicurio Registry server (in-memory H2 storage) run as a child JVM on 127.0.0.1 and a free port. It serves
+ * A real Apicurio Registry server (H2 storage, in memory unless {@link Builder#storageDir}) run as a child JVM on
+ * 127.0.0.1 and a free port (or {@link Builder#port}). It serves
  * the Apicurio v3 API (for the Apicurio serdes) and the Confluent-compatible API (for Confluent clients).
  *
  * <h2>How to run</h2>
@@ -51,7 +52,10 @@ import java.util.stream.Stream;
  *       waits up to 15 s, then SIGKILLs, and returns only when the process is gone; it is idempotent.</li>
  *   <li>A JVM shutdown hook stops the child if the owner never closes it (e.g. Ctrl-C in the {@code demo}); it is
  *       removed again by {@code close()}. A SIGKILL of this JVM cannot be covered: kill {@link #pid()} then.</li>
- *   <li>Storage is in memory: every start is an empty registry; nothing survives {@code close()}.</li>
+ *   <li>Storage is in memory by default: every start is an empty registry; nothing survives {@code close()}. With
+ *       {@link Builder#storageDir} the data lives in an H2 file there: a server started again on the same folder
+ *       (and {@link Builder#port}) is the same registry, with the same artifacts and ids, as after a restart of a
+ *       production registry.</li>
  *   <li>The server's own output goes to {@link #logFile()} ({@code <home>/registry-<port>.log} by default),
  *       not to this JVM's console.</li>
  * </ul>
@@ -204,6 +208,8 @@ public final class EmbeddedRegistry implements AutoCloseable {
         private Map<String, String> properties = Map.of();
         private Duration startTimeout = Duration.ofSeconds(90);
         private Path logFile;
+        private int port;
+        private Path storageDir;
 
         private Builder(Path home) {
             // absolute: the server runs with its own folder as working directory
@@ -233,6 +239,18 @@ public final class EmbeddedRegistry implements AutoCloseable {
             return this;
         }
 
+        /** Port to listen on (default 0: a free one); a server started again on the same port keeps clients' URLs. */
+        public Builder port(int port) {
+            this.port = port;
+            return this;
+        }
+
+        /** Folder of an H2 file database that keeps the data across starts (default: none, in memory). */
+        public Builder storageDir(Path storageDir) {
+            this.storageDir = storageDir.toAbsolutePath().normalize();
+            return this;
+        }
+
         /** Where server stdout/stderr go (default: {@code <home>/registry-<port>.log}). */
         public Builder logFile(Path logFile) {
             this.logFile = logFile;
@@ -242,7 +260,7 @@ public final class EmbeddedRegistry implements AutoCloseable {
         /** Starts the server and waits until it is ready; see the class comment for the contract. */
         public EmbeddedRegistry start() throws IOException, InterruptedException {
             Path jar = findLauncherJar(home);
-            int port = freeLoopbackPort();
+            int port = this.port != 0 ? this.port : freeLoopbackPort();
             int managementPort = freeLoopbackPort();
             while (managementPort == port) {
                 managementPort = freeLoopbackPort();
@@ -258,7 +276,8 @@ public final class EmbeddedRegistry implements AutoCloseable {
             cmd.add("-Dquarkus.management.port=" + managementPort);
             cmd.add("-Dapicurio.storage.kind=sql");
             cmd.add("-Dapicurio.storage.sql.kind=h2");
-            cmd.add("-Dapicurio.datasource.url=jdbc:h2:mem:registry");
+            cmd.add("-Dapicurio.datasource.url=" + (storageDir == null ? "jdbc:h2:mem:registry"
+                    : "jdbc:h2:file:" + storageDir.resolve("registry")));
             cmd.add("-Dapicurio.datasource.jdbc.initial-size=2");
             cmd.add("-Dapicurio.datasource.jdbc.min-size=2");
             cmd.add("-Dapicurio.datasource.jdbc.max-size=10");

@@ -28,12 +28,14 @@ import java.util.Map;
  * @param contextKeyContexts    bound on one key's contexts
  * @param contextGlobalContexts bound on the global context model's contexts
  * @param mixerRate      learning rate of the mixer of the exact-context level
+ * @param mixerSelect    how its mixer chooses weights ({@link ContextLevel.Select}: match, match+class)
  */
 public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double beta1, double beta2,
                             double weightDecay, double gradClip, int windowRecords, long windowMillis,
                             int warmupRecords, int maxRecordBytes, long checkpointMillis,
                             int highPeriodRecords, String contextMode, String contextOrders,
-                            int contextKeyContexts, int contextGlobalContexts, double mixerRate) {
+                            int contextKeyContexts, int contextGlobalContexts, double mixerRate,
+                            String mixerSelect) {
 
     public static final double ADAM_EPS = 1e-8;
     /** The exact-context level is on by default: measured best on every corpus (docs/eval.md). */
@@ -42,6 +44,10 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public static final int DEFAULT_KEY_CONTEXTS = 1 << 14;
     public static final int DEFAULT_GLOBAL_CONTEXTS = 1 << 20;
     public static final double DEFAULT_MIXER_RATE = 0.002;
+    /** Measured best on the tuning and the report corpora (docs/eval.md). */
+    public static final String DEFAULT_MIXER_SELECT = "match+class";
+    /** The selection of snapshots that do not name one (written before it was an option). */
+    private static final String FIRST_MIXER_SELECT = "match";
 
     public LearnerConfig {
         positive("lrHigh", lrHigh);
@@ -58,14 +64,14 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         if (highPeriodRecords < 1) {
             throw new IllegalArgumentException("learner config highPeriodRecords = " + highPeriodRecords + ", expected >= 1");
         }
-        context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate);
+        context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate, mixerSelect);
         if (maxRecordBytes < 1) {
             throw new IllegalArgumentException("learner config maxRecordBytes = " + maxRecordBytes + ", expected >= 1");
         }
     }
 
     private static ContextLevel.Config context(String mode, String orders, int keyContexts, int globalContexts,
-                                               double rate) {
+                                               double rate, String select) {
         int[] o;
         try {
             o = orders.isBlank() ? new int[0]
@@ -74,12 +80,13 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
             throw new IllegalArgumentException("learner config contextOrders = '" + orders
                     + "', expected comma-separated integers such as 1,2,3,4,5,6,8,12,16");
         }
-        return new ContextLevel.Config(ContextLevel.Mode.parse(mode), o, keyContexts, globalContexts, rate);
+        return new ContextLevel.Config(ContextLevel.Mode.parse(mode), o, keyContexts, globalContexts, rate,
+                ContextLevel.Select.parse(select));
     }
 
     /** The exact-context level's configuration. */
     public ContextLevel.Config contextConfig() {
-        return context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate);
+        return context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate, mixerSelect);
     }
 
     private static void positive(String name, double v) {
@@ -98,7 +105,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public static LearnerConfig defaults() {
         return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0, 1,
                 DEFAULT_CONTEXT_MODE, DEFAULT_CONTEXT_ORDERS, DEFAULT_KEY_CONTEXTS, DEFAULT_GLOBAL_CONTEXTS,
-                DEFAULT_MIXER_RATE);
+                DEFAULT_MIXER_RATE, DEFAULT_MIXER_SELECT);
     }
 
     public LearnerConfig withWarmup(int records) {
@@ -128,10 +135,15 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         return with(Map.of("contextMode", mode));
     }
 
-    /** This configuration with {@code other}'s exact-context settings (mode, orders, bounds, mixer rate). */
+    /** This configuration with {@code other}'s exact-context settings (mode, orders, bounds, mixer rate and selection). */
     public LearnerConfig withContextOf(LearnerConfig other) {
         return withContext(other.contextMode, other.contextOrders, other.contextKeyContexts,
-                other.contextGlobalContexts, other.mixerRate);
+                other.contextGlobalContexts, other.mixerRate).withMixerSelect(other.mixerSelect);
+    }
+
+    /** The exact-context level's mixer choosing its weights by {@code select} ({@link ContextLevel.Select}). */
+    public LearnerConfig withMixerSelect(String select) {
+        return with(Map.of("mixerSelect", select));
     }
 
     public LearnerConfig withContext(String mode, String orders, int keyContexts, int globalContexts, double mixerRate) {
@@ -180,6 +192,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         m.put("contextKeyContexts", Integer.toString(contextKeyContexts));
         m.put("contextGlobalContexts", Integer.toString(contextGlobalContexts));
         m.put("mixerRate", Double.toString(mixerRate));
+        if (!mixerSelect.equals(FIRST_MIXER_SELECT)) {
+            m.put("mixerSelect", mixerSelect);
+        }
         return m;
     }
 
@@ -193,7 +208,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                 m.getOrDefault("contextMode", "off"), m.getOrDefault("contextOrders", DEFAULT_CONTEXT_ORDERS),
                 Integer.parseInt(m.getOrDefault("contextKeyContexts", Integer.toString(DEFAULT_KEY_CONTEXTS))),
                 Integer.parseInt(m.getOrDefault("contextGlobalContexts", Integer.toString(DEFAULT_GLOBAL_CONTEXTS))),
-                Double.parseDouble(m.getOrDefault("mixerRate", Double.toString(DEFAULT_MIXER_RATE))));
+                Double.parseDouble(m.getOrDefault("mixerRate", Double.toString(DEFAULT_MIXER_RATE))),
+                // Absent when "match" (and in snapshots written before the selection was an option).
+                m.getOrDefault("mixerSelect", FIRST_MIXER_SELECT));
     }
 
     private static String s(Map<String, String> m, String k) {

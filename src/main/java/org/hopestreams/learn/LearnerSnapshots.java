@@ -4,7 +4,6 @@ import ai.djl.Device;
 import org.hopestreams.context.ContextLevel;
 import org.hopestreams.context.ContextModel;
 import org.hopestreams.context.KeyContext;
-import org.hopestreams.context.Mixer;
 import org.hopestreams.model.FastState;
 import org.hopestreams.model.HopeConfig;
 import org.hopestreams.model.HostTensor;
@@ -108,7 +107,8 @@ public final class LearnerSnapshots {
      * The exact-context level of the {@link StateGroup#CONTEXT} group's tensors under {@code lc}, or
      * null if they hold none or the configuration has the level off. The level follows the
      * configuration, as the rates do: a stored global model of other orders is not used (a new one
-     * starts), and a stored mixer of another shape (another mode) starts afresh beside the kept
+     * starts), and a stored mixer of another shape follows it ({@link ContextLevel#adoptMixer}:
+     * another selection keeps the matched-length sets, another mode starts afresh) beside the kept
      * global model; what was stored is otherwise restored exactly.
      */
     public static ContextLevel contextLevel(LearnerConfig lc, Map<String, HostTensor> tensors)
@@ -127,11 +127,7 @@ public final class LearnerSnapshots {
             if (!java.util.Arrays.equals(model.orders(), cc.orders())) {
                 return new ContextLevel(cc);
             }
-            double[] weights = mixer.toDoubles();
-            Mixer m = weights.length == cc.sets() * cc.inputs()
-                    ? Mixer.restore(cc.sets(), cc.inputs(), cc.mixerRate(), weights)
-                    : new ContextLevel(cc).mixer();
-            return new ContextLevel(cc, model, m);
+            return new ContextLevel(cc, model, ContextLevel.adoptMixer(cc, mixer.toDoubles()));
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new StateFormatException("exact-context level: " + e.getMessage(), e);
         }

@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -48,6 +49,7 @@ public final class HttpServer implements AutoCloseable {
     private final Telemetry telemetry;
     private final PrometheusMeterRegistry metrics;
     private volatile HostInfo self;
+    private volatile Supplier<Optional<String>> readiness = Optional::empty;
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final Javalin app;
 
@@ -114,6 +116,14 @@ public final class HttpServer implements AutoCloseable {
         return app.port();
     }
 
+    /**
+     * What besides the stream application's state makes this instance not ready (e.g. a schema registry
+     * that does not answer): a reason, or empty when ready. Called on every readiness probe.
+     */
+    public void readiness(Supplier<Optional<String>> problem) {
+        this.readiness = problem;
+    }
+
     /** This instance's {@code application.server}, once known (it may name the port this server got). */
     public void self(HostInfo self) {
         this.self = self;
@@ -125,10 +135,17 @@ public final class HttpServer implements AutoCloseable {
         ctx.status(ok ? 200 : 503).json(Map.of("status", ok ? "live" : "stream failed", "state", state()));
     }
 
+    /** Ready: the stream application is RUNNING and nothing it depends on says otherwise ({@link #readiness}). */
     private void ready(Context ctx) {
         KafkaStreams s = streams.get();
-        boolean ok = s != null && s.state() == KafkaStreams.State.RUNNING;
-        ctx.status(ok ? 200 : 503).json(Map.of("status", ok ? "ready" : "not ready", "state", state()));
+        boolean running = s != null && s.state() == KafkaStreams.State.RUNNING;
+        Optional<String> problem = running ? readiness.get() : Optional.empty();
+        boolean ok = running && problem.isEmpty();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("status", ok ? "ready" : "not ready");
+        out.put("state", state());
+        problem.ifPresent(p -> out.put("reason", p));
+        ctx.status(ok ? 200 : 503).json(out);
     }
 
     private String state() {

@@ -1,9 +1,12 @@
 package org.hopestreams.store;
 
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.processor.StateStore;
 import org.apache.kafka.streams.processor.StateStoreContext;
+import org.apache.kafka.streams.processor.internals.InternalProcessorContext;
+import org.apache.kafka.streams.processor.internals.ProcessorRecordContext;
 import org.apache.kafka.streams.query.Position;
 import org.apache.kafka.streams.query.PositionBound;
 import org.apache.kafka.streams.query.Query;
@@ -29,8 +32,6 @@ import java.util.Objects;
  * record costs no serialisation of the model: a commit does, once, for what changed.
  *
  * <p>Writes happen only in {@link #flushCache()}: {@link #commit(Map)} runs after the transaction.
- * A task that processed nothing since it started has nothing dirty (its new model is recomputed
- * from the seed or the init checkpoint on the next start), so no write is ever needed elsewhere.
  *
  * <p>It relies on Kafka Streams calling {@link CachedStateStore#flushCache()} on registered stores
  * before each commit (4.3.1: {@code ProcessorStateManager.flushCache} from
@@ -48,6 +49,7 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
     private final ChunkedValues values;
     private final StateCodec codec = new StateCodec();
     private DirtySource source;
+    private StateStoreContext context;
     private long flushes;
     private long flushNanos;
     private long bytesWritten;
@@ -113,6 +115,19 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
 
     @Override
     public void flushCache() {
+        // A task's first commit may come before it processed or punctuated anything (its only input so far
+        // skipped by the deserialization handler, while a new model waits to be written): then there is no
+        // record context, which a logged put needs. Kafka's caching layer puts back each flushed entry's
+        // context; ours has none to keep, so the commit gets one of its own, at the wall clock.
+        if (context instanceof InternalProcessorContext<?, ?> c && c.recordContext() == null) {
+            c.setRecordContext(new ProcessorRecordContext(c.currentSystemTimeMs(), -1, -1, null, new RecordHeaders()));
+            try {
+                writeDirty();
+            } finally {
+                c.setRecordContext(null);
+            }
+            return;
+        }
         writeDirty();
     }
 
@@ -135,6 +150,7 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
     public void init(StateStoreContext context, StateStore root) {
         // Also after close() (a revived task): no source until the processor's init() attaches its new learner.
         source = null;
+        this.context = context;
         inner.init(context, root);
     }
 

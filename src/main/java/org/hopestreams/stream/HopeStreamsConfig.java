@@ -30,6 +30,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String INPUT_FORMAT = "hope.input.format";
     public static final String SERDE_CLASS = "hope.serde.class";
     public static final String REGISTRY_URL = "hope.registry.url";
+    public static final String REGISTRY_CALL_TIMEOUT_MS = "hope.registry.call.timeout.ms";
+    public static final String REGISTRY_RETRY_BACKOFF_MAX_MS = "hope.registry.retry.backoff.max.ms";
     public static final String REPARTITION = "hope.repartition";
     public static final String DEFAULT_KEY = "hope.default.key";
     public static final String RECORD_MAX_BYTES = "hope.record.max.bytes";
@@ -49,6 +51,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CONTEXT_KEY_CONTEXTS = "hope.context.key.contexts";
     public static final String CONTEXT_GLOBAL_CONTEXTS = "hope.context.global.contexts";
     public static final String CONTEXT_MIXER_RATE = "hope.context.mixer.rate";
+    public static final String CONTEXT_MIXER_SELECT = "hope.context.mixer.select";
     public static final String WINDOW_MS = "hope.window.ms";
     public static final String WINDOW_RECORDS = "hope.window.records";
     public static final String CHECKPOINT_CLOCK = "hope.checkpoint.clock";
@@ -86,6 +89,14 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(REGISTRY_URL, Type.STRING, "", Importance.HIGH,
                     "Schema registry URL, passed to the serde as apicurio.registry.url and schema.registry.url "
                             + "(Apicurio: http://host:port/apis/registry/v3; Confluent API: .../apis/ccompat/v7).")
+            .define(REGISTRY_CALL_TIMEOUT_MS, Type.LONG, 10_000L, Range.between(100, 600_000), Importance.LOW,
+                    "Longest wait for one schema registry answer; a call past it counts as the registry not "
+                            + "answering (input then waits for it, see " + REGISTRY_RETRY_BACKOFF_MAX_MS + ").")
+            .define(REGISTRY_RETRY_BACKOFF_MAX_MS, Type.LONG, 30_000L, Range.between(250, 3_600_000), Importance.LOW,
+                    "While the schema registry does not answer (refused, timed out, 5xx), input events that need it "
+                            + "wait uncommitted in their topic, never dead-lettered, and the registry is asked again "
+                            + "after a backoff doubling from 250 ms up to this; meanwhile /health/ready is 503 and "
+                            + "hope_registry_available is 0.")
             .define(REPARTITION, Type.BOOLEAN, true, Importance.MEDIUM,
                     "Repartition by context key before the learner, so that every key always meets the same "
                             + "learner even when producers key records otherwise. Off saves a topic hop when the "
@@ -132,6 +143,10 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     Importance.LOW, "Bound on the global context model's contexts (stored with the model).")
             .define(CONTEXT_MIXER_RATE, Type.DOUBLE, LearnerConfig.DEFAULT_MIXER_RATE, Range.between(0, 1),
                     Importance.LOW, "Learning rate of the mixer of the exact-context level.")
+            .define(CONTEXT_MIXER_SELECT, Type.STRING, LearnerConfig.DEFAULT_MIXER_SELECT,
+                    ValidString.in("match", "match+class"), Importance.LOW,
+                    "How the mixer chooses its weights: match (by matched context lengths) or match+class (plus a "
+                            + "set by the previous byte's class and the network's confidence; docs/eval.md).")
             .define(WINDOW_MS, Type.LONG, 60_000L, Range.atLeast(0), Importance.HIGH,
                     "MID tumbling window in stream time (event time), ms; 0 = no time windows.")
             .define(WINDOW_RECORDS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
@@ -239,7 +254,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
                 .withMaxRecordBytes(getInt(RECORD_MAX_BYTES))
                 .withCheckpointMillis(streamTimeCheckpoints() ? getLong(CHECKPOINT_INTERVAL_MS) : 0)
                 .withContext(getString(CONTEXT_MODE), getString(CONTEXT_ORDERS), getInt(CONTEXT_KEY_CONTEXTS),
-                        getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE));
+                        getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE))
+                .withMixerSelect(getString(CONTEXT_MIXER_SELECT));
     }
 
     /** The producer's max.request.size (a producer. prefix wins): the largest dead letter written whole. */
@@ -249,7 +265,10 @@ public final class HopeStreamsConfig extends AbstractConfig {
         return Integer.parseInt(v.toString().trim());
     }
 
-    /** Configuration handed to the serde: every key given, plus the registry URL and specific-record reading. */
+    /**
+     * Configuration handed to the serde: every key given, plus the registry URL, specific-record reading,
+     * and cached schemas kept for good (Apicurio's {@code check-period-ms}).
+     */
     public Map<String, Object> serdeConfig() {
         Map<String, Object> m = new HashMap<>(originals());
         String url = getString(REGISTRY_URL);
@@ -260,6 +279,9 @@ public final class HopeStreamsConfig extends AbstractConfig {
         m.putIfAbsent("apicurio.registry.use-specific-avro-reader", "true");
         m.putIfAbsent("specific.avro.reader", "true");
         m.putIfAbsent("apicurio.registry.auto-register", "true");
+        // A schema id never changes: the schema the serde cached for it is never refreshed, so that once the
+        // registry has answered for an id, no stream thread needs it again for that id (RegistryGate).
+        m.putIfAbsent("apicurio.registry.check-period-ms", Long.toString(Long.MAX_VALUE));
         return m;
     }
 

@@ -18,6 +18,7 @@ import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.store.ModelStoreBuilder;
 
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The one topology factory (used by the commands, the tests and the benchmarks):
@@ -44,10 +45,18 @@ public final class HopeTopology {
 
     /** @param hub where the learners publish their committed models and events (queries, metrics) */
     public static Topology build(HopeStreamsConfig config, Serde<Object> avro, LearnerHub hub) {
+        return build(config, avro, hub, decoder(config, avro));
+    }
+
+    /**
+     * @param decoder decodes an input value for ingest ({@link #decoder}, or {@link RegistryGate#decode}
+     *                around it: the application's, with a deadline on registry calls)
+     */
+    public static Topology build(HopeStreamsConfig config, Serde<Object> avro, LearnerHub hub,
+                                 Function<byte[], Object> decoder) {
         Ingest ingest = new Ingest(config.inputFormat(), config.getInt(HopeStreamsConfig.RECORD_MAX_BYTES),
                 config.getInt(HopeStreamsConfig.TEXT_MAX_BYTES), config.getInt(HopeStreamsConfig.KEY_MAX_BYTES),
-                config.getString(HopeStreamsConfig.DEFAULT_KEY),
-                bytes -> decode(avro, config.inputTopic(), bytes));
+                config.getString(HopeStreamsConfig.DEFAULT_KEY), decoder);
         StreamsBuilder b = new StreamsBuilder();
         b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.FAST_MEMORY),
                 Serdes.Bytes(), Serdes.ByteArray()).withCachingEnabled());
@@ -94,6 +103,11 @@ public final class HopeTopology {
             }
         }, Named.as(name + "-fit")).to(config.dlqTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray())
                 .withName(name));
+    }
+
+    /** Decodes an input value with {@code avro}'s deserializer; registry errors name the registry's answer. */
+    public static Function<byte[], Object> decoder(HopeStreamsConfig config, Serde<Object> avro) {
+        return bytes -> decode(avro, config.inputTopic(), bytes);
     }
 
     private static Object decode(Serde<Object> avro, String topic, byte[] bytes) {

@@ -17,7 +17,7 @@ import java.util.function.Function;
  * The ingest step (ARCHITECTURE.md §2): decode an input value, validate it, and cut its text into
  * records of at most {@code maxRecordBytes}, or say why it goes to the dead-letter topic.
  *
- * <p>Pure and thread-safe: no state, no I/O; the topology supplies the Avro decoder (the
+ * <p>Pure and thread-safe: no state, no I/O of its own; the topology supplies the Avro decoder (the
  * configured serde) and routes the outcome.
  */
 public final class Ingest {
@@ -52,7 +52,9 @@ public final class Ingest {
      * @param defaultKey     context key of events that carry none
      * @param avro           decodes an Avro value to a TextEvent, or to whatever record its schema names
      *                       (then rejected as wrong-schema); throws on corrupt bytes or an unknown schema;
-     *                       unused for the other formats
+     *                       unused for the other formats. When it fails because the registry could not answer
+     *                       ({@link RegistryGate#unanswered}), {@link #decode} throws a
+     *                       {@link RegistryUnavailableException}: that says nothing about the bytes.
      */
     public Ingest(InputFormat format, int maxRecordBytes, int maxTextBytes, int maxKeyBytes, String defaultKey,
                   Function<byte[], ?> avro) {
@@ -124,6 +126,15 @@ public final class Ingest {
         try {
             decoded = avro.apply(value);
         } catch (RuntimeException e) {
+            if (RegistryGate.unanswered(e)) {
+                Throwable root = e;
+                while (root.getCause() != null && root.getCause() != root) {
+                    root = root.getCause();
+                }
+                throw e instanceof RegistryUnavailableException r ? r
+                        : new RegistryUnavailableException("the schema registry could not answer for this record: "
+                        + root, e);
+            }
             return undecodable(value, e);
         }
         if (!(decoded instanceof TextEvent event)) {

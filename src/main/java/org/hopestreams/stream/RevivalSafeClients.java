@@ -1,6 +1,5 @@
 package org.hopestreams.stream;
 
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
@@ -11,7 +10,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.consumer.OffsetCommitCallback;
 import org.apache.kafka.clients.consumer.SubscriptionPattern;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.PartitionInfo;
@@ -55,43 +53,27 @@ import java.util.regex.Pattern;
  *       corruption is not made: without standby replicas on other instances it gives the task back to the
  *       same thread, and skipping it lets Kafka Streams revive the task in place, with its own seek.</li>
  * </ul>
+ *
+ * <p>{@link StreamApp} wraps the {@link GatedConsumer} of the registry gate in this consumer, not the other way
+ * round: only records the gate admitted count as handed out (a record the gate holds back was never given to
+ * Kafka Streams, and the gate's own seek back to it and pause do not pass through here), and the next offset the
+ * gate reports for a held partition, which Kafka Streams may commit, is not a handed-out record either, so a
+ * task's partition whose committed offset is that held record is left alone. A seek back to the committed offset
+ * goes through the gate's {@code seek}, which ends its hold on the partition (the records are checked against
+ * the registry again from there) and keeps Kafka Streams' own pauses.
  */
-final class RevivalSafeClients implements KafkaClientSupplier {
+final class RevivalSafeClients {
     private static final Logger LOG = LoggerFactory.getLogger(RevivalSafeClients.class);
     /** The reason Kafka Streams 4.3.1 gives to {@code enforceRebalance} after an active task got corrupted. */
     static final String CORRUPTION_REBALANCE_REASON = "Active tasks corrupted";
 
-    private final KafkaClientSupplier clients;
-    private final boolean corruptionRebalance;
-
-    RevivalSafeClients(KafkaClientSupplier clients, boolean corruptionRebalance) {
-        this.clients = clients;
-        this.corruptionRebalance = corruptionRebalance;
+    private RevivalSafeClients() {
     }
 
-    @Override
-    public Admin getAdmin(Map<String, Object> config) {
-        return clients.getAdmin(config);
-    }
-
-    @Override
-    public Producer<byte[], byte[]> getProducer(Map<String, Object> config) {
-        return clients.getProducer(config);
-    }
-
-    @Override
-    public Consumer<byte[], byte[]> getConsumer(Map<String, Object> config) {
-        return new MainConsumer(clients.getConsumer(config), corruptionRebalance);
-    }
-
-    @Override
-    public Consumer<byte[], byte[]> getRestoreConsumer(Map<String, Object> config) {
-        return clients.getRestoreConsumer(config);
-    }
-
-    @Override
-    public Consumer<byte[], byte[]> getGlobalConsumer(Map<String, Object> config) {
-        return clients.getGlobalConsumer(config);
+    /** {@code clients}, except that each main consumer of theirs is wrapped in a {@link MainConsumer}. */
+    static KafkaClientSupplier supplier(KafkaClientSupplier clients, boolean corruptionRebalance) {
+        return ClientSuppliers.withMainConsumer(clients,
+                config -> new MainConsumer(clients.getConsumer(config), corruptionRebalance));
     }
 
     /** The main consumer: every call delegated, with the two measures above. Used by its stream thread only. */
@@ -111,7 +93,9 @@ final class RevivalSafeClients implements KafkaClientSupplier {
             ConsumerRecords<byte[], byte[]> records = delegate.poll(timeout);
             for (TopicPartition tp : records.partitions()) {
                 List<ConsumerRecord<byte[], byte[]>> l = records.records(tp);
-                handedOut.merge(tp, l.get(l.size() - 1).offset() + 1, Math::max);
+                if (!l.isEmpty()) {
+                    handedOut.merge(tp, l.get(l.size() - 1).offset() + 1, Math::max);
+                }
             }
             return records;
         }

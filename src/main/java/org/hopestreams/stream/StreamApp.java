@@ -20,7 +20,10 @@ import java.util.concurrent.ExecutionException;
 /**
  * The streaming learner as a running application: the {@link HopeTopology} in a {@link KafkaStreams}
  * client. {@link #close()} leaves the consumer group, commits and closes the stores, so a restart
- * with the same application id does not wait out the session timeout.
+ * with the same application id does not wait out the session timeout. Input that needs a schema
+ * registry that does not answer waits in its topic ({@link RegistryGate}, {@link GatedConsumer}); a
+ * task revived after a broker timeout reads its input again from the committed offset
+ * ({@link RevivalSafeClients}).
  */
 public final class StreamApp implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamApp.class);
@@ -28,6 +31,7 @@ public final class StreamApp implements AutoCloseable {
     private final HopeStreamsConfig config;
     private volatile KafkaStreams streams;
     private final LearnerHub hub = new LearnerHub();
+    private final StoreRestores restores = new StoreRestores();
     private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics =
             new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                     io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
@@ -35,6 +39,7 @@ public final class StreamApp implements AutoCloseable {
     private final org.hopestreams.serve.QueryEngine queries;
     private final org.hopestreams.serve.HttpServer http;
     private volatile Throwable failure;
+    private final RegistryGate gate;
 
     private StreamApp(HopeStreamsConfig config, org.apache.kafka.streams.KafkaClientSupplier clients) {
         this.config = config;
@@ -57,16 +62,39 @@ public final class StreamApp implements AutoCloseable {
             props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, server);
         }
         http.self(org.apache.kafka.streams.state.HostInfo.buildFromEndpoint(server.toString()));
+        org.apache.kafka.common.serialization.Serde<Object> avro;
         try {
-            this.streams = new KafkaStreams(HopeTopology.build(config, HopeTopology.avroSerde(config), hub), props,
-                    new RevivalSafeClients(clients, config.getBoolean(HopeStreamsConfig.CORRUPTION_REBALANCE)));
+            avro = HopeTopology.avroSerde(config);
         } catch (RuntimeException e) {
             http.close();
             throw e;
         }
+        gate = new RegistryGate(config, avro, HopeTopology.decoder(config, avro));
+        try {
+            // The main consumer is the revival rewind around the registry gate (RevivalSafeClients): the rewind
+            // sees only what the gate handed out, and its seek back to the committed offset ends the gate's hold.
+            this.streams = new KafkaStreams(HopeTopology.build(config, avro, hub, gate::decode), props,
+                    RevivalSafeClients.supplier(GatedConsumer.supplier(clients, gate, config.inputTopic()),
+                            config.getBoolean(HopeStreamsConfig.CORRUPTION_REBALANCE)));
+        } catch (RuntimeException e) {
+            http.close();
+            gate.close();
+            throw e;
+        }
+        streams.setGlobalStateRestoreListener(restores);
+        http.readiness(() -> gate.problem().map(p -> "schema registry " + gate.url() + " " + p));
+        gate.bindTo(metrics);
         new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(streams).bindTo(metrics);
         new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
+            // Checked first: a RegistryUnavailableException is a RetriableException too, and this names the registry.
+            if (RegistryGate.unanswered(e)) {
+                // Only where a registry call slipped past the gate (it went down between the gate's answer and
+                // the record): the new thread starts from the committed offset, and the gate holds the record.
+                LOG.warn("stream thread stopped: the schema registry {} did not answer ({}); replacing the thread",
+                        gate.url(), e.toString());
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            }
             if (transientBrokerFailure(e)) {
                 // Under exactly-once the dying thread aborts its transaction; its replacement restores the stores
                 // and reads on from the committed offsets: nothing is lost or learned twice.
@@ -118,6 +146,11 @@ public final class StreamApp implements AutoCloseable {
 
     public LearnerHub hub() {
         return hub;
+    }
+
+    /** What the stores of this instance restored from their changelogs. */
+    public StoreRestores restores() {
+        return restores;
     }
 
     public KafkaStreams streams() {
@@ -185,6 +218,7 @@ public final class StreamApp implements AutoCloseable {
         if (queries != null) {
             queries.close();
         }
+        gate.close();
         metrics.close();
     }
 

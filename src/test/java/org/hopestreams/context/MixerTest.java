@@ -53,6 +53,49 @@ class MixerTest {
     }
 
     @Test
+    void twoAddedSetsMixAsTheirSumAndTheGradientOfEitherSetMatchesFiniteDifferences() {
+        double[][] lp = inputs(3, 11);
+        double[] w = {0.7, -0.2, 1.3, 0.1, 0.2, 0.3, -0.4, 0.5, 0.25};
+        Mixer m = Mixer.of(3, 0.01, w);
+        double[] pair = new double[256];
+        m.mix(lp, 0, 2, pair);
+        double[] sum = new double[256];
+        Mixer.of(1, 0.01, new double[] {0.7 - 0.4, -0.2 + 0.5, 1.3 + 0.25}).mix(lp, 0, sum);
+        for (int b = 0; b < 256; b++) {
+            assertEquals(sum[b], pair[b], 1e-15, "byte " + b);
+        }
+        double[] g = m.gradient(lp, pair, 42);
+        double h = 1e-6;
+        for (int set : new int[] {0, 2}) {
+            for (int i = 0; i < 3; i++) {
+                double[] plus = w.clone();
+                double[] minus = w.clone();
+                plus[set * 3 + i] += h;
+                minus[set * 3 + i] -= h;
+                double fd = (pairCodeLength(Mixer.of(3, 0.01, plus), lp, 42) - pairCodeLength(Mixer.of(3, 0.01, minus), lp, 42))
+                        / (2 * h);
+                assertEquals(fd, g[i], 1e-7 * Math.max(1, Math.abs(fd)), "set " + set + " weight " + i);
+            }
+        }
+        // a step moves both sets by the same amount and leaves the third alone
+        m.learn(lp, 0, 2, pair, 42);
+        double[] after = m.weights();
+        for (int i = 0; i < 3; i++) {
+            assertEquals(w[i] - 0.01 * g[i], after[i], 1e-15);
+            assertEquals(w[3 + i], after[3 + i], 0.0);
+            assertEquals(w[6 + i] - 0.01 * g[i], after[6 + i], 1e-15);
+        }
+        assertThrows(IllegalArgumentException.class, () -> m.mix(lp, 1, 1, pair), "a set added to itself");
+        assertThrows(IllegalArgumentException.class, () -> m.mix(lp, 1, 3, pair));
+    }
+
+    private static double pairCodeLength(Mixer m, double[][] lp, int y) {
+        double[] p = new double[256];
+        m.mix(lp, 0, 2, p);
+        return -Math.log(p[y]);
+    }
+
+    @Test
     void oneHotWeightsReproduceAnInputAndLearningFindsTheBetterOne() {
         double[][] lp = inputs(2, 3);
         Mixer pick = Mixer.of(1, 0, new double[] {1, 0});

@@ -20,9 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The learner's contract (MODEL.md checks) with the exact-context level on, in each of its modes. */
 class ContextLevelLearnerTest {
+    /** {@code mode} or {@code mode:selection} (the mixer's weight selection, default match). */
     static LearnerConfig withContext(String mode) {
+        String[] m = mode.split(":");
         return LearnerConfig.defaults().withWarmup(4).withWindow(3, 0)
-                .withContext(mode, "1,2,3,4,6,12", 1 << 12, 1 << 14, 0.01);
+                .withContext(m[0], "1,2,3,4,6,12", 1 << 12, 1 << 14, 0.01)
+                .withMixerSelect(m.length > 1 ? m[1] : "match");
     }
 
     private static byte[] utf8(String s) {
@@ -44,7 +47,7 @@ class ContextLevelLearnerTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mix", "ppm-mix", "ppm-key", "ppm-global"})
+    @ValueSource(strings = {"mix", "ppm-mix", "ppm-key", "ppm-global", "mix:match+class", "ppm-mix:match+class"})
     void saveLoadContinueEqualsNeverStopping(String mode) throws Exception {
         byte[][] recs = records(24);
         try (Learner a = LearnerContractTest.tiny(withContext(mode), 1)) {
@@ -112,7 +115,7 @@ class ContextLevelLearnerTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mix", "ppm-mix"})
+    @ValueSource(strings = {"mix", "ppm-mix", "mix:match+class"})
     void scoringAndCompletingChangeNothing(String mode) {
         try (Learner l = LearnerContractTest.tiny(withContext(mode), 2)) {
             byte[][] recs = records(8);
@@ -134,9 +137,10 @@ class ContextLevelLearnerTest {
         }
     }
 
-    @Test
-    void aFactSeenOnceIsCompletedUnderItsKeyAndTheKeysAnswerWins() {
-        try (Learner l = LearnerContractTest.tiny(withContext("mix"), 3)) {
+    @ParameterizedTest
+    @ValueSource(strings = {"mix", "mix:match+class"})
+    void aFactSeenOnceIsCompletedUnderItsKeyAndTheKeysAnswerWins(String mode) {
+        try (Learner l = LearnerContractTest.tiny(withContext(mode), 3)) {
             byte[][] background = records(12);
             for (int i = 0; i < 12; i++) {
                 l.learn("other", background[i], i);
@@ -168,6 +172,18 @@ class ContextLevelLearnerTest {
                     new InMemoryFastStateStore(), Device.cpu())) {
                 assertEquals(a.contextLevel().global(), b.contextLevel().global());
                 assertTrue(Double.isFinite(b.learn("k", recs[0], 7).bitsPerByte()));
+            }
+            // Another selection (match -> match+class, as an upgrade to the new default): the global model
+            // and the matched-length weights are kept, the byte-class sets start at their initial weights.
+            try (Learner d = LearnerSnapshots.restore(s, a.learnerConfig().withMixerSelect("match+class"),
+                    new InMemoryFastStateStore(), Device.cpu())) {
+                assertEquals(a.contextLevel().global(), d.contextLevel().global());
+                double[] before = a.contextLevel().mixer().weights();
+                double[] after = d.contextLevel().mixer().weights();
+                assertArrayEquals(before, java.util.Arrays.copyOf(after, before.length), 0.0);
+                assertArrayEquals(new double[after.length - before.length],
+                        java.util.Arrays.copyOfRange(after, before.length, after.length), 0.0);
+                assertTrue(Double.isFinite(d.learn("k", recs[2], 9).bitsPerByte()));
             }
             // Other orders: a new level, and keys' stored contexts of the old orders are not used.
             LearnerConfig other = a.learnerConfig().withContext("mix", "1,2,3", 1 << 10, 1 << 12, 0.01);

@@ -1,19 +1,8 @@
 package org.hopestreams.stream;
 
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.StreamsConfig;
-import org.hopestreams.avro.CheckpointEvent;
-import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.avro.TextEvent;
 import org.hopestreams.learn.StateGroup;
-import org.hopestreams.store.StateSnapshot;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,19 +16,14 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
-import java.util.UUID;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The crash test of the streaming issue: the application runs in a child JVM ({@code hope run}) that
@@ -66,7 +50,6 @@ class CrashRecoveryTest {
     private static final long STEP_MS = 250L;
     private static final String INPUT = "crash.events";
     private static final Duration CHILD_DEADLINE = Duration.ofSeconds(120);
-    private static final Pattern RESTORED = Pattern.compile("restored from the stores \\((\\d+) records learned\\)");
     private static final Path LOGS = Path.of("target", "crash-recovery");
 
     @org.junit.jupiter.api.extension.RegisterExtension
@@ -75,13 +58,11 @@ class CrashRecoveryTest {
     @TempDir
     Path work;
 
-    private final List<Child> children = new ArrayList<>();
+    private final List<ChildApp> children = new ArrayList<>();
 
     @AfterEach
     void killLeftovers() {
-        for (Child c : children) {
-            c.process.destroyForcibly();
-        }
+        children.forEach(ChildApp::kill);
     }
 
     @Test
@@ -97,7 +78,7 @@ class CrashRecoveryTest {
         StreamTestSupport.produce(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), INPUT, input());
 
         // The uninterrupted reference run.
-        Child ref = start("ref", "ref", null);
+        ChildApp ref = start("ref", "ref", null);
         waitForCommitted(ref, "ref.learning", N);
         String refSummary = ref.summary(ref.terminate(), N) + " (SIGTERM at the end)";
         long refSeconds = (System.nanoTime() - t0) / 1_000_000_000L;
@@ -109,7 +90,7 @@ class CrashRecoveryTest {
         List<Long> committedAfter = new ArrayList<>();
         String[] points = {"record:37", "window-close:5", "checkpoint:2", "commit:3"};
         for (String point : points) {
-            Child c = start("crashy-" + point.replace(':', '-'), "crashy", point);
+            ChildApp c = start("crashy-" + point.replace(':', '-'), "crashy", point);
             int exit = c.awaitExit(CHILD_DEADLINE);
             String log = c.log();
             String name = point.substring(0, point.indexOf(':'));
@@ -131,7 +112,7 @@ class CrashRecoveryTest {
         long before = committed;
         long target = before + 5 + random.nextInt((int) Math.max(1, N - 40 - before));
         long extraMs = random.nextInt(501);
-        Child e = start("crashy-external", "crashy", null);
+        ChildApp e = start("crashy-external", "crashy", null);
         long deadline = System.nanoTime() + CHILD_DEADLINE.toNanos();
         while (countCommitted("crashy.learning") < target) {
             assertTrue(e.process.isAlive(), () -> "crashy-external died by itself\n" + e.tail());
@@ -158,68 +139,24 @@ class CrashRecoveryTest {
                 "the crashed children made progress: " + committedAfter);
         assertTrue(committed < N, "the crashes left work for the last run: " + committedAfter);
 
-        Child last = start("crashy-final", "crashy", null);
+        ChildApp last = start("crashy-final", "crashy", null);
         waitForCommitted(last, "crashy.learning", N);
         report.add(last.summary(last.terminate(), countCommitted("crashy.learning")) + " (SIGTERM at the end)");
         assertTrue(last.restoredRecords() >= committedAfter.get(committedAfter.size() - 1) && committed > 0,
                 "the last run continued from the stores\n" + last.tail());
 
-        // Exactly one LearningEvent per input record, counters exact and equal to the reference's.
-        Map<Long, LearningEvent> refEvents = learningEvents("ref.learning");
-        Map<Long, LearningEvent> crashEvents = learningEvents("crashy.learning");
-        assertEquals(LongStream.range(0, N).boxed().toList(), List.copyOf(refEvents.keySet()));
-        assertEquals(LongStream.range(0, N).boxed().toList(), List.copyOf(crashEvents.keySet()));
-        for (long offset = 0; offset < N; offset++) {
-            LearningEvent r = refEvents.get(offset);
-            LearningEvent c = crashEvents.get(offset);
-            // One HIGH step per record, a MID step per 1 s window closed (4 records), a LOW step per 5 s (20).
-            assertEquals(offset + 1, c.getHighSteps(), "highSteps at offset " + offset);
-            assertEquals(offset / 4, c.getMidSteps(), "midSteps at offset " + offset);
-            assertEquals(offset / 20, c.getLowSteps(), "lowSteps at offset " + offset);
-            assertEquals(r.getHighSteps(), c.getHighSteps());
-            assertEquals(r.getMidSteps(), c.getMidSteps());
-            assertEquals(r.getLowSteps(), c.getLowSteps());
-            assertEquals(r.getModelVersion(), c.getModelVersion(), "modelVersion at offset " + offset);
-            assertEquals(r.getId(), c.getId());
-            assertEquals(r.getKey(), c.getKey());
-            // Scores are computed before learning the record: equal scores mean the model that met the
-            // record was the reference's, record after record (bit-exact, see the class comment).
-            assertEquals(r.getBitsPerByte(), c.getBitsPerByte(), 0.0, "bitsPerByte at offset " + offset);
-            assertEquals(r.getSurprise(), c.getSurprise(), "surprise at offset " + offset);
-        }
-
-        // One CheckpointEvent per LOW step, no duplicate version, equal to the reference's.
-        List<CheckpointEvent> refCps = checkpointEvents("ref.checkpoints");
-        List<CheckpointEvent> crashCps = checkpointEvents("crashy.checkpoints");
-        long lowSteps = refEvents.get((long) N - 1).getLowSteps();
-        assertEquals(lowSteps, refCps.size(), "reference: one CheckpointEvent per LOW step");
-        assertEquals(lowSteps, crashCps.size(), "crashed run: one CheckpointEvent per LOW step");
-        assertEquals(lowSteps, refCps.stream().map(CheckpointEvent::getModelVersion).distinct().count(),
-                "reference: no duplicate model version");
-        assertEquals(lowSteps, crashCps.stream().map(CheckpointEvent::getModelVersion).distinct().count(),
-                "crashed run: no duplicate model version");
-        for (int i = 0; i < lowSteps; i++) {
-            CheckpointEvent r = refCps.get(i);
-            CheckpointEvent c = crashCps.get(i);
-            assertEquals(List.of(r.getModelVersion(), r.getRecords(), r.getHighSteps(), r.getMidSteps(),
-                            r.getLowSteps(), r.getStreamTime().toEpochMilli(), r.getStateBytes()),
-                    List.of(c.getModelVersion(), c.getRecords(), c.getHighSteps(), c.getMidSteps(),
-                            c.getLowSteps(), c.getStreamTime().toEpochMilli(), c.getStateBytes()),
-                    "checkpoint " + i);
-            assertEquals(i + 1, c.getLowSteps());
-        }
-
-        // The final model: every store's latest committed state, from the changelogs.
-        for (String store : List.of(HopeProcessor.MODEL, HopeProcessor.FAST_MEMORY, HopeProcessor.CHECKPOINTS)) {
-            Map<String, StateSnapshot> expected = StoreChangelogs.state(SERVERS.kafka().bootstrapServers(), "ref-" + store + "-changelog");
-            Map<String, StateSnapshot> actual = StoreChangelogs.state(SERVERS.kafka().bootstrapServers(), "crashy-" + store + "-changelog");
-            assertFalse(expected.isEmpty(), store);
-            assertEquals(expected.keySet(), actual.keySet(), store + " entries");
-            String diff = StoreChangelogs.differences(expected, actual);
-            assertTrue(diff.isEmpty(), store + " store of the crashed run differs from the reference:\n" + diff);
+        // Exactly one LearningEvent per input record, counters exact, checkpoints and stores equal to the reference's.
+        RunComparison.assertSameAsUninterrupted(bootstrap(), registry(), "ref", "crashy",
+                LongStream.range(0, N).mapToObj(o -> new RunComparison.InputOffset(0, o))
+                        .collect(Collectors.toCollection(TreeSet::new)));
+        // One HIGH step per record, a MID step per 1 s window closed (4 records), a LOW step per 5 s (20).
+        for (var ev : RunComparison.learningEvents(bootstrap(), registry(), "crashy.learning").entrySet()) {
+            long offset = ev.getKey().offset();
+            assertEquals(offset / 4, ev.getValue().getMidSteps(), "midSteps at offset " + offset);
+            assertEquals(offset / 20, ev.getValue().getLowSteps(), "lowSteps at offset " + offset);
         }
         assertEquals(EnumSet.allOf(StateGroup.class).stream().map(Enum::name).collect(Collectors.toSet()),
-                StoreChangelogs.state(SERVERS.kafka().bootstrapServers(), "crashy-model-changelog").keySet());
+                StoreChangelogs.state(bootstrap(), "crashy-model-changelog").keySet());
 
         long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
         String summary = "crash test: " + N + " records, reference run done after " + refSeconds + " s, total "
@@ -231,170 +168,29 @@ class CrashRecoveryTest {
 
     /** The fixed input: 4 keys, short texts, event times 250 ms apart (a MID window per 4, a LOW period per 20). */
     private static List<TextEvent> input() {
-        List<TextEvent> events = new ArrayList<>();
-        String[] words = {"river", "quartz", "lantern", "meadow", "copper", "harbor", "violet", "summit"};
-        for (int i = 0; i < N; i++) {
-            String key = "doc-" + (char) ('a' + i % 4);
-            String text = "entry " + i + " of " + key + ": the " + words[i % words.length] + " near the "
-                    + words[(i * 3 + 1) % words.length] + " is " + (i * 37 % 101) + " steps away.";
-            events.add(StreamTestSupport.event("ev-" + i, key, text, T0 + STEP_MS * i));
-        }
-        return events;
+        return StreamTestSupport.shortEvents(N, List.of("doc-a", "doc-b", "doc-c", "doc-d"), T0, STEP_MS);
     }
 
-    // ---------------------------------------------------------------- child JVMs
-
-    private Child start(String name, String appId, String crashAt) throws IOException {
-        Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), appId,
-                work.resolve(appId + "-state"));
-        m.put(HopeStreamsConfig.INPUT_TOPIC, INPUT);
-        m.put(HopeStreamsConfig.LEARNING_TOPIC, appId + ".learning");
-        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, appId + ".checkpoints");
-        m.put(HopeStreamsConfig.DLQ_TOPIC, appId + ".dlq");
-        m.put(HopeStreamsConfig.DEVICE, "cpu");
-        // A SIGKILLed member stays in the group until its session times out (the broker's minimum is 6 s);
-        // its open transaction is aborted at once when the next child, with the same process id (kept in
-        // the state directory) and so the same transactional id, starts its producer.
-        m.put("session.timeout.ms", "6000");
-        m.put("heartbeat.interval.ms", "1000");
-        m.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
-        m.remove(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG);
-        m.remove(HopeStreamsConfig.REGISTRY_URL);
-
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx768m", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
-                "-Dorg.slf4j.simpleLogger.log.org.apache.kafka.streams.KafkaStreams=info"));
-        if (crashAt != null) {
-            cmd.add("-D" + CrashPoints.PROPERTY + "=" + crashAt);
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.hopestreams.cli.HopeCli", "run",
-                "--bootstrap-servers", SERVERS.kafka().bootstrapServers(), "--registry-url", SERVERS.registry().apiUrl(),
-                "--threads", "1"));
-        new TreeMap<>(m).forEach((k, v) -> cmd.addAll(List.of("--set", k + "=" + v)));
-        Path log = LOGS.resolve(name + ".log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        Child c = new Child(name, p, log, System.nanoTime());
+    private ChildApp start(String name, String appId, String crashAt) throws IOException {
+        ChildApp c = ChildApp.start(name, ChildApp.config(SERVERS, appId, INPUT, work.resolve(appId + "-state")),
+                crashAt == null ? List.of() : List.of("-D" + CrashPoints.PROPERTY + "=" + crashAt), LOGS);
         children.add(c);
         return c;
     }
 
-    /** Waits until {@code topic} holds {@code n} committed records while the child lives. */
-    private void waitForCommitted(Child c, String topic, int n) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        long count = 0;
-        while ((count = countCommitted(topic)) < n) {
-            if (!c.process.isAlive()) {
-                fail(c.name + " exited with " + c.process.exitValue() + " after " + count + " committed records\n"
-                        + c.tail());
-            }
-            if (System.nanoTime() > deadline) {
-                fail(c.name + ": only " + count + " of " + n + " records committed in time\n" + c.tail());
-            }
-            Thread.sleep(250);
-        }
-    }
-
-    private static final class Child {
-        final String name;
-        final Process process;
-        final Path log;
-        final long started;
-
-        Child(String name, Process process, Path log, long started) {
-            this.name = name;
-            this.process = process;
-            this.log = log;
-            this.started = started;
-        }
-
-        int awaitExit(Duration timeout) throws InterruptedException {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                String tail = tail();
-                process.destroyForcibly();
-                fail(name + " did not exit within " + timeout.toSeconds() + " s\n" + tail);
-            }
-            return process.exitValue();
-        }
-
-        /** SIGTERM: the run command closes the application cleanly (commit, leave the group). */
-        int terminate() throws InterruptedException {
-            process.destroy();
-            int code = awaitExit(Duration.ofSeconds(60));
-            assertEquals(0, code, name + " on SIGTERM\n" + tail());
-            assertTrue(log().contains("hope run: stopped cleanly"), name + " closed the app\n" + tail());
-            return code;
-        }
-
-        String log() {
-            try {
-                return Files.readString(log);
-            } catch (IOException e) {
-                return "(no log: " + e + ")";
-            }
-        }
-
-        String tail() {
-            List<String> lines = log().lines().toList();
-            return "---- tail of " + log + " ----\n"
-                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
-        }
-
-        /** Records learned in the model this child restored, 0 if it started a new model. */
-        long restoredRecords() {
-            Matcher m = RESTORED.matcher(log());
-            return m.find() ? Long.parseLong(m.group(1)) : 0;
-        }
-
-        String summary(int exit, long committed) {
-            return String.format("%-28s exit %3d after %5.1f s, restored %3d records learned, %3d committed after it",
-                    name, exit, (System.nanoTime() - started) / 1e9, restoredRecords(), committed);
-        }
-    }
-
-    // ---------------------------------------------------------------- reading committed topics
-
-    /** Every committed record of the (one-partition) topic, from the beginning to the last stable offset. */
-    private static <K, V> List<ConsumerRecord<K, V>> readAll(String topic, Deserializer<K> kd, Deserializer<V> vd) {
-        Map<String, Object> props = Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, SERVERS.kafka().bootstrapServers(),
-                ConsumerConfig.GROUP_ID_CONFIG, "crash-test-" + UUID.randomUUID(),
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<ConsumerRecord<K, V>> out = new ArrayList<>();
-        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(props, kd, vd)) {
-            TopicPartition tp = new TopicPartition(topic, 0);
-            consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
-            long end = consumer.endOffsets(List.of(tp)).get(tp);
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (consumer.position(tp) < end) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("cannot read " + topic + " up to offset " + end);
-                }
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-        }
-        return out;
-    }
-
     private static long countCommitted(String topic) {
-        return readAll(topic, new ByteArrayDeserializer(), new ByteArrayDeserializer()).size();
+        return RunComparison.countCommitted(bootstrap(), topic);
     }
 
-    /** LearningEvents by source offset; fails on a duplicate. */
-    private static Map<Long, LearningEvent> learningEvents(String topic) {
-        Map<Long, LearningEvent> out = new TreeMap<>();
-        for (var r : readAll(topic, new StringDeserializer(),
-                StreamTestSupport.<Object>avroDeserializer(SERVERS.registry().apiUrl()))) {
-            LearningEvent e = (LearningEvent) r.value();
-            LearningEvent old = out.put(e.getSourceOffset(), e);
-            assertTrue(old == null, topic + ": two LearningEvents for input offset " + e.getSourceOffset());
-        }
-        return out;
+    private static void waitForCommitted(ChildApp c, String topic, int n) throws InterruptedException {
+        ChildApp.awaitCommitted(bootstrap(), topic, n, Duration.ofSeconds(180), c);
     }
 
-    private static List<CheckpointEvent> checkpointEvents(String topic) {
-        return readAll(topic, new StringDeserializer(), StreamTestSupport.<Object>avroDeserializer(SERVERS.registry().apiUrl()))
-                .stream().map(r -> (CheckpointEvent) r.value()).toList();
+    private static String bootstrap() {
+        return SERVERS.kafka().bootstrapServers();
+    }
+
+    private static String registry() {
+        return SERVERS.registry().apiUrl();
     }
 }

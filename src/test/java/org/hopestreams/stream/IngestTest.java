@@ -12,6 +12,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Unit tests of the ingest step; the Avro decoder is a stand-in here (the serde itself is tested on a real registry). */
@@ -130,6 +131,20 @@ class IngestTest {
         Ingest.Outcome garbled = avro.decode(null, new byte[] {0, 0, 0, 0, 9}, "x", 0);
         assertEquals("undecodable", garbled.reasonCode());
         assertTrue(garbled.reason().contains("bad varint"), garbled.reason());
+    }
+
+    @Test
+    void aRegistryThatCouldNotAnswerIsNotADeadLetterButAnError() {
+        Ingest refused = new Ingest(InputFormat.AVRO, 8, 40, 32, "default", v -> {
+            throw new RuntimeException("lookup failed", new java.net.ConnectException("Connection refused"));
+        });
+        RegistryUnavailableException e = assertThrows(RegistryUnavailableException.class,
+                () -> refused.decode(null, new byte[] {0, 0, 0, 0, 1}, "x", 0));
+        assertTrue(e.getMessage().contains("Connection refused"), e.getMessage());
+        Ingest gated = new Ingest(InputFormat.AVRO, 8, 40, 32, "default", v -> {
+            throw new RegistryUnavailableException("the schema registry http://r did not answer", null);
+        });
+        assertThrows(RegistryUnavailableException.class, () -> gated.decode(null, new byte[] {0, 0, 0, 0, 1}, "x", 0));
     }
 
     @Test

@@ -27,19 +27,38 @@ final class StoreChangelogs {
     }
 
     /**
-     * A chunked store's committed content from its changelog: the latest value per key (null deletes),
-     * chunks grouped by entry name (the key less its 4-byte index) and decoded. Names are given as text
+     * A chunked store's committed content from its (one-partition) changelog: the latest value per key (null
+     * deletes), chunks grouped by entry name (the key less its 4-byte index) and decoded. Names are given as text
      * where they are UTF-8 (groups, context keys), else in hex (checkpoint versions).
      */
     static Map<String, StateSnapshot> state(String bootstrap, String changelog) throws StateFormatException {
-        Map<Bytes, byte[]> latest = new HashMap<>();
+        Map<Integer, Map<String, StateSnapshot>> partitions = statesByPartition(bootstrap, changelog);
+        assertTrue(partitions.size() <= 1, changelog + " has content in partitions " + partitions.keySet()
+                + ": use statesByPartition");
+        return partitions.isEmpty() ? new TreeMap<>() : partitions.values().iterator().next();
+    }
+
+    /** {@link #state} for each partition of the changelog that holds anything (one task's store per partition). */
+    static Map<Integer, Map<String, StateSnapshot>> statesByPartition(String bootstrap, String changelog)
+            throws StateFormatException {
+        Map<Integer, Map<Bytes, byte[]>> latest = new TreeMap<>();
         for (var r : StreamTestSupport.readAllCommitted(bootstrap, changelog, Duration.ofSeconds(30))) {
+            Map<Bytes, byte[]> p = latest.computeIfAbsent(r.partition(), x -> new HashMap<>());
             if (r.value() == null) {
-                latest.remove(Bytes.wrap(r.key()));
+                p.remove(Bytes.wrap(r.key()));
             } else {
-                latest.put(Bytes.wrap(r.key()), r.value());
+                p.put(Bytes.wrap(r.key()), r.value());
             }
         }
+        Map<Integer, Map<String, StateSnapshot>> out = new TreeMap<>();
+        for (var e : latest.entrySet()) {
+            out.put(e.getKey(), decode(changelog, e.getValue()));
+        }
+        return out;
+    }
+
+    private static Map<String, StateSnapshot> decode(String changelog, Map<Bytes, byte[]> latest)
+            throws StateFormatException {
         Map<Bytes, TreeMap<Integer, byte[]>> chunks = new HashMap<>();
         Map<String, StateSnapshot> out = new TreeMap<>();
         latest.forEach((k, v) -> {

@@ -38,6 +38,11 @@ public final class StreamTestSupport {
     /** A real broker and a real registry, started together (the registry is a child process). */
     public record Infra(org.hopestreams.embedded.EmbeddedKafka kafka, org.hopestreams.embedded.EmbeddedRegistry registry) {
         public static Infra start() throws Exception {
+            return start(Map.of());
+        }
+
+        /** @param brokerOverrides broker settings over {@link org.hopestreams.embedded.EmbeddedKafka#SINGLE_NODE_DEFAULTS} */
+        public static Infra start(Map<String, ?> brokerOverrides) throws Exception {
             java.util.concurrent.CompletableFuture<org.hopestreams.embedded.EmbeddedRegistry> r =
                     java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                         try {
@@ -46,7 +51,7 @@ public final class StreamTestSupport {
                             throw new IllegalStateException(e);
                         }
                     });
-            return new Infra(org.hopestreams.embedded.EmbeddedKafka.start(), r.join());
+            return new Infra(org.hopestreams.embedded.EmbeddedKafka.start(brokerOverrides), r.join());
         }
 
         public static void stop(org.hopestreams.embedded.EmbeddedKafka kafka,
@@ -66,11 +71,21 @@ public final class StreamTestSupport {
      */
     public static final class Servers implements org.junit.jupiter.api.extension.BeforeAllCallback,
             org.junit.jupiter.api.extension.AfterAllCallback {
+        private final Map<String, ?> brokerOverrides;
         private Infra infra;
+
+        public Servers() {
+            this(Map.of());
+        }
+
+        /** @param brokerOverrides broker settings over {@link org.hopestreams.embedded.EmbeddedKafka#SINGLE_NODE_DEFAULTS} */
+        public Servers(Map<String, ?> brokerOverrides) {
+            this.brokerOverrides = brokerOverrides;
+        }
 
         @Override
         public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
-            infra = Infra.start();
+            infra = Infra.start(brokerOverrides);
         }
 
         @Override
@@ -149,6 +164,23 @@ public final class StreamTestSupport {
     public static TextEvent event(String id, String key, String text, long eventTime) {
         return TextEvent.newBuilder().setId(id).setKey(key).setText(text).setEventTime(Instant.ofEpochMilli(eventTime))
                 .setAttributes(Map.of()).build();
+    }
+
+    /**
+     * {@code n} short events (under 128 bytes of text, so one record each at {@link #appConfig}'s record size)
+     * with ids ev-0, ev-1, ..., keys taken in turn from {@code keys}, event times {@code stepMs} apart from
+     * {@code t0}.
+     */
+    public static List<TextEvent> shortEvents(int n, List<String> keys, long t0, long stepMs) {
+        List<TextEvent> events = new ArrayList<>();
+        String[] words = {"river", "quartz", "lantern", "meadow", "copper", "harbor", "violet", "summit"};
+        for (int i = 0; i < n; i++) {
+            String key = keys.get(i % keys.size());
+            String text = "entry " + i + " of " + key + ": the " + words[i % words.length] + " near the "
+                    + words[(i * 3 + 1) % words.length] + " is " + (i * 37 % 101) + " steps away.";
+            events.add(event("ev-" + i, key, text, t0 + stepMs * i));
+        }
+        return events;
     }
 
     /** Writes the events with a standard producer and the Apicurio Avro serializer, keyed by context key. */
