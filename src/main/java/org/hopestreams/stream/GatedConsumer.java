@@ -1,12 +1,9 @@
 package org.hopestreams.stream;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.streams.KafkaClientSupplier;
@@ -31,7 +28,9 @@ import java.util.Set;
  *
  * <p>Kafka Streams pauses and resumes partitions itself (full buffers, tasks not yet running): a
  * partition is fetched only when neither it nor the gate holds it. A seek by Kafka Streams (offset
- * reset, a revived task) ends the hold: the records are checked again from the new position.
+ * reset, a revived task) or by the {@link RevivalSafeClients} consumer around this one (a task about to
+ * run that was handed records past its committed offset) ends the hold: the records are checked again
+ * from the new position.
  *
  * <p>Only with the classic group protocol: with {@code group.protocol=streams} Kafka Streams builds its
  * own main consumer and nothing is held back (a record that meets an unavailable registry then fails
@@ -51,32 +50,7 @@ final class GatedConsumer extends KafkaConsumer<byte[], byte[]> {
 
     /** {@code clients}, except that the main consumer is a {@link GatedConsumer} (a {@link KafkaConsumer}). */
     static KafkaClientSupplier supplier(KafkaClientSupplier clients, RegistryGate gate, String topic) {
-        return new KafkaClientSupplier() {
-            @Override
-            public Admin getAdmin(Map<String, Object> config) {
-                return clients.getAdmin(config);
-            }
-
-            @Override
-            public Producer<byte[], byte[]> getProducer(Map<String, Object> config) {
-                return clients.getProducer(config);
-            }
-
-            @Override
-            public Consumer<byte[], byte[]> getConsumer(Map<String, Object> config) {
-                return new GatedConsumer(config, gate, topic);
-            }
-
-            @Override
-            public Consumer<byte[], byte[]> getRestoreConsumer(Map<String, Object> config) {
-                return clients.getRestoreConsumer(config);
-            }
-
-            @Override
-            public Consumer<byte[], byte[]> getGlobalConsumer(Map<String, Object> config) {
-                return clients.getGlobalConsumer(config);
-            }
-        };
+        return ClientSuppliers.withMainConsumer(clients, config -> new GatedConsumer(config, gate, topic));
     }
 
     @Override

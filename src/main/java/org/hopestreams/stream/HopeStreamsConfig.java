@@ -59,6 +59,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CHECKPOINTS_KEEP = "hope.checkpoints.keep";
     public static final String KEYS_TTL_MS = "hope.keys.ttl.ms";
     public static final String FAST_STATE_RESET_UNREADABLE = "hope.fast.state.reset.unreadable";
+    public static final String CORRUPTION_REBALANCE = "hope.corruption.rebalance";
     public static final String ROCKSDB_MEMORY = BoundedRocksDbConfig.MEMORY_CONFIG;
     public static final String HTTP_PORT = "hope.http.port";
     public static final String HTTP_HOST = "hope.http.host";
@@ -166,6 +167,11 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     "A key whose stored fast memory cannot be decoded (corrupt, or of a format version this build "
                             + "does not read): true resets it to the initial memory and learns the record (WARN "
                             + "once per key); false dead-letters its records (unreadable-state) and keeps the entry.")
+            .define(CORRUPTION_REBALANCE, Type.BOOLEAN, false, Importance.LOW,
+                    "Let Kafka Streams rebalance when an active task's state is corrupted (a commit or send timed "
+                            + "out under exactly-once), so that an instance with a standby replica can take the task "
+                            + "over while it restores. Off: the task is revived in place on its thread. Either way "
+                            + "its input is read again from the committed offset (docs/streaming.md, Task revival).")
             .define(ROCKSDB_MEMORY, Type.LONG, BoundedRocksDbConfig.DEFAULT_MEMORY, Range.atLeast(4L << 20),
                     Importance.MEDIUM, "Bound on the off-heap memory of all RocksDB stores of the process, bytes.")
             .define(HTTP_PORT, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH,

@@ -21,7 +21,9 @@ import java.util.concurrent.ExecutionException;
  * The streaming learner as a running application: the {@link HopeTopology} in a {@link KafkaStreams}
  * client. {@link #close()} leaves the consumer group, commits and closes the stores, so a restart
  * with the same application id does not wait out the session timeout. Input that needs a schema
- * registry that does not answer waits in its topic ({@link RegistryGate}, {@link GatedConsumer}).
+ * registry that does not answer waits in its topic ({@link RegistryGate}, {@link GatedConsumer}); a
+ * task revived after a broker timeout reads its input again from the committed offset
+ * ({@link RevivalSafeClients}).
  */
 public final class StreamApp implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamApp.class);
@@ -69,8 +71,11 @@ public final class StreamApp implements AutoCloseable {
         }
         gate = new RegistryGate(config, avro, HopeTopology.decoder(config, avro));
         try {
+            // The main consumer is the revival rewind around the registry gate (RevivalSafeClients): the rewind
+            // sees only what the gate handed out, and its seek back to the committed offset ends the gate's hold.
             this.streams = new KafkaStreams(HopeTopology.build(config, avro, hub, gate::decode), props,
-                    GatedConsumer.supplier(clients, gate, config.inputTopic()));
+                    RevivalSafeClients.supplier(GatedConsumer.supplier(clients, gate, config.inputTopic()),
+                            config.getBoolean(HopeStreamsConfig.CORRUPTION_REBALANCE)));
         } catch (RuntimeException e) {
             http.close();
             gate.close();
@@ -82,11 +87,18 @@ public final class StreamApp implements AutoCloseable {
         new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(streams).bindTo(metrics);
         new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
+            // Checked first: a RegistryUnavailableException is a RetriableException too, and this names the registry.
             if (RegistryGate.unanswered(e)) {
                 // Only where a registry call slipped past the gate (it went down between the gate's answer and
                 // the record): the new thread starts from the committed offset, and the gate holds the record.
                 LOG.warn("stream thread stopped: the schema registry {} did not answer ({}); replacing the thread",
                         gate.url(), e.toString());
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            }
+            if (transientBrokerFailure(e)) {
+                // Under exactly-once the dying thread aborts its transaction; its replacement restores the stores
+                // and reads on from the committed offsets: nothing is lost or learned twice.
+                LOG.warn("stream thread failed on a broker timeout; replacing it: {}", e.toString());
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
             }
             LOG.error("stream thread failed; shutting the application down", e);
@@ -95,6 +107,24 @@ public final class StreamApp implements AutoCloseable {
         });
         LOG.info("HTTP on port {}: query API, /metrics, /health, dashboard at /; application.server {}", http.port(),
                 server);
+    }
+
+    /**
+     * A stream thread that failed because the broker did not answer in time, not because of a record or a
+     * bug: a {@link org.apache.kafka.common.errors.RetriableException} (a timeout) or a transaction the producer
+     * can only abort ({@link org.apache.kafka.common.errors.TransactionAbortableException}) in the causes.
+     * Kafka Streams 4.3.1 recovers a timed-out send only by a new thread: the send leaves the thread's producer
+     * with a transaction it can only abort, and {@code TaskManager.handleCorruption} then tries to commit the
+     * other tasks in it, which fails with a {@code StreamsException}.
+     */
+    static boolean transientBrokerFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.RetriableException
+                    || t instanceof org.apache.kafka.common.errors.TransactionAbortableException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Builds and starts the application. */
