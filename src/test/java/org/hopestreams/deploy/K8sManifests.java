@@ -119,12 +119,23 @@ final class K8sManifests {
         return docs;
     }
 
+    /**
+     * What a kustomization lists in {@code resources} and in the older {@code bases} (directories; the overlays use
+     * {@code bases} because kustomize v2.0, in Debian's kubectl 1.20, takes only files in {@code resources}).
+     */
+    static List<String> resourcePaths(JsonNode k) {
+        List<String> out = new ArrayList<>();
+        k.path("resources").forEach(r -> out.add(r.asText()));
+        k.path("bases").forEach(r -> out.add(r.asText()));
+        return out;
+    }
+
     /** The documents of the files a kustomization directory lists in {@code resources} (recursively, bases too). */
     static List<Doc> resourcesOf(Path kustomizationDir) throws IOException {
         List<Doc> docs = new ArrayList<>();
         JsonNode k = kustomization(kustomizationDir);
-        for (JsonNode r : k.path("resources")) {
-            Path p = kustomizationDir.resolve(r.asText()).normalize();
+        for (String r : resourcePaths(k)) {
+            Path p = kustomizationDir.resolve(r).normalize();
             if (Files.isDirectory(p)) {
                 docs.addAll(resourcesOf(p));
             } else {

@@ -36,8 +36,7 @@ class KustomizationTest {
         Set<Path> listed = new HashSet<>();
         for (Path dir : dirs) {
             JsonNode k = K8sManifests.kustomization(dir);
-            List<String> entries = new ArrayList<>();
-            k.path("resources").forEach(r -> entries.add(r.asText()));
+            List<String> entries = new ArrayList<>(K8sManifests.resourcePaths(k));
             entries.addAll(K8sManifests.patchPaths(k));
             for (String e : entries) {
                 Path p = dir.resolve(e).normalize();
@@ -66,8 +65,8 @@ class KustomizationTest {
             Path dir = K8S.resolve("overlays").resolve(overlay);
             JsonNode k = K8sManifests.kustomization(dir);
             List<String> resources = new ArrayList<>();
-            k.path("resources").forEach(r -> resources.add(dir.resolve(r.asText()).normalize().toString()));
-            assertEquals(List.of(K8S.resolve("base").toString()), resources, overlay + ": resources = the base");
+            K8sManifests.resourcePaths(k).forEach(r -> resources.add(dir.resolve(r).normalize().toString()));
+            assertEquals(List.of(K8S.resolve("base").toString()), resources, overlay + ": resources/bases = the base");
             List<String> patches = K8sManifests.patchPaths(k);
             assertTrue(!patches.isEmpty(), overlay + ": patches");
             for (String p : patches) {
@@ -76,6 +75,28 @@ class KustomizationTest {
                             + d.kind() + "/" + d.name() + ", which the base does not have: " + baseObjects);
                 }
             }
+        }
+    }
+
+    /**
+     * The kustomizations keep to what both kustomize v2.0.3 (Debian bookworm's kubectl 1.20, which CI installs) and
+     * kustomize v5 read: directories under {@code bases}, only files under {@code resources}, patches as file paths
+     * under {@code patchesStrategicMerge} (v2.0 fails on {@code patches:} entries with "cannot unmarshal object into
+     * ... patchesStrategicMerge" and on a directory in {@code resources}).
+     */
+    @Test
+    void kustomizationsUseFieldsOldAndNewKustomizeRead() throws IOException {
+        Set<String> allowed = Set.of("apiVersion", "kind", "resources", "bases", "images", "patchesStrategicMerge");
+        for (Path dir : kustomizationDirs()) {
+            JsonNode k = K8sManifests.kustomization(dir);
+            String where = K8S.relativize(dir) + "/kustomization.yaml";
+            k.fieldNames().forEachRemaining(f -> assertTrue(allowed.contains(f), where + ": field " + f
+                    + " (kustomize v2.0.3 and v5 both read only " + allowed + " here)"));
+            k.path("resources").forEach(r -> assertTrue(Files.isRegularFile(dir.resolve(r.asText())),
+                    where + ": resources entry " + r.asText() + " is not a file (a base goes under bases:)"));
+            k.path("patchesStrategicMerge").forEach(p -> assertTrue(p.isTextual()
+                    && Files.isRegularFile(dir.resolve(p.asText())), where + ": patchesStrategicMerge entry " + p
+                    + " is not a file path"));
         }
     }
 
