@@ -118,13 +118,17 @@ public final class ModelStore implements StateStore, CachedStateStore<Bytes, byt
         // A task's first commit may come before it processed or punctuated anything (its only input so far
         // skipped by the deserialization handler, while a new model waits to be written): then there is no
         // record context, which a logged put needs. Kafka's caching layer puts back each flushed entry's
-        // context; ours has none to keep, so the commit gets one of its own, at the wall clock.
-        if (context instanceof InternalProcessorContext<?, ?> c && c.recordContext() == null) {
-            c.setRecordContext(new ProcessorRecordContext(c.currentSystemTimeMs(), -1, -1, null, new RecordHeaders()));
+        // context; ours has none to keep, so the commit gets one of its own, at the wall clock (the
+        // context's cached clock is -1 before the task's first record, and a changelog record with a
+        // negative timestamp fails the commit and stops the application: BadInputFirstCommitTest).
+        if (context instanceof InternalProcessorContext<?, ?> c
+                && (c.recordContext() == null || c.recordContext().timestamp() < 0)) {
+            ProcessorRecordContext before = c.recordContext();
+            c.setRecordContext(new ProcessorRecordContext(System.currentTimeMillis(), -1, -1, null, new RecordHeaders()));
             try {
                 writeDirty();
             } finally {
-                c.setRecordContext(null);
+                c.setRecordContext(before);
             }
             return;
         }
