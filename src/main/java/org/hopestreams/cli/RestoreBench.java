@@ -49,20 +49,10 @@ final class RestoreBench {
     static void run(String preset, int records, int recordBytes, byte[] data, Device device, long commitMs,
                     String contextMode, long checkpointMs) throws Exception {
         Path state = Files.createTempDirectory("hope-restore-bench");
-        Map<String, Object> m = new HashMap<>();
-        m.put(HopeStreamsConfig.MODEL_PRESET, preset);
-        m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");
-        m.put(HopeStreamsConfig.WINDOW_MS, "1000");
+        Map<String, Object> m = StreamBench.settings(preset, recordBytes, contextMode, device, commitMs, state,
+                "restore-bench-");
         m.put(HopeStreamsConfig.CHECKPOINT_CLOCK, "stream");
         m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, Long.toString(checkpointMs));
-        m.put(HopeStreamsConfig.RECORD_MAX_BYTES, Integer.toString(recordBytes));
-        m.put(HopeStreamsConfig.CONTEXT_MODE, contextMode);
-        m.put(HopeStreamsConfig.DEVICE, device.isGpu() ? "gpu" : "cpu");
-        m.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(commitMs));
-        m.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-        m.put(StreamsConfig.APPLICATION_ID_CONFIG, "restore-bench-" + UUID.randomUUID());
-        m.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
-        m.put(HopeStreamsConfig.HTTP_PORT, "0");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(); EmbeddedRegistry registry = EmbeddedRegistry.builder().start()) {
             m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
             m.put(HopeStreamsConfig.REGISTRY_URL, registry.apiUrl());

@@ -46,22 +46,29 @@ final class StreamBench {
     private StreamBench() {
     }
 
-    static void run(String preset, int records, int recordBytes, byte[] data, Device device, long commitMs,
-                    boolean repartition, String contextMode) throws Exception {
-        Path state = Files.createTempDirectory("hope-bench-state");
+    /** The settings every streaming benchmark shares: one replica, no warm-up, 1 s windows, any HTTP port. */
+    static Map<String, Object> settings(String preset, int recordBytes, String contextMode, Device device, long commitMs,
+                                        Path state, String appPrefix) {
         Map<String, Object> m = new HashMap<>();
         m.put(HopeStreamsConfig.MODEL_PRESET, preset);
         m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");
         m.put(HopeStreamsConfig.WINDOW_MS, "1000");
         m.put(HopeStreamsConfig.RECORD_MAX_BYTES, Integer.toString(recordBytes));
-        m.put(HopeStreamsConfig.REPARTITION, Boolean.toString(repartition));
         m.put(HopeStreamsConfig.CONTEXT_MODE, contextMode);
         m.put(HopeStreamsConfig.DEVICE, device.isGpu() ? "gpu" : "cpu");
         m.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(commitMs));
         m.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-        m.put(StreamsConfig.APPLICATION_ID_CONFIG, "bench-" + UUID.randomUUID());
+        m.put(StreamsConfig.APPLICATION_ID_CONFIG, appPrefix + UUID.randomUUID());
         m.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
         m.put(HopeStreamsConfig.HTTP_PORT, "0");
+        return m;
+    }
+
+    static void run(String preset, int records, int recordBytes, byte[] data, Device device, long commitMs,
+                    boolean repartition, String contextMode) throws Exception {
+        Path state = Files.createTempDirectory("hope-bench-state");
+        Map<String, Object> m = settings(preset, recordBytes, contextMode, device, commitMs, state, "bench-");
+        m.put(HopeStreamsConfig.REPARTITION, Boolean.toString(repartition));
         HopeStreamsConfig base = new HopeStreamsConfig(m);
 
         // Model only: the same learner settings, records, keys and event times, no Kafka; measured before and
