@@ -163,6 +163,27 @@ class HopeTopologyTest {
     }
 
     @Test
+    void aRecordWithoutTimestampIsLearnedAtThePartitionsStreamTimeInsteadOfStoppingTheApplication() {
+        HopeStreamsConfig config = new HopeStreamsConfig(tinyStreamConfig(REGISTRY.apiUrl(), "ttd-no-time", stateDir));
+        Serde<Object> avro = HopeTopology.avroSerde(config);
+        long replacedBefore = MissingTimestamps.replaced();
+        try (TopologyTestDriver driver = new TopologyTestDriver(HopeTopology.build(config, avro),
+                config.streamsProperties(), Instant.ofEpochMilli(1_000_000L))) {
+            Topics t = Topics.of(driver, config, avro);
+            TestInputTopic<String, byte[]> in = t.in();
+            in.pipeInput("doc", "first".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(400));
+            // -1: a record with no timestamp (an old client); Kafka Streams' default extractor stops the thread here
+            in.pipeInput("doc", "no timestamp".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(-1));
+            in.pipeInput("doc", "after".getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(800));
+            List<LearningEvent> events = t.learning().readValuesToList().stream().map(v -> (LearningEvent) v).toList();
+            assertEquals(3, events.size(), "all three learned");
+            assertEquals(400L, events.get(1).getEventTime().toEpochMilli(), "the record without a timestamp takes the partition's stream time");
+            assertTrue(t.dlq().isEmpty());
+        }
+        assertEquals(replacedBefore + 1, MissingTimestamps.replaced());
+    }
+
+    @Test
     void anEventTimeFarAheadIsADeadLetterAndWindowsKeepClosing() {
         Map<String, Object> m = tinyStreamConfig(REGISTRY.apiUrl(), "ttd-future", stateDir);
         m.put(HopeStreamsConfig.EVENT_TIME_MAX_AHEAD_MS, "60000");
