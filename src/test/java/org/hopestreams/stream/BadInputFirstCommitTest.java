@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -48,20 +47,8 @@ class BadInputFirstCommitTest {
         StreamApp.createTopics(config, 1, (short) 1);
 
         try (StreamApp app = StreamApp.start(config)) {
-            app.hub().addListener(new LearnerHub.Listener() {
-                @Override
-                public void learned(int partition, String key, org.hopestreams.learn.LearnOutcome o, long nanos) {
-                    if (key.equals("boom")) {
-                        throw new IllegalStateException("a listener failed on " + key);
-                    }
-                }
-            });
-            assertTrue(app.awaitRunning(Duration.ofSeconds(60)), "running");
-            List<TextEvent> good = new ArrayList<>();
-            for (int i = 0; i < 20; i++) {
-                good.add(StreamTestSupport.event("g" + i, "doc-" + (i % 3), "line " + i + " of a good stream.",
-                        1_000_000L + 400L * i));
-            }
+            BadInputIntegrationTest.failOnBoom(app);
+            List<TextEvent> good = BadInputIntegrationTest.goodEvents();
             StreamTestSupport.produce(bootstrap, registry, "bad.events", good.subList(0, 10));
             StreamTestSupport.produce(bootstrap, registry, "bad.events", List.of(
                     StreamTestSupport.event("long-key", "k".repeat(70_000), "a key past 64 KiB", 1_004_000L),

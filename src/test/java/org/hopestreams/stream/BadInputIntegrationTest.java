@@ -77,20 +77,8 @@ class BadInputIntegrationTest {
         String repartition = "it-bad-by-key-repartition";
 
         try (StreamApp app = StreamApp.start(config)) {
-            app.hub().addListener(new LearnerHub.Listener() {
-                @Override
-                public void learned(int partition, String key, org.hopestreams.learn.LearnOutcome o, long nanos) {
-                    if (key.equals("boom")) {
-                        throw new IllegalStateException("a listener failed on " + key);
-                    }
-                }
-            });
-            assertTrue(app.awaitRunning(Duration.ofSeconds(60)), "running");
-            List<TextEvent> good = new ArrayList<>();
-            for (int i = 0; i < 20; i++) {
-                good.add(StreamTestSupport.event("g" + i, "doc-" + (i % 3), "line " + i + " of a good stream.",
-                        1_000_000L + 400L * i));
-            }
+            failOnBoom(app);
+            List<TextEvent> good = goodEvents();
             StreamTestSupport.produce(bootstrap, registry, in, good.subList(0, 10));
 
             List<Bad> bad = new ArrayList<>();
@@ -391,5 +379,28 @@ class BadInputIntegrationTest {
             }
             assertEquals(1, count, b.name() + ": one " + name + " header");
         }
+    }
+
+    /** Once {@code app} runs: a listener that fails on key "boom" (a processing error in the learner). */
+    static void failOnBoom(StreamApp app) throws InterruptedException {
+        app.hub().addListener(new LearnerHub.Listener() {
+            @Override
+            public void learned(int partition, String key, org.hopestreams.learn.LearnOutcome o, long nanos) {
+                if (key.equals("boom")) {
+                    throw new IllegalStateException("a listener failed on " + key);
+                }
+            }
+        });
+        assertTrue(app.awaitRunning(Duration.ofSeconds(60)), "running");
+    }
+
+    /** 20 good events over 3 keys, 400 ms of event time apart. */
+    static List<TextEvent> goodEvents() {
+        List<TextEvent> good = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            good.add(StreamTestSupport.event("g" + i, "doc-" + (i % 3), "line " + i + " of a good stream.",
+                    1_000_000L + 400L * i));
+        }
+        return good;
     }
 }
