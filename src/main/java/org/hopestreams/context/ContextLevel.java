@@ -241,8 +241,10 @@ public final class ContextLevel {
             return Mixer.restore(config.sets(), n, config.mixerRate(), stored);
         }
         double[] w = config.initialWeights();
-        if (stored.length == MATCH_SETS * n || stored.length == (MATCH_SETS + CLASS_SETS) * n) {
-            System.arraycopy(stored, 0, w, 0, MATCH_SETS * n);
+        for (Select other : Select.values()) {
+            if (stored.length == (MATCH_SETS + other.extraSets) * n) {
+                System.arraycopy(stored, 0, w, 0, MATCH_SETS * n);
+            }
         }
         return Mixer.of(config.sets(), config.mixerRate(), w);
     }
