@@ -4,6 +4,7 @@ import ai.djl.Device;
 import org.hopestreams.avro.TextEvent;
 import org.hopestreams.embedded.DemoStream;
 import org.hopestreams.learn.LearnerConfig;
+import org.hopestreams.learn.LearnerSnapshots;
 import org.hopestreams.learn.Pretrainer;
 import org.hopestreams.model.HopeConfig;
 import org.hopestreams.store.StateCodec;
@@ -17,7 +18,7 @@ import java.util.Locale;
 
 /**
  * The demo's starting checkpoint: the preset pretrained on log lines like the demo's (another seed,
- * no facts, so the facts stay news), made at the first start and kept in the user's cache folder
+ * no facts, so the facts stay news) and the exact-context level's global model primed with them, made at the first start and kept in the user's cache folder
  * ({@code $XDG_CACHE_HOME/hope-streams} or {@code ~/.cache/hope-streams}); nothing large is in git.
  */
 final class DemoCheckpoint {
@@ -32,7 +33,7 @@ final class DemoCheckpoint {
         String base = System.getenv("XDG_CACHE_HOME");
         Path dir = base != null && !base.isBlank() ? Path.of(base, "hope-streams")
                 : Path.of(System.getProperty("user.home"), ".cache", "hope-streams");
-        Path file = dir.resolve(String.format(Locale.ROOT, "demo-%s-%d-steps-v1.ckpt", preset, steps));
+        Path file = dir.resolve(String.format(Locale.ROOT, "demo-%s-%d-steps-v2.ckpt", preset, steps));
         if (Files.isReadable(file)) {
             System.out.println("hope demo: starting from the pretrained checkpoint " + file);
             return file;
@@ -43,8 +44,11 @@ final class DemoCheckpoint {
         long t0 = System.nanoTime();
         Pretrainer.Settings s = new Pretrainer.Settings(steps, BATCH, WINDOW, 3e-3, 1.0, 1);
         double[] last = new double[1];
-        new StateCodec().writeFile(file, Pretrainer.pretrain(HopeConfig.preset(preset), LearnerConfig.defaults(), corpus(),
-                s, Device.cpu(), (step, bpb) -> last[0] = bpb));
+        byte[] corpus = corpus();
+        // the network pretrained on the corpus, and the exact-context level's global model primed with it
+        new StateCodec().writeFile(file, LearnerSnapshots.withPrimedContext(Pretrainer.pretrain(HopeConfig.preset(preset),
+                LearnerConfig.defaults(), corpus, s, Device.cpu(), (step, bpb) -> last[0] = bpb), LearnerConfig.defaults(),
+                corpus));
         System.out.printf(Locale.ROOT, "hope demo: pretrained in %.0f s, last batch %.2f bits per byte%n",
                 (System.nanoTime() - t0) / 1e9, last[0]);
         return file;

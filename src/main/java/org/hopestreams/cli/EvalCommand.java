@@ -112,11 +112,23 @@ final class EvalCommand implements Callable<Integer> {
             description = "How the exact-context level's mixer chooses its weights: match or match+class (default: ${DEFAULT-VALUE}).")
     String mixerSelect;
 
+    @Option(names = "--context-prime-bytes", paramLabel = "N",
+            description = "The exact-context level's global model counts the first N bytes of the pretraining text before "
+                    + "the stream (its pretraining), stopping when it holds half its bound of contexts (default: the whole "
+                    + "text up to that; 0: it starts empty). The PPM baselines start empty either way.")
+    Integer contextPrimeBytes;
+
     @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}: on a small shared machine one thread is several times faster).")
     int threads;
 
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
     String device;
+
+    private String primed() {
+        return fromScratch || contextPrimeBytes != null && contextPrimeBytes == 0 ? "global model starts empty"
+                : "global model primed with " + (contextPrimeBytes == null ? "the pretraining text"
+                : "the first " + contextPrimeBytes + " bytes of the pretraining text") + " up to half its bound";
+    }
 
     private boolean selected(Variant v) {
         return variants == null || variants.contains(v.name());
@@ -182,7 +194,13 @@ final class EvalCommand implements Callable<Integer> {
         int warm = fromScratch ? segRecs : 0;
         ContinualEval.Starts starts = memory -> startCache.computeIfAbsent(memory, m -> {
             try {
-                return start(base.withMemory(m), neutralText, steps, dev, neutral);
+                StateSnapshot s = start(base.withMemory(m), neutralText, steps, dev, neutral);
+                if ((contextPrimeBytes == null || contextPrimeBytes > 0) && neutralText != null) {
+                    byte[] prime = contextPrimeBytes == null ? neutralText
+                            : Arrays.copyOf(neutralText, Math.min(contextPrimeBytes, neutralText.length));
+                    s = LearnerSnapshots.withPrimedContext(s, LearnerConfig.defaults().withMixerSelect(mixerSelect), prime);
+                }
+                return s;
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -213,10 +231,11 @@ final class EvalCommand implements Callable<Integer> {
                 hope.config(), period, false, false);
         // The exact-context level: mixed with HOPE, mixed without a network, and each context model alone (PPM).
         Variant hopeMix = new Variant("hope+ctx", "HOPE as above with the exact-context level mixed in (orders "
-                + LearnerConfig.DEFAULT_CONTEXT_ORDERS + ", mixer rate " + mixerRate + ", selection " + mixerSelect + ")",
+                + LearnerConfig.DEFAULT_CONTEXT_ORDERS + ", mixer rate " + mixerRate + ", selection " + mixerSelect + ", "
+                + primed() + ")",
                 hope.config().withContext("mix", LearnerConfig.DEFAULT_CONTEXT_ORDERS, LearnerConfig.DEFAULT_KEY_CONTEXTS,
                         LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate).withMixerSelect(mixerSelect), period, true, false);
-        Variant ppmMix = new Variant("ctx-only", "the exact-context level alone: key and global models mixed, no network",
+        Variant ppmMix = new Variant("ctx-only", "the exact-context level alone: key and global models mixed, no network (" + primed() + ")",
                 hopeMix.config().withContextMode("ppm-mix"), period, true, false);
         Variant ppm = new Variant("ppm", "classical PPM (order " + PPM_ORDER + ", method D escapes + SEE, exclusion) over "
                 + "all keys, no network", hopeMix.config().withContext("ppm-global", PPM_ORDERS,

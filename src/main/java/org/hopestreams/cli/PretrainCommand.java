@@ -1,6 +1,9 @@
 package org.hopestreams.cli;
 
 import me.tongfei.progressbar.ProgressBar;
+import org.hopestreams.context.ContextLevel;
+import org.hopestreams.learn.LearnerConfig;
+import org.hopestreams.learn.LearnerSnapshots;
 import org.hopestreams.learn.Pretrainer;
 import org.hopestreams.store.StateCodec;
 import org.hopestreams.store.StateSnapshot;
@@ -11,6 +14,7 @@ import picocli.CommandLine.Option;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -35,6 +39,12 @@ final class PretrainCommand implements Callable<Integer> {
 
     @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient norm clip (default: ${DEFAULT-VALUE}).")
     double clip;
+
+    @Option(names = "--context-prime-bytes", paramLabel = "N",
+            description = "Bytes of the corpus (from its start) that the exact-context level's global model counts, its "
+                    + "pretraining; counting stops when the model holds half its bound of contexts (default: the whole "
+                    + "corpus up to that; 0: the level starts empty, as before).")
+    Integer contextPrimeBytes;
 
     @Mixin
     ModelOptions model;
@@ -67,6 +77,14 @@ final class PretrainCommand implements Callable<Integer> {
                             run[1] = 0;
                         }
                     });
+            LearnerConfig lc = model.learnerConfig();
+            if (lc.contextConfig().mode() != ContextLevel.Mode.OFF && (contextPrimeBytes == null || contextPrimeBytes > 0)) {
+                byte[] prime = contextPrimeBytes == null ? bytes
+                        : Arrays.copyOf(bytes, Math.min(bytes.length, contextPrimeBytes));
+                pretrained = LearnerSnapshots.withPrimedContext(pretrained, lc, prime);
+                System.out.printf("primed the exact-context level's global model with %,d bytes of the corpus%n",
+                        Long.parseLong(pretrained.meta(LearnerSnapshots.PRIMED_BYTES)));
+            }
             new StateCodec().writeFile(out, pretrained);
             System.out.printf("saved %s (a streaming learner continues at the final rate %g)%n", out,
                     Pretrainer.rate(s, steps - 1));

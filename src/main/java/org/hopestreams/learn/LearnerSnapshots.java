@@ -30,6 +30,8 @@ public final class LearnerSnapshots {
     private static final String CONTEXT_GLOBAL = "context.global";
     private static final String CONTEXT_MIXER = "context.mixer";
     private static final String KEY_CONTEXT = "context";
+    /** Meta entry of a primed snapshot: how many bytes the global context model counted. */
+    public static final String PRIMED_BYTES = "context.primedBytes";
 
     private LearnerSnapshots() {
     }
@@ -96,6 +98,55 @@ public final class LearnerSnapshots {
             b.tensor(CONTEXT_GLOBAL, HostTensor.ofBytes(level.global().encode()))
                     .tensor(CONTEXT_MIXER, HostTensor.ofDoubles(HostTensor.Type.FLOAT64, new long[] {w.length}, w));
         }
+    }
+
+    /**
+     * {@code start} with an exact-context level whose global model has counted {@code text} (one
+     * history through it, as one key's stream) and whose mixer has its initial weights: the context
+     * level's pretraining, so the global model starts knowing the statistics of the text the network
+     * was pretrained on. A level stored in {@code start} is replaced. Learners of another context
+     * configuration (other orders, the level off) ignore it, as they ignore any stored level. Counting
+     * stops when the model holds half its bound ({@link #primeGlobal}).
+     */
+    public static StateSnapshot withPrimedContext(StateSnapshot start, LearnerConfig lc, byte[] text) {
+        ContextLevel.Config cc = lc.contextConfig();
+        if (cc.mode() == ContextLevel.Mode.OFF) {
+            throw new IllegalArgumentException("priming the exact-context level needs a configuration with it on");
+        }
+        ContextLevel level = new ContextLevel(cc);
+        int counted = primeGlobal(level.global(), text);
+        StateSnapshot.Builder b = StateSnapshot.builder();
+        start.meta().forEach((name, v) -> {
+            if (!name.equals(PRIMED_BYTES)) {
+                b.meta(name, v);
+            }
+        });
+        start.counters().forEach(b::counter);
+        start.tensors().forEach((name, t) -> {
+            if (!name.equals(CONTEXT_GLOBAL) && !name.equals(CONTEXT_MIXER)) {
+                b.tensor(name, t);
+            }
+        });
+        b.meta(PRIMED_BYTES, Integer.toString(counted));
+        context(level, b);
+        return b.build();
+    }
+
+    /**
+     * Counts {@code text} into {@code global} (one history through it) until it is spent or the model
+     * holds half its bound of contexts, so that the stream has the other half before the model
+     * would start again empty. Returns the bytes counted.
+     */
+    public static int primeGlobal(ContextModel global, byte[] text) {
+        org.hopestreams.context.History h = new org.hopestreams.context.History();
+        int limit = global.maxContexts() / 2;
+        int n = 0;
+        while (n < text.length && global.size() < limit) {
+            int b = text[n++] & 0xff;
+            global.update(h, b);
+            h.append(b);
+        }
+        return n;
     }
 
     /** The exact-context level stored in {@code s}, or null if none is stored or the configuration has it off. */

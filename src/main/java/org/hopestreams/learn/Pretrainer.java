@@ -49,7 +49,7 @@ public final class Pretrainer {
      * learner that jumps to a fresh, ten times higher rate wrecks what pretraining built; measured in
      * docs/eval.md). Pretraining trains the network only, so the learner runs without an
      * exact-context level and the state holds none: a learner started from it builds its own under
-     * its own context settings.
+     * its own context settings, or starts from a primed one ({@link LearnerSnapshots#withPrimedContext}).
      */
     public static StateSnapshot pretrain(HopeConfig config, LearnerConfig lc, byte[] corpus, Settings s, Device device,
                                          Progress progress) {

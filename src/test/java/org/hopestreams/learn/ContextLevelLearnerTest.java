@@ -196,6 +196,51 @@ class ContextLevelLearnerTest {
     }
 
     @Test
+    void aPrimedLevelStartsKnowingItsTextStopsAtHalfItsBoundAndResumesExactly() throws Exception {
+        LearnerConfig lc = withContext("mix");
+        StringBuilder t = new StringBuilder();
+        for (int i = 0; t.length() < 200_000; i++) {
+            t.append("log line ").append(i).append(": service ").append(i % 7 == 0 ? "payments" : "search")
+                    .append(" answered in ").append(i * 37 % 1000).append(" ms\n");
+        }
+        byte[] text = utf8(t.toString());
+        byte[] probe = utf8("log line 99999: service search answered in 63 ms\n");
+        try (Learner fresh = LearnerContractTest.tiny(lc, 5)) {
+            StateSnapshot start = LearnerSnapshots.of(fresh, false);
+            StateSnapshot primed = LearnerSnapshots.withPrimedContext(start, lc, text);
+            int half = lc.contextConfig().globalContexts() / 2;
+            try (Learner a = LearnerSnapshots.restore(primed, new InMemoryFastStateStore(), Device.cpu())) {
+                int size = a.contextLevel().global().size();
+                assertTrue(size >= half && size < half + 64, "primed to half the bound (" + half + "): " + size);
+                assertEquals(0, a.contextLevel().global().restarts());
+                double primedBits = a.score("new key", probe);
+                double freshBits = fresh.score("new key", probe);
+                assertTrue(primedBits < freshBits - 1, "primed " + primedBits + " vs fresh " + freshBits + " bits per byte");
+                // the priming is state like any other: save -> load -> continue equals never stopping
+                byte[][] recs = records(8);
+                for (int i = 0; i < 4; i++) {
+                    a.learn("k", recs[i], i);
+                }
+                StateCodec codec = new StateCodec(4096);
+                try (Learner b = LearnerSnapshots.restore(codec.decode(codec.encode(LearnerSnapshots.of(a, true))),
+                        new InMemoryFastStateStore(), Device.cpu())) {
+                    for (int i = 4; i < 8; i++) {
+                        assertEquals(a.learn("k", recs[i], i).bitsPerByte(), b.learn("k", recs[i], i).bitsPerByte());
+                    }
+                    assertEquals(LearnerSnapshots.of(a, true), LearnerSnapshots.of(b, true));
+                }
+            }
+            // the network-only configuration ignores a primed level, as any stored level
+            try (Learner off = LearnerSnapshots.restore(primed, lc.withContextMode("off"), new InMemoryFastStateStore(),
+                    Device.cpu())) {
+                assertNull(off.contextLevel());
+            }
+            assertThrows(IllegalArgumentException.class,
+                    () -> LearnerSnapshots.withPrimedContext(start, lc.withContextMode("off"), text));
+        }
+    }
+
+    @Test
     void aContextConfigurationThatDoesNotParseIsRefusedWithTheValue() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> LearnerConfig.defaults().withContext("mix", "1,x", 10, 10, 0.01));
