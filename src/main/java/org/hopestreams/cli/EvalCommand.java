@@ -100,7 +100,7 @@ final class EvalCommand implements Callable<Integer> {
     int period;
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME",
-            description = "Run only these variants besides the single-frequency sweep (default: all): hope, slowest, frozen, "
+            description = "Run only these variants besides the single-frequency sweep (default: all): hope, hope+anchor, slowest, frozen, "
                     + "memory-off, hope+ctx, ctx-only, ppm, ppm-key.")
     List<String> variants;
 
@@ -111,6 +111,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--mixer-select", defaultValue = LearnerConfig.DEFAULT_MIXER_SELECT,
             description = "How the exact-context level's mixer chooses its weights: match or match+class (default: ${DEFAULT-VALUE}).")
     String mixerSelect;
+
+    @Option(names = "--anchor", split = ",", defaultValue = "0.5,0.5", paramLabel = "ABSORB,PULL",
+            description = "Shares of the anchor consolidation in the hope+anchor variant: what the anchor absorbs of the "
+                    + "fast levels' drift and how far they are pulled back (default: ${DEFAULT-VALUE}).")
+    List<Double> anchor;
 
     @Option(names = "--context-prime-bytes", paramLabel = "N",
             description = "The exact-context level's global model counts the first N bytes of the pretraining text before "
@@ -171,6 +176,9 @@ final class EvalCommand implements Callable<Integer> {
         int nSeeds = seeds != null ? seeds : quick ? 2 : 3;
         int segRecs = segmentRecords != null ? segmentRecords : quick ? 12 : 64;
         int steps = pretrainSteps != null ? pretrainSteps : quick ? 80 : 600;
+        if (anchor.size() != 2) {
+            throw new IllegalArgumentException("--anchor takes two shares ABSORB,PULL, got " + anchor);
+        }
         if (nSeeds < 1 || segRecs < 1 || cycles < 1 || recordBytes < 1 || window < 1 || period < 1 || sweep.isEmpty()) {
             throw new IllegalArgumentException("--seeds, --segment-records, --cycles, --record-bytes, --window-records, "
                     + "--checkpoint-records must be >= 1 and --sweep not empty");
@@ -227,6 +235,10 @@ final class EvalCommand implements Callable<Integer> {
                 lc0.withRates(lr, lr, lr).withWindow(period, 0).withHighPeriod(period).withWarmup(warm), period, true, false);
         Variant frozen = new Variant("frozen", "slow weights frozen (rates 0): fast memory only",
                 lc0.withRates(0, 0, 0).withWindow(window, 0).withWarmup(0), period, true, false);
+        Variant anchored = new Variant("hope+anchor", "HOPE as above, and at each LOW consolidation HIGH and MID's "
+                + "anchors absorb " + anchor.get(0) + " of their drift and pull them back " + anchor.get(1) + " of the way",
+                hope.config().withConsolidation(LearnerConfig.CONSOLIDATION_ANCHOR, anchor.get(0), anchor.get(1)), period,
+                true, false);
         Variant memOff = new Variant("memory-off", "HOPE cadence with the Titans memory off (conv path alone)",
                 hope.config(), period, false, false);
         // The exact-context level: mixed with HOPE, mixed without a network, and each context model alone (PPM).
@@ -250,7 +262,7 @@ final class EvalCommand implements Callable<Integer> {
         List<Variant> cycleOrder = new ArrayList<>();
         cycleOrder.add(hope);
         cycleOrder.addAll(sweepVariants);
-        cycleOrder.addAll(List.of(slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey));
+        cycleOrder.addAll(List.of(anchored, slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey));
         cycleOrder.removeIf(v -> !sweepVariants.contains(v) && !selected(v));
         for (Variant v : cycleOrder) {
             byName.put(v.name(), v);
@@ -270,7 +282,8 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         say("single-frequency sweep: best %s", best.name());
-        List<Variant> main = new ArrayList<>(List.of(hope, best, slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey));
+        List<Variant> main = new ArrayList<>(List.of(hope, anchored, best, slowest, frozen, memOff, hopeMix, ppmMix, ppm,
+                ppmKey));
         Variant bestSweep = best;
         main.removeIf(v -> v != bestSweep && !selected(v));
 

@@ -106,6 +106,20 @@ public final class Learner implements AutoCloseable {
                 arrays[i] = h.toNDArray(root);
             }
             LevelOptimizer opt = new LevelOptimizer(e.getKey(), e.getValue(), sizes, arrays[0], arrays[1], arrays[2]);
+            if (learnerConfig.anchored() && e.getKey() != Level.LOW) {
+                HostTensor a = st == null || st.length < 4 ? null : st[3];
+                if (a == null) {
+                    // no anchor stored (a start from a checkpoint without one): the weights as they are
+                    try (NDManager scope = root.newSubManager()) {
+                        a = HostTensor.of(opt.flatWeights(params, scope));
+                    }
+                }
+                if (a.size() != total || a.type() != config.type()) {
+                    throw new IllegalArgumentException("anchor of " + e.getKey() + " has " + a.size() + " values of "
+                            + a.type() + ", the model's level has " + total + " of " + config.type());
+                }
+                opt.anchor = a.toNDArray(root);
+            }
             opt.t = counters.adamSteps[e.getKey().ordinal()];
             opt.accumulated = counters.accumulated[e.getKey().ordinal()];
             levels.put(e.getKey(), opt);
@@ -409,6 +423,15 @@ public final class Learner implements AutoCloseable {
             return false;
         }
         counters.consolidations++;
+        if (learnerConfig.anchored()) {
+            try (NDManager scope = root.newSubManager()) {
+                for (Level l : List.of(Level.HIGH, Level.MID)) {
+                    levels.get(l).consolidateAnchor(params, learnerConfig.anchorAbsorb(), learnerConfig.anchorPull(), scope);
+                }
+            }
+            dirty.add(StateGroup.HIGH);
+            dirty.add(StateGroup.MID_WEIGHTS);
+        }
         return true;
     }
 
@@ -634,9 +657,12 @@ public final class Learner implements AutoCloseable {
         return out;
     }
 
-    /** Host copy of one part of a level's optimizer state: 0 = m, 1 = v, 2 = accumulator. */
+    /** Host copy of one part of a level's optimizer state: 0 = m, 1 = v, 2 = accumulator, 3 = anchor (null if none). */
     HostTensor optimizerPart(Level level, int part) {
         LevelOptimizer o = levels.get(level);
+        if (part == 3) {
+            return o.anchor == null ? null : HostTensor.of(o.anchor);
+        }
         return HostTensor.of(part == 0 ? o.m : part == 1 ? o.v : o.acc);
     }
 

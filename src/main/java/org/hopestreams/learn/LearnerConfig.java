@@ -29,13 +29,19 @@ import java.util.Map;
  * @param contextGlobalContexts bound on the global context model's contexts
  * @param mixerRate      learning rate of the mixer of the exact-context level
  * @param mixerSelect    how its mixer chooses weights ({@link ContextLevel.Select}: match, match+class)
+ * @param consolidation  what a LOW consolidation does besides LOW's step: {@code step} (nothing more) or
+ *                       {@code anchor} (HIGH and MID each keep a slow copy of their weights, the anchor; at each
+ *                       consolidation the anchor moves {@code anchorAbsorb} of the way to the weights, then the
+ *                       weights move {@code anchorPull} of the way back to the anchor)
+ * @param anchorAbsorb   share of the fast levels' drift the anchor absorbs per consolidation (0..1)
+ * @param anchorPull     share of the way back to the anchor the fast levels move per consolidation (0..1)
  */
 public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double beta1, double beta2,
                             double weightDecay, double gradClip, int windowRecords, long windowMillis,
                             int warmupRecords, int maxRecordBytes, long checkpointMillis,
                             int highPeriodRecords, String contextMode, String contextOrders,
                             int contextKeyContexts, int contextGlobalContexts, double mixerRate,
-                            String mixerSelect) {
+                            String mixerSelect, String consolidation, double anchorAbsorb, double anchorPull) {
 
     public static final double ADAM_EPS = 1e-8;
     /** The exact-context level is on by default: measured best on every corpus (docs/eval.md). */
@@ -46,6 +52,8 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public static final double DEFAULT_MIXER_RATE = 0.002;
     /** Measured best on the tuning and the report corpora (docs/eval.md). */
     public static final String DEFAULT_MIXER_SELECT = "match+class";
+    public static final String CONSOLIDATION_STEP = "step";
+    public static final String CONSOLIDATION_ANCHOR = "anchor";
     /** The selection of snapshots that do not name one (written before it was an option). */
     private static final String FIRST_MIXER_SELECT = "match";
 
@@ -65,6 +73,14 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
             throw new IllegalArgumentException("learner config highPeriodRecords = " + highPeriodRecords + ", expected >= 1");
         }
         context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate, mixerSelect);
+        if (!CONSOLIDATION_STEP.equals(consolidation) && !CONSOLIDATION_ANCHOR.equals(consolidation)) {
+            throw new IllegalArgumentException("learner config consolidation = '" + consolidation
+                    + "', expected step or anchor");
+        }
+        if (!(anchorAbsorb >= 0 && anchorAbsorb <= 1) || !(anchorPull >= 0 && anchorPull <= 1)) {
+            throw new IllegalArgumentException("learner config anchorAbsorb = " + anchorAbsorb + ", anchorPull = "
+                    + anchorPull + ", expected values in 0..1");
+        }
         if (maxRecordBytes < 1) {
             throw new IllegalArgumentException("learner config maxRecordBytes = " + maxRecordBytes + ", expected >= 1");
         }
@@ -105,7 +121,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public static LearnerConfig defaults() {
         return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0, 1,
                 DEFAULT_CONTEXT_MODE, DEFAULT_CONTEXT_ORDERS, DEFAULT_KEY_CONTEXTS, DEFAULT_GLOBAL_CONTEXTS,
-                DEFAULT_MIXER_RATE, DEFAULT_MIXER_SELECT);
+                DEFAULT_MIXER_RATE, DEFAULT_MIXER_SELECT, CONSOLIDATION_STEP, 0.5, 0.5);
     }
 
     public LearnerConfig withWarmup(int records) {
@@ -149,6 +165,16 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public LearnerConfig withContext(String mode, String orders, int keyContexts, int globalContexts, double mixerRate) {
         return with(Map.of("contextMode", mode, "contextOrders", orders, "contextKeyContexts", keyContexts,
                 "contextGlobalContexts", globalContexts, "mixerRate", mixerRate));
+    }
+
+    /** What a LOW consolidation does besides LOW's step ({@code step} or {@code anchor} with its two shares). */
+    public LearnerConfig withConsolidation(String consolidation, double absorb, double pull) {
+        return with(Map.of("consolidation", consolidation, "anchorAbsorb", absorb, "anchorPull", pull));
+    }
+
+    /** Whether HIGH and MID keep anchors ({@link #consolidation} {@code anchor}). */
+    public boolean anchored() {
+        return CONSOLIDATION_ANCHOR.equals(consolidation);
     }
 
     public LearnerConfig withMaxRecordBytes(int cap) {
@@ -195,6 +221,11 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         if (!mixerSelect.equals(FIRST_MIXER_SELECT)) {
             m.put("mixerSelect", mixerSelect);
         }
+        if (anchored()) {
+            m.put("consolidation", consolidation);
+            m.put("anchorAbsorb", Double.toString(anchorAbsorb));
+            m.put("anchorPull", Double.toString(anchorPull));
+        }
         return m;
     }
 
@@ -210,7 +241,11 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                 Integer.parseInt(m.getOrDefault("contextGlobalContexts", Integer.toString(DEFAULT_GLOBAL_CONTEXTS))),
                 Double.parseDouble(m.getOrDefault("mixerRate", Double.toString(DEFAULT_MIXER_RATE))),
                 // Absent when "match" (and in snapshots written before the selection was an option).
-                m.getOrDefault("mixerSelect", FIRST_MIXER_SELECT));
+                m.getOrDefault("mixerSelect", FIRST_MIXER_SELECT),
+                // Absent when "step" (and in snapshots written before it was an option).
+                m.getOrDefault("consolidation", CONSOLIDATION_STEP),
+                Double.parseDouble(m.getOrDefault("anchorAbsorb", "0.5")),
+                Double.parseDouble(m.getOrDefault("anchorPull", "0.5")));
     }
 
     private static String s(Map<String, String> m, String k) {

@@ -186,6 +186,10 @@ public final class LearnerSnapshots {
 
     private static StateSnapshot.Builder weights(Learner learner, Level level, StateSnapshot.Builder b) {
         learner.parameters(level).forEach((k, v) -> b.tensor("param." + k, v));
+        HostTensor anchor = learner.optimizerPart(level, 3);
+        if (anchor != null) {
+            b.tensor("opt." + level + ".anchor", anchor);
+        }
         return b.tensor("opt." + level + ".m", learner.optimizerPart(level, 0))
                 .tensor("opt." + level + ".v", learner.optimizerPart(level, 1));
     }
@@ -297,7 +301,8 @@ public final class LearnerSnapshots {
                 c.accumulated[l.ordinal()] = s.counter("accumulated." + l);
                 // An accumulator left out (HIGH's, always zero) is restored as zeros.
                 opt.put(l, new HostTensor[] {s.tensor("opt." + l + ".m"), s.tensor("opt." + l + ".v"),
-                        c.accumulated[l.ordinal()] == 0 ? s.tensors().get("opt." + l + ".acc") : s.tensor("opt." + l + ".acc")});
+                        c.accumulated[l.ordinal()] == 0 ? s.tensors().get("opt." + l + ".acc") : s.tensor("opt." + l + ".acc"),
+                        s.tensors().get("opt." + l + ".anchor")});
             }
             Map<String, HostTensor> params = new LinkedHashMap<>();
             Map<String, Map<String, HostTensor>> fastTensors = new LinkedHashMap<>();

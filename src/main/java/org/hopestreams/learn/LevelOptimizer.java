@@ -1,6 +1,7 @@
 package org.hopestreams.learn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import org.hopestreams.model.Autograd;
@@ -27,6 +28,8 @@ final class LevelOptimizer {
     long t;
     /** Records summed into {@link #acc} since the last step. */
     long accumulated;
+    /** The level's slow copy of its weights (flat), or null when consolidation keeps none. */
+    NDArray anchor;
 
     LevelOptimizer(Level level, List<String> names, long[] sizes, NDArray m, NDArray v, NDArray acc) {
         this.level = level;
@@ -72,6 +75,31 @@ final class LevelOptimizer {
             if (cfg.weightDecay() > 0) {
                 p.muli(1 - lr * cfg.weightDecay());
             }
+            p.subi(pieces.get(i).reshape(p.getShape()));
+        }
+    }
+
+    /** The level's weights as one flat vector (a new array in {@code scope}). */
+    NDArray flatWeights(Map<String, NDArray> params, NDManager scope) {
+        NDList parts = new NDList();
+        for (String n : names) {
+            parts.add(Autograd.view(params.get(n), scope).reshape(-1));
+        }
+        return parts.size() == 1 ? parts.get(0).duplicate() : NDArrays.concat(parts);
+    }
+
+    /**
+     * The anchor consolidation: the anchor moves {@code absorb} of the way to the weights (it keeps
+     * some of what the level learned since the last consolidation), then the weights move {@code pull}
+     * of the way back to the anchor (the level forgets some of its drift).
+     */
+    void consolidateAnchor(Map<String, NDArray> params, double absorb, double pull, NDManager scope) {
+        NDArray w = flatWeights(params, scope);
+        NDArray a = Autograd.view(anchor, scope);
+        a.addi(w.sub(a).mul(absorb));
+        NDList pieces = w.sub(a).mul(pull).split(offsets());
+        for (int i = 0; i < names.size(); i++) {
+            NDArray p = Autograd.view(params.get(names.get(i)), scope);
             p.subi(pieces.get(i).reshape(p.getShape()));
         }
     }

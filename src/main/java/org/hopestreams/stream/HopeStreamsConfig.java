@@ -52,6 +52,9 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CONTEXT_GLOBAL_CONTEXTS = "hope.context.global.contexts";
     public static final String CONTEXT_MIXER_RATE = "hope.context.mixer.rate";
     public static final String CONTEXT_MIXER_SELECT = "hope.context.mixer.select";
+    public static final String CONSOLIDATION = "hope.consolidation";
+    public static final String ANCHOR_ABSORB = "hope.consolidation.anchor.absorb";
+    public static final String ANCHOR_PULL = "hope.consolidation.anchor.pull";
     public static final String WINDOW_MS = "hope.window.ms";
     public static final String WINDOW_RECORDS = "hope.window.records";
     public static final String CHECKPOINT_CLOCK = "hope.checkpoint.clock";
@@ -148,6 +151,16 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     ValidString.in("match", "match+class"), Importance.LOW,
                     "How the mixer chooses its weights: match (by matched context lengths) or match+class (plus a "
                             + "set by the previous byte's class and the network's confidence; docs/eval.md).")
+            .define(CONSOLIDATION, Type.STRING, LearnerConfig.CONSOLIDATION_STEP,
+                    ValidString.in(LearnerConfig.CONSOLIDATION_STEP, LearnerConfig.CONSOLIDATION_ANCHOR), Importance.LOW,
+                    "What a LOW consolidation does besides LOW's step: step (nothing more) or anchor (HIGH and MID keep "
+                            + "a slow copy of their weights that absorbs part of their drift, and are pulled back toward "
+                            + "it; docs/eval.md).")
+            .define(ANCHOR_ABSORB, Type.DOUBLE, 0.5, Range.between(0, 1), Importance.LOW,
+                    "With " + "hope.consolidation=anchor: share of the fast levels' drift the anchor absorbs per consolidation.")
+            .define(ANCHOR_PULL, Type.DOUBLE, 0.5, Range.between(0, 1), Importance.LOW,
+                    "With " + "hope.consolidation=anchor: share of the way back to the anchor the fast levels move per "
+                            + "consolidation.")
             .define(WINDOW_MS, Type.LONG, 60_000L, Range.atLeast(0), Importance.HIGH,
                     "MID tumbling window in stream time (event time), ms; 0 = no time windows.")
             .define(WINDOW_RECORDS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
@@ -256,7 +269,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
                 .withCheckpointMillis(streamTimeCheckpoints() ? getLong(CHECKPOINT_INTERVAL_MS) : 0)
                 .withContext(getString(CONTEXT_MODE), getString(CONTEXT_ORDERS), getInt(CONTEXT_KEY_CONTEXTS),
                         getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE))
-                .withMixerSelect(getString(CONTEXT_MIXER_SELECT));
+                .withMixerSelect(getString(CONTEXT_MIXER_SELECT))
+                .withConsolidation(getString(CONSOLIDATION), getDouble(ANCHOR_ABSORB), getDouble(ANCHOR_PULL));
     }
 
     /** The producer's max.request.size (a producer. prefix wins): the largest dead letter written whole. */
