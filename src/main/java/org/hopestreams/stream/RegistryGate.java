@@ -44,6 +44,11 @@ import java.util.function.Function;
  * (LearningEvent, CheckpointEvent) are registered through the sinks' serializer, so that writing
  * outputs never needs the registry either; for text and JSON input that is all the gate waits for.
  *
+ * <p>A registry that refuses this application access (401/403, {@link #refused}) holds input the same way: that says
+ * nothing about the bytes either. On the Confluent API the gate first sets the configured compatibility levels
+ * ({@link HopeStreamsConfig#REGISTRY_COMPATIBILITY_INPUT}, {@link HopeStreamsConfig#REGISTRY_COMPATIBILITY_OUTPUT}).
+ * Output schemas the registry refuses hold all input, with the registry's reason, rather than fail the first write.
+ *
  * <p>Every registry call has a deadline ({@link HopeStreamsConfig#REGISTRY_CALL_TIMEOUT_MS}): the
  * Apicurio client waits forever on a registry that accepts connections and never answers. A round
  * that gets no answer is tried again after a backoff that doubles from 250 ms up to
