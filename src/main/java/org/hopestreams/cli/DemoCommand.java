@@ -77,7 +77,7 @@ final class DemoCommand implements Callable<Integer> {
             m.put(StreamsConfig.APPLICATION_ID_CONFIG, "hope-demo");
             m.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
             m.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
-            m.put(HopeStreamsConfig.REGISTRY_URL, registry.apiUrl());
+            m.put(HopeStreamsConfig.REGISTRY_URL, registry.ccompatUrl());
             m.put(HopeStreamsConfig.MODEL_PRESET, preset);
             m.put(HopeStreamsConfig.WARMUP_RECORDS, "50");
             m.put(HopeStreamsConfig.WINDOW_MS, "5000");
@@ -94,7 +94,7 @@ final class DemoCommand implements Callable<Integer> {
             try (StreamApp app = StreamApp.start(config)) {
                 System.out.printf("hope demo: learner running; dashboard http://127.0.0.1:%d/  API http://127.0.0.1:%d/v1/model"
                         + "  (Ctrl-C stops everything)%n", app.httpPort(), app.httpPort());
-                run(config, kafka.bootstrapServers(), registry.apiUrl(), app, stop);
+                run(config, app, stop);
             }
         } finally {
             deleteTree(state);
@@ -103,14 +103,14 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void run(HopeStreamsConfig config, String bootstrap, String registryUrl, StreamApp app, CountDownLatch stop)
+    private void run(HopeStreamsConfig config, StreamApp app, CountDownLatch stop)
             throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         DemoStream events = new DemoStream(7);
         long start = System.currentTimeMillis();
         long nextReport = start + reportSeconds * 1000;
         long sent = 0;
-        try (KafkaProducer<String, TextEvent> producer = TextEventProducer.create(bootstrap, registryUrl,
+        try (KafkaProducer<String, TextEvent> producer = TextEventProducer.create(config,
                 Map.of(ProducerConfig.LINGER_MS_CONFIG, 5))) {
             while (stop.getCount() > 0) {
                 long now = System.currentTimeMillis();

@@ -55,12 +55,12 @@ final class RestoreBench {
         m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, Long.toString(checkpointMs));
         try (EmbeddedKafka kafka = EmbeddedKafka.start(); EmbeddedRegistry registry = EmbeddedRegistry.builder().start()) {
             m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-            m.put(HopeStreamsConfig.REGISTRY_URL, registry.apiUrl());
+            m.put(HopeStreamsConfig.REGISTRY_URL, registry.ccompatUrl());
             HopeStreamsConfig config = new HopeStreamsConfig(m);
             StreamApp.createTopics(config, 1, (short) 1);
             String changelog = m.get(StreamsConfig.APPLICATION_ID_CONFIG) + "-" + HopeProcessor.MODEL + "-changelog";
 
-            StreamBench.produce(config, kafka.bootstrapServers(), registry.apiUrl(), 0, records, recordBytes, data);
+            StreamBench.produce(config, 0, records, recordBytes, data);
             long[] before = PersistStats.snapshot();
             AtomicLong versions = new AtomicLong();
             long learnStart = System.nanoTime();
@@ -85,7 +85,7 @@ final class RestoreBench {
             long onDisk = sizeOnDisk(kafka, changelog);
 
             deleteRecursively(state);
-            StreamBench.produce(config, kafka.bootstrapServers(), registry.apiUrl(), records, 1, recordBytes, data);
+            StreamBench.produce(config, records, 1, recordBytes, data);
             AtomicLong firstLearned = new AtomicLong();
             AtomicLong highSteps = new AtomicLong();
             long t0 = System.nanoTime();

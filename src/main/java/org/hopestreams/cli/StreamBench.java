@@ -79,10 +79,10 @@ final class StreamBench {
         long[] before = PersistStats.snapshot();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(); EmbeddedRegistry registry = EmbeddedRegistry.builder().start()) {
             m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-            m.put(HopeStreamsConfig.REGISTRY_URL, registry.apiUrl());
+            m.put(HopeStreamsConfig.REGISTRY_URL, registry.ccompatUrl());
             HopeStreamsConfig config = new HopeStreamsConfig(m);
             StreamApp.createTopics(config, 1, (short) 1);
-            produce(config, kafka.bootstrapServers(), registry.apiUrl(), 0, records + 5, recordBytes, data);
+            produce(config, 0, records + 5, recordBytes, data);
             long start = System.nanoTime();
             try (StreamApp app = StreamApp.start(config);
                  KafkaConsumer<String, byte[]> consumer = consumer(kafka.bootstrapServers(), config.learningTopic())) {
@@ -215,9 +215,9 @@ final class StreamBench {
     }
 
     /** Events {@code from} to {@code from + n - 1} of the benchmark input: 4 keys in turn, 100 ms of event time apart. */
-    static void produce(HopeStreamsConfig config, String bootstrap, String registryUrl, int from, int n, int recordBytes,
+    static void produce(HopeStreamsConfig config, int from, int n, int recordBytes,
                         byte[] data) {
-        try (KafkaProducer<String, TextEvent> p = TextEventProducer.create(bootstrap, registryUrl, Map.of())) {
+        try (KafkaProducer<String, TextEvent> p = TextEventProducer.create(config, Map.of())) {
             for (int i = from; i < from + n; i++) {
                 String key = "key-" + (i % KEYS);
                 String text = new String(record(data, i, recordBytes), StandardCharsets.ISO_8859_1);

@@ -10,9 +10,12 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.hopestreams.learn.LearnerConfig;
 import org.hopestreams.model.HopeConfig;
+import org.hopestreams.registry.ConfluentAvroSerde;
+import org.hopestreams.registry.RegistryClientConfig;
 import org.hopestreams.store.BoundedRocksDbConfig;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
@@ -30,6 +33,15 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String INPUT_FORMAT = "hope.input.format";
     public static final String SERDE_CLASS = "hope.serde.class";
     public static final String REGISTRY_URL = "hope.registry.url";
+    public static final String REGISTRY_API = "hope.registry.api";
+    public static final String REGISTRY_BASIC_AUTH_USER_INFO = RegistryClientConfig.BASIC_AUTH_USER_INFO;
+    public static final String REGISTRY_TRUSTSTORE_LOCATION = RegistryClientConfig.TRUSTSTORE_LOCATION;
+    public static final String REGISTRY_TRUSTSTORE_PASSWORD = RegistryClientConfig.TRUSTSTORE_PASSWORD;
+    public static final String REGISTRY_TRUSTSTORE_TYPE = RegistryClientConfig.TRUSTSTORE_TYPE;
+    public static final String REGISTRY_AUTO_REGISTER = RegistryClientConfig.AUTO_REGISTER;
+    public static final String REGISTRY_RETRIES = RegistryClientConfig.RETRIES;
+    public static final String REGISTRY_COMPATIBILITY_INPUT = "hope.registry.compatibility.input";
+    public static final String REGISTRY_COMPATIBILITY_OUTPUT = "hope.registry.compatibility.output";
     public static final String REGISTRY_CALL_TIMEOUT_MS = "hope.registry.call.timeout.ms";
     public static final String REGISTRY_RETRY_BACKOFF_MAX_MS = "hope.registry.retry.backoff.max.ms";
     public static final String REPARTITION = "hope.repartition";
@@ -72,6 +84,9 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String STREAMS_ENV_PREFIX = "STREAMS_";
 
     public static final String APICURIO_SERDE = "io.apicurio.registry.serde.avro.AvroSerde";
+    public static final String CONFLUENT_SERDE = ConfluentAvroSerde.class.getName();
+    private static final List<String> LEVELS = List.of("", "NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD",
+            "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE");
 
     public static final ConfigDef DEF = new ConfigDef()
             .define(INPUT_TOPIC, Type.STRING, "hope.events", new ConfigDef.NonEmptyString(), Importance.HIGH,
@@ -85,13 +100,49 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(INPUT_FORMAT, Type.STRING, "avro", ValidString.in("avro", "text", "json"), Importance.HIGH,
                     "Input value format: avro (TextEvent through the serde), text (UTF-8, the Kafka key is the "
                             + "context key) or json ({\"text\":..., \"key\":..., \"eventTime\":..., \"id\":...}).")
-            .define(SERDE_CLASS, Type.STRING, APICURIO_SERDE, new ConfigDef.NonEmptyString(), Importance.MEDIUM,
-                    "Avro serde class (a Kafka Serde); it is configured with every key of this configuration. "
-                            + "Confluent's io.confluent.kafka.streams.serdes.avro.SpecificAvroSerde works where "
-                            + "its jars are on the class path.")
+            .define(REGISTRY_API, Type.STRING, "confluent", ValidString.in("confluent", "apicurio"), Importance.HIGH,
+                    "Which schema registry REST API the Avro serde speaks: confluent (the Confluent Schema Registry "
+                            + "API, v7: Confluent Schema Registry, Karapace, Redpanda, Apicurio at /apis/ccompat/v7; "
+                            + "this application's own serde, " + CONFLUENT_SERDE + ") or apicurio (Apicurio's v3 API "
+                            + "through Apicurio's serde, " + APICURIO_SERDE + "). Both write the same wire format.")
+            .define(SERDE_CLASS, Type.STRING, "", Importance.LOW,
+                    "Avro serde class (a Kafka Serde), configured with every key of this configuration; empty = the "
+                            + "serde of " + REGISTRY_API + ". Confluent's io.confluent.kafka.streams.serdes.avro."
+                            + "SpecificAvroSerde works where its jars are on the class path.")
             .define(REGISTRY_URL, Type.STRING, "", Importance.HIGH,
-                    "Schema registry URL, passed to the serde as apicurio.registry.url and schema.registry.url "
-                            + "(Apicurio: http://host:port/apis/registry/v3; Confluent API: .../apis/ccompat/v7).")
+                    "Schema registry URL, passed to the serde as schema.registry.url and apicurio.registry.url. "
+                            + "Confluent API: Confluent Schema Registry or Karapace http://host:8081, Redpanda "
+                            + "http://host:8081, Apicurio http://host:8080/apis/ccompat/v7 (several, comma-separated, "
+                            + "are tried in turn); Apicurio API: http://host:8080/apis/registry/v3.")
+            .define(REGISTRY_BASIC_AUTH_USER_INFO, Type.PASSWORD, "", Importance.MEDIUM,
+                    "user:password for HTTP basic authentication to the registry (Confluent API; Confluent Cloud: "
+                            + "API key:secret), sent with every call; never logged. Empty = no authentication.")
+            .define(REGISTRY_TRUSTSTORE_LOCATION, Type.STRING, "", Importance.MEDIUM,
+                    "Trust store file for an https:// registry URL (Confluent API); empty = the JVM's default trust "
+                            + "(javax.net.ssl.trustStore, else the JDK's CA certificates).")
+            .define(REGISTRY_TRUSTSTORE_PASSWORD, Type.PASSWORD, "", Importance.LOW,
+                    "Password of " + REGISTRY_TRUSTSTORE_LOCATION + " (empty: none).")
+            .define(REGISTRY_TRUSTSTORE_TYPE, Type.STRING, "PKCS12", ValidString.in("PKCS12", "JKS"), Importance.LOW,
+                    "Type of " + REGISTRY_TRUSTSTORE_LOCATION + ".")
+            .define(REGISTRY_AUTO_REGISTER, Type.BOOLEAN, true, Importance.MEDIUM,
+                    "Whether the serializer registers the output schemas (LearningEvent, CheckpointEvent) under "
+                            + "TOPIC-value when the subject lacks them (Confluent API); false = only look them up "
+                            + "(registered beforehand by an operator; a missing one holds the input, not ready).")
+            .define(REGISTRY_RETRIES, Type.INT, 2, Range.between(0, 10), Importance.LOW,
+                    "Further attempts of a registry call that got no answer (refused, timed out, 5xx, 408, 429), "
+                            + "after 100 ms, doubling up to 2 s (Confluent API); then the input waits (see "
+                            + "hope.registry.retry.backoff.max.ms).")
+            .define(REGISTRY_COMPATIBILITY_INPUT, Type.STRING, "FULL_TRANSITIVE", ValidString.in(LEVELS.toArray(String[]::new)),
+                    Importance.MEDIUM,
+                    "Compatibility level the application sets at start on the input subject (INPUT_TOPIC-value; "
+                            + "Confluent API; empty = leave the registry's). FULL_TRANSITIVE: every new producer "
+                            + "schema must be readable by every older one, this application's included (FORWARD), "
+                            + "and the reverse, so a later build reads all the data still in the topic.")
+            .define(REGISTRY_COMPATIBILITY_OUTPUT, Type.STRING, "FULL_TRANSITIVE", ValidString.in(LEVELS.toArray(String[]::new)),
+                    Importance.LOW,
+                    "Compatibility level the application sets at start on its output subjects (learning and "
+                            + "checkpoints topics' -value; Confluent API; empty = leave the registry's): consumers "
+                            + "of any version read the events of any other.")
             .define(REGISTRY_CALL_TIMEOUT_MS, Type.LONG, 10_000L, Range.between(100, 600_000), Importance.LOW,
                     "Longest wait for one schema registry answer; a call past it counts as the registry not "
                             + "answering (input then waits for it, see " + REGISTRY_RETRY_BACKOFF_MAX_MS + ").")
@@ -220,7 +271,9 @@ public final class HopeStreamsConfig extends AbstractConfig {
         StringBuilder sb = new StringBuilder("| key | type | default | valid values | what it does |\n|---|---|---|---|---|\n");
         for (ConfigDef.ConfigKey k : DEF.configKeys().values()) {
             Object d = k.defaultValue;
-            String def = d == null ? "" : d instanceof String str && str.isEmpty() ? "\"\"" : d.toString();
+            boolean empty = d instanceof String str && str.isEmpty()
+                    || d instanceof org.apache.kafka.common.config.types.Password pw && pw.value().isEmpty();
+            String def = d == null ? "" : empty ? "\"\"" : d.toString();
             String valid = k.validator == null ? "" : k.validator.toString();
             sb.append("| `").append(k.name).append("` | ").append(k.type.toString().toLowerCase(java.util.Locale.ROOT))
                     .append(" | `").append(def).append("` | ").append(valid.replace("|", "\\|")).append(" | ")
@@ -280,12 +333,29 @@ public final class HopeStreamsConfig extends AbstractConfig {
         return Integer.parseInt(v.toString().trim());
     }
 
+    /** Whether the serde speaks the Confluent API ({@value #REGISTRY_API} = confluent). */
+    public boolean confluentApi() {
+        return getString(REGISTRY_API).equals("confluent");
+    }
+
+    /** The Avro serde class: {@value #SERDE_CLASS} if given, else the serde of {@value #REGISTRY_API}. */
+    public String serdeClass() {
+        String given = getString(SERDE_CLASS);
+        return !given.isBlank() ? given.trim() : confluentApi() ? CONFLUENT_SERDE : APICURIO_SERDE;
+    }
+
     /**
-     * Configuration handed to the serde: every key given, plus the registry URL, specific-record reading,
+     * Configuration handed to the serde: every key given, the registry keys with their defaults (passwords as
+     * plain values: the serde needs them), the registry URL under both serdes' names, specific-record reading,
      * and cached schemas kept for good (Apicurio's {@code check-period-ms}).
      */
     public Map<String, Object> serdeConfig() {
         Map<String, Object> m = new HashMap<>(originals());
+        for (String k : List.of(REGISTRY_BASIC_AUTH_USER_INFO, REGISTRY_TRUSTSTORE_LOCATION, REGISTRY_TRUSTSTORE_PASSWORD,
+                REGISTRY_TRUSTSTORE_TYPE, REGISTRY_AUTO_REGISTER, REGISTRY_RETRIES, REGISTRY_CALL_TIMEOUT_MS)) {
+            Object v = get(k);
+            m.put(k, v instanceof org.apache.kafka.common.config.types.Password p ? p.value() : String.valueOf(v));
+        }
         String url = getString(REGISTRY_URL);
         if (!url.isEmpty()) {
             m.putIfAbsent("apicurio.registry.url", url);

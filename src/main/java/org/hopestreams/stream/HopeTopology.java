@@ -129,7 +129,7 @@ public final class HopeTopology {
     /** The configured Avro serde, configured for values with {@link HopeStreamsConfig#serdeConfig()}. */
     @SuppressWarnings("unchecked")
     public static Serde<Object> avroSerde(HopeStreamsConfig config) {
-        String name = config.getString(HopeStreamsConfig.SERDE_CLASS);
+        String name = config.serdeClass();
         Serde<Object> serde;
         try {
             serde = (Serde<Object>) Class.forName(name).getDeclaredConstructor().newInstance();

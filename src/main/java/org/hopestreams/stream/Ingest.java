@@ -126,13 +126,13 @@ public final class Ingest {
         try {
             decoded = avro.apply(value);
         } catch (RuntimeException e) {
-            if (RegistryGate.unanswered(e)) {
+            if (RegistryGate.holdsInput(e)) {
                 Throwable root = e;
                 while (root.getCause() != null && root.getCause() != root) {
                     root = root.getCause();
                 }
                 throw e instanceof RegistryUnavailableException r ? r
-                        : new RegistryUnavailableException("the schema registry could not answer for this record: "
+                        : new RegistryUnavailableException("the schema registry could not answer for this record, or refused access: "
                         + root, e);
             }
             return undecodable(value, e);

@@ -44,6 +44,11 @@ import java.util.function.Function;
  * (LearningEvent, CheckpointEvent) are registered through the sinks' serializer, so that writing
  * outputs never needs the registry either; for text and JSON input that is all the gate waits for.
  *
+ * <p>A registry that refuses this application access (401/403, {@link #refused}) holds input the same way: that says
+ * nothing about the bytes either. On the Confluent API the gate first sets the configured compatibility levels
+ * ({@link HopeStreamsConfig#REGISTRY_COMPATIBILITY_INPUT}, {@link HopeStreamsConfig#REGISTRY_COMPATIBILITY_OUTPUT}).
+ * Output schemas the registry refuses hold all input, with the registry's reason, rather than fail the first write.
+ *
  * <p>Every registry call has a deadline ({@link HopeStreamsConfig#REGISTRY_CALL_TIMEOUT_MS}): the
  * Apicurio client waits forever on a registry that accepts connections and never answers. A round
  * that gets no answer is tried again after a backoff that doubles from 250 ms up to
@@ -68,6 +73,9 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
     private final boolean avroInput;
     private final Function<byte[], Object> decoder;
     private final Runnable registerOutputs;
+    /** Compatibility level to set per subject before the outputs are registered (Confluent API); may be empty. */
+    private final Map<String, String> levels;
+    private final org.hopestreams.registry.ConfluentRegistryClient client;
     private final long timeoutMs;
     private final long maxBackoffMs;
     private final Map<Integer, Boolean> answered = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
@@ -81,6 +89,7 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
     private final Thread lookups;
     private final AtomicLong unanswered = new AtomicLong();
     private volatile boolean outputsRegistered;
+    private boolean levelsSet;
     private volatile boolean closed;
     private volatile String error;
     private volatile long downSinceMs;
@@ -109,6 +118,18 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
             avro.serializer().serialize(config.learningTopic(), learning);
             avro.serializer().serialize(config.checkpointsTopic(), checkpoint);
         };
+        this.client = avro instanceof org.hopestreams.registry.ConfluentAvroSerde c ? c.client() : null;
+        Map<String, String> levels = new LinkedHashMap<>();
+        String in = config.getString(HopeStreamsConfig.REGISTRY_COMPATIBILITY_INPUT);
+        String out = config.getString(HopeStreamsConfig.REGISTRY_COMPATIBILITY_OUTPUT);
+        if (client != null && avroInput && !in.isEmpty()) {
+            levels.put(inputTopic + "-value", in);
+        }
+        if (client != null && !out.isEmpty()) {
+            levels.put(config.learningTopic() + "-value", out);
+            levels.put(config.checkpointsTopic() + "-value", out);
+        }
+        this.levels = Map.copyOf(levels);
         this.calls = new ThreadPoolExecutor(0, MAX_CALLS, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
             Thread t = new Thread(r, "hope-registry-call");
             t.setDaemon(true);
@@ -159,7 +180,7 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
     /** Why the application is not ready because of the registry; empty while it answers. */
     public Optional<String> problem() {
         String e = error;
-        return e == null ? Optional.empty() : Optional.of("not answering since " + Instant.ofEpochMilli(downSinceMs)
+        return e == null ? Optional.empty() : Optional.of("unavailable since " + Instant.ofEpochMilli(downSinceMs)
                 + ": " + e);
     }
 
@@ -176,12 +197,44 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
     }
 
     /**
+     * Whether input must wait for the registry rather than be decoded or dead-lettered: it could not answer
+     * ({@link #unanswered}) or it refused this application access ({@link #refused}). Neither says anything about
+     * the bytes.
+     */
+    public static boolean holdsInput(Throwable e) {
+        return unanswered(e) || refused(e);
+    }
+
+    /**
+     * Whether {@code e} says the registry refused this application access: 401 or 403, from either API's client.
+     * Nothing to do with the record: input waits (not ready) until the credentials or the registry's permissions are
+     * fixed.
+     */
+    public static boolean refused(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.hopestreams.registry.RegistryException r) {
+                return r.kind() == org.hopestreams.registry.RegistryException.Kind.ACCESS_DENIED;
+            }
+            if (t instanceof com.microsoft.kiota.ApiException a) {
+                return a.getResponseStatusCode() == 401 || a.getResponseStatusCode() == 403;
+            }
+            if (t instanceof io.apicurio.registry.rest.client.models.ProblemDetails p) {
+                return p.getStatus() != null && (p.getStatus() == 401 || p.getStatus() == 403);
+            }
+        }
+        return false;
+    }
+
+    /**
      * Whether {@code e} says the registry could not answer, rather than that it answered (404, other 4xx)
      * or that the bytes do not decode: a transport failure, no answer in time, or a 5xx, 408 or 429 status.
      */
     public static boolean unanswered(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String name = t.getClass().getName();
+            if (t instanceof org.hopestreams.registry.RegistryException r) {
+                return r.kind() == org.hopestreams.registry.RegistryException.Kind.UNAVAILABLE;
+            }
             if (t instanceof RegistryUnavailableException || t instanceof java.net.SocketException
                     || t instanceof java.net.SocketTimeoutException || t instanceof java.net.UnknownHostException
                     || t instanceof java.net.http.HttpTimeoutException || t instanceof TimeoutException
@@ -231,6 +284,9 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
     /** One pass over what waits for the registry; false when it did not answer. */
     private boolean round() {
         try {
+            if (!levelsSet) {
+                setCompatibility();
+            }
             if (!outputsRegistered) {
                 registerOutputs();
             }
@@ -253,6 +309,42 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
         return true;
     }
 
+    /**
+     * Sets the configured compatibility levels (Confluent API). A registry that does not answer is asked again in
+     * the next round; one that refuses (no permission to change configuration, say) is left as it is, with a WARN.
+     */
+    private void setCompatibility() {
+        for (Map.Entry<String, String> l : levels.entrySet()) {
+            try {
+                call("setting compatibility " + l.getValue() + " on subject " + l.getKey(), () -> {
+                    client.setCompatibility(l.getKey(), l.getValue());
+                    return null;
+                });
+                LOG.info("schema registry {}: subject {} has compatibility {}", url, l.getKey(), l.getValue());
+            } catch (RegistryUnavailableException e) {
+                if (!refused(e)) {
+                    throw e;
+                }
+                compatibilityNotSet(l, e);
+            } catch (RuntimeException e) {
+                compatibilityNotSet(l, e);
+            }
+        }
+        levelsSet = true;
+    }
+
+    private void compatibilityNotSet(Map.Entry<String, String> l, RuntimeException e) {
+        LOG.warn("could not set compatibility {} on subject {} in the schema registry {}; it keeps its own rule (set "
+                + "it there, or set {} / {} empty to leave it alone): {}", l.getValue(), l.getKey(), url,
+                HopeStreamsConfig.REGISTRY_COMPATIBILITY_INPUT, HopeStreamsConfig.REGISTRY_COMPATIBILITY_OUTPUT,
+                rootMessage(e));
+    }
+
+    /**
+     * Registers (or, without auto-registration, looks up) the output schemas. Any failure holds all input, as an
+     * output that cannot be written would stop the stream thread: an answer that refuses them (401/403, 409
+     * incompatible, 404 not registered) is reported like an outage, and asked again with the same backoff.
+     */
     private void registerOutputs() {
         try {
             call("registering the output schemas", () -> {
@@ -262,8 +354,9 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
         } catch (RegistryUnavailableException e) {
             throw e;
         } catch (RuntimeException e) {
-            LOG.warn("the output schemas could not be registered in the schema registry {} (writing outputs will "
-                    + "fail the same way): {}", url, e.toString());
+            throw new RegistryUnavailableException("the schema registry " + url + " refuses the output schemas ("
+                    + LearningEvent.SCHEMA$.getFullName() + ", " + CheckpointEvent.SCHEMA$.getFullName() + "); no "
+                    + "output can be written until it takes them: " + rootMessage(e), e);
         }
         outputsRegistered = true;
     }
@@ -284,6 +377,10 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
                     + ") within " + timeoutMs + " ms (" + HopeStreamsConfig.REGISTRY_CALL_TIMEOUT_MS + ")", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
+            if (refused(cause)) {
+                throw new RegistryUnavailableException("the schema registry " + url + " refused access (" + what
+                        + "): " + rootMessage(cause), cause);
+            }
             if (unanswered(cause)) {
                 throw new RegistryUnavailableException("the schema registry " + url + " could not answer (" + what
                         + "): " + rootMessage(cause), cause);

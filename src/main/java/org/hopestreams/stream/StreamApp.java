@@ -88,10 +88,10 @@ public final class StreamApp implements AutoCloseable {
         new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
             // Checked first: a RegistryUnavailableException is a RetriableException too, and this names the registry.
-            if (RegistryGate.unanswered(e)) {
+            if (RegistryGate.holdsInput(e)) {
                 // Only where a registry call slipped past the gate (it went down between the gate's answer and
                 // the record): the new thread starts from the committed offset, and the gate holds the record.
-                LOG.warn("stream thread stopped: the schema registry {} did not answer ({}); replacing the thread",
+                LOG.warn("stream thread stopped: the schema registry {} did not answer or refused access ({}); replacing the thread",
                         gate.url(), e.toString());
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
             }

@@ -132,7 +132,10 @@ class ComposeFileTest {
         URI registry = URI.create(cfg.getString(HopeStreamsConfig.REGISTRY_URL));
         assertEquals("registry", registry.getHost(), "registry URL host: the registry service");
         assertTrue(containerPorts("registry").contains(registry.getPort()), "registry URL port: the registry's port");
-        assertEquals("/apis/registry/v3", registry.getPath(), "the registry's core v3 API");
+        assertEquals("/apis/ccompat/v7", registry.getPath(), "the registry's Confluent-compatible API");
+        assertEquals("confluent", cfg.getString(HopeStreamsConfig.REGISTRY_API), "the API of that URL");
+        assertEquals("FULL_TRANSITIVE", cfg.getString(HopeStreamsConfig.REGISTRY_COMPATIBILITY_INPUT));
+        assertEquals("FULL_TRANSITIVE", cfg.getString(HopeStreamsConfig.REGISTRY_COMPATIBILITY_OUTPUT));
 
         // application.server = this container's service name and the HTTP port
         assertEquals("app:" + DeployContract.httpPort(), env.get("STREAMS_APPLICATION_SERVER"), "application.server");

@@ -246,7 +246,11 @@ class KubernetesManifestsTest {
         URI u = URI.create(url);
         Service svc = one(base, Service.class, u.getHost());
         Deployment registry = one(base, Deployment.class, u.getHost());
-        assertEquals("/apis/registry/v3", u.getPath(), "the registry's core v3 API");
+        assertEquals("/apis/ccompat/v7", u.getPath(), "the registry's Confluent-compatible API");
+        HopeStreamsConfig cfg = new HopeStreamsConfig(HopeStreamsConfig.fromEnvironment(config.getData()));
+        assertEquals("confluent", cfg.getString(HopeStreamsConfig.REGISTRY_API), "the API of that URL");
+        assertEquals("FULL_TRANSITIVE", cfg.getString(HopeStreamsConfig.REGISTRY_COMPATIBILITY_INPUT));
+        assertEquals("FULL_TRANSITIVE", cfg.getString(HopeStreamsConfig.REGISTRY_COMPATIBILITY_OUTPUT));
         assertTrue(svc.getSpec().getPorts().stream().anyMatch(p -> p.getPort() == u.getPort()),
                 "registry service port " + u.getPort());
         assertSelects(svc.getSpec().getSelector(), registry.getSpec().getTemplate().getMetadata().getLabels(),

@@ -2,7 +2,6 @@ package org.hopestreams.stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
@@ -10,7 +9,14 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.avro.TextEvent;
-import org.junit.jupiter.api.Test;
+import org.hopestreams.registry.ConfluentAvroSerializer;
+import org.hopestreams.registry.RegistryException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,16 +40,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Schema evolution while the application runs, on a real broker and a real Apicurio registry: v1 producers (the
- * generated TextEvent), then a v2 producer (GenericRecord, TextEvent plus {@code language} with a default), then v1
- * again. The input artifact carries a BACKWARD compatibility rule, set through the registry's v3 REST API and shown
- * to be enforced: incompatible versions are refused, and the same change is accepted on an artifact without it.
+ * Schema evolution while the application runs, on a real broker and a real registry, through either API
+ * ({@code hope.registry.api}: Apicurio's v3 API with Apicurio's serde, or the Confluent API at Apicurio's
+ * {@code /apis/ccompat/v7} with this application's serde): v1 producers (the generated TextEvent), then a v2 producer
+ * (GenericRecord, TextEvent plus {@code language} with a default: a new optional field), then v1 again, all learned.
+ * The input subject carries a FULL_TRANSITIVE rule (the application sets it at start on the Confluent API; on the
+ * Apicurio API the test sets it through the v3 REST API): FORWARD is what protects this application, which reads
+ * with the schema it was built with, so a producer's schema without {@code text} is refused (409), as is {@code text}
+ * changed to an int; a subject without the rule takes the same deletion.
  */
 class SchemaEvolutionTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final String IN = "evo.events";
-    private static final String ARTIFACT = IN + "-value";   // TopicIdStrategy, group "default"
     private static final int PER_PHASE = 6;
 
     @org.junit.jupiter.api.extension.RegisterExtension
@@ -52,39 +60,50 @@ class SchemaEvolutionTest {
     @TempDir
     Path stateDir;
 
-    @Test
+    @ParameterizedTest(name = "hope.registry.api={0}")
+    @ValueSource(strings = {"apicurio", "confluent"})
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
-    void v1ThenV2ThenV1EventsAreEachLearnedOnceUnderAnEnforcedBackwardRule() throws Exception {
-        Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), "it-evolution",
-                stateDir);
-        m.put(HopeStreamsConfig.INPUT_TOPIC, IN);
-        m.put(HopeStreamsConfig.LEARNING_TOPIC, "evo.learning");
-        m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, "evo.checkpoints");
-        m.put(HopeStreamsConfig.DLQ_TOPIC, "evo.dlq");
+    void v1ThenV2ThenV1EventsAreEachLearnedOnceAndDeletingTextIsRefusedUnderFullTransitive(String registryApi)
+            throws Exception {
+        boolean confluent = registryApi.equals("confluent");
+        String in = "evo-" + registryApi + ".events";
+        String learning = "evo-" + registryApi + ".learning";
+        String subject = in + "-value";   // TopicIdStrategy / topic-name strategy, group "default"
+        String api = SERVERS.registry().apiUrl();
+        String ccompat = SERVERS.registry().ccompatUrl();
+        String url = confluent ? ccompat : api;
+        Map<String, Object> m = StreamTestSupport.appConfig(SERVERS.kafka().bootstrapServers(), url,
+                "it-evolution-" + registryApi, stateDir);
+        StreamTestSupport.topics(m, "evo-" + registryApi);
         HopeStreamsConfig config = new HopeStreamsConfig(m);
+        assertEquals(registryApi, config.getString(HopeStreamsConfig.REGISTRY_API));
         StreamApp.createTopics(config, 1, (short) 1);
         String bootstrap = SERVERS.kafka().bootstrapServers();
-        String api = SERVERS.registry().apiUrl();
 
         try (StreamApp app = StreamApp.start(config)) {
             assertTrue(app.awaitRunning(Duration.ofSeconds(60)), "application RUNNING, failure: " + app.failure());
 
-            // (a) v1: the generated class; its serializer registers the artifact (version 1)
-            StreamTestSupport.produce(bootstrap, api, IN, v1Events(0));
-            assertLearned(0, PER_PHASE);
+            // (a) v1: the generated class; the serializer registers the subject's first version
+            produce(config, in, v1Events(0));
+            assertLearned(learning, 0, PER_PHASE);
 
-            // the artifact's COMPATIBILITY rule := BACKWARD (v3 API; needs the artifact to exist, 404 before)
-            HttpResponse<String> set = send("POST", api + "/groups/default/artifacts/" + ARTIFACT + "/rules",
-                    "{\"ruleType\":\"COMPATIBILITY\",\"config\":\"BACKWARD\"}");
-            assertEquals(204, set.statusCode(), set.body());
-            assertEquals("BACKWARD", json("GET", api + "/groups/default/artifacts/" + ARTIFACT
-                    + "/rules/COMPATIBILITY", null).get("config").asText());
-            assertEquals("BACKWARD", json("GET", SERVERS.registry().ccompatUrl() + "/config/" + ARTIFACT, null)
-                    .get("compatibilityLevel").asText(), "the Confluent-compatible API sees the same rule");
+            if (confluent) {
+                assertEquals("FULL_TRANSITIVE", json("GET", ccompat + "/config/" + subject, null)
+                        .get("compatibilityLevel").asText(), "set by the application at start");
+            } else {
+                // the artifact's COMPATIBILITY rule (v3 API; needs the artifact to exist, 404 before)
+                HttpResponse<String> set = send("POST", api + "/groups/default/artifacts/" + subject + "/rules",
+                        "{\"ruleType\":\"COMPATIBILITY\",\"config\":\"FULL_TRANSITIVE\"}");
+                assertEquals(204, set.statusCode(), set.body());
+            }
+            assertEquals("FULL_TRANSITIVE", json("GET", api + "/groups/default/artifacts/" + subject
+                    + "/rules/COMPATIBILITY", null).get("config").asText(), "both APIs see the same rule");
+            assertEquals("FULL_TRANSITIVE", json("GET", ccompat + "/config/" + subject, null)
+                    .get("compatibilityLevel").asText(), "both APIs see the same rule");
 
-            // (b) v2: a GenericRecord producer with the evolved schema; the registry accepts it as version 2
+            // (b) v2: a GenericRecord producer with a new optional field; accepted as version 2, and learned
             Schema v2 = StreamTestSupport.textEventV2();
-            List<GenericRecord> v2Events = new ArrayList<>();
+            List<Object> v2Events = new ArrayList<>();
             for (int i = PER_PHASE; i < 2 * PER_PHASE; i++) {
                 GenericRecord r = new GenericData.Record(v2);
                 r.put("id", "e" + i);
@@ -95,12 +114,12 @@ class SchemaEvolutionTest {
                 r.put("language", i % 2 == 0 ? "en" : "de");
                 v2Events.add(r);
             }
-            StreamTestSupport.produceGeneric(bootstrap, api, IN, v2Events);
-            assertLearned(0, 2 * PER_PHASE);
+            produce(config, in, v2Events);
+            assertLearned(learning, 0, 2 * PER_PHASE);
 
             // (c) v1 again, after v2 is the latest version
-            StreamTestSupport.produce(bootstrap, api, IN, v1Events(2 * PER_PHASE));
-            List<ConsumerRecord<String, Object>> learned = assertLearned(0, 3 * PER_PHASE);
+            produce(config, in, v1Events(2 * PER_PHASE));
+            List<ConsumerRecord<String, Object>> learned = assertLearned(learning, 0, 3 * PER_PHASE);
             for (int i = 0; i < learned.size(); i++) {
                 LearningEvent e = (LearningEvent) learned.get(i).value();
                 assertEquals(i, e.getSourceOffset(), "input order kept");
@@ -111,7 +130,7 @@ class SchemaEvolutionTest {
             }
 
             // the input carries two schema versions: v1 ids, then the v2 id, then the v1 id again
-            List<ConsumerRecord<byte[], byte[]>> raw = StreamTestSupport.readBytes(bootstrap, IN, 3 * PER_PHASE,
+            List<ConsumerRecord<byte[], byte[]>> raw = StreamTestSupport.readBytes(bootstrap, in, 3 * PER_PHASE,
                     Duration.ofSeconds(30));
             assertEquals(3 * PER_PHASE, raw.size());
             int v1Id = StreamTestSupport.schemaId(raw.get(0).value());
@@ -121,52 +140,53 @@ class SchemaEvolutionTest {
                 assertEquals(i / PER_PHASE == 1 ? v2Id : v1Id, StreamTestSupport.schemaId(raw.get(i).value()),
                         "schema id of input " + i);
             }
-            assertEquals(2, versionCount(ARTIFACT), "v1 and v2, nothing else");
+            assertEquals(2, versionCount(subject), "v1 and v2, nothing else");
             assertEquals(StreamTestSupport.textEventV2(), new Schema.Parser().parse(
-                    send("GET", api + "/ids/contentIds/" + v2Id, null).body()), "the v2 id names the v2 schema");
+                    json("GET", ccompat + "/schemas/ids/" + v2Id, null).get("schema").asText()), "the v2 id names v2");
             assertEquals(TextEvent.getClassSchema(), new Schema.Parser().parse(
-                    send("GET", api + "/ids/contentIds/" + v1Id, null).body()), "the v1 id names the v1 schema");
+                    json("GET", ccompat + "/schemas/ids/" + v1Id, null).get("schema").asText()), "the v1 id names v1");
 
             // nothing reached the dead-letter topic, and the application is still healthy
-            List<ConsumerRecord<byte[], byte[]>> dead = StreamTestSupport.readAllCommitted(bootstrap, "evo.dlq",
-                    Duration.ofSeconds(30));
+            List<ConsumerRecord<byte[], byte[]>> dead = StreamTestSupport.readAllCommitted(bootstrap,
+                    "evo-" + registryApi + ".dlq", Duration.ofSeconds(30));
             assertEquals(List.of(), dead.stream().map(r -> StreamTestSupport.header(r, DeadLetter.REASON) + ": "
                     + StreamTestSupport.header(r, DeadLetter.MESSAGE)).toList(), "dead letters");
             assertNull(app.failure());
             assertEquals(org.apache.kafka.streams.KafkaStreams.State.RUNNING, app.streams().state());
         }
 
-        // the rule is enforced: a new field without a default (v2 data has no value for it) is refused ...
-        Schema v3 = StreamTestSupport.withField(StreamTestSupport.textEventV2(),
-                new Schema.Field("source", Schema.create(Schema.Type.STRING), "added without a default"));
-        HttpResponse<String> refused = createVersion(ARTIFACT, v3);
-        assertEquals(409, refused.statusCode(), refused.body());
-        assertEquals("RuleViolationException", JSON.readTree(refused.body()).get("name").asText(), refused.body());
-
-        // ... and so is 'text' changed from string to int, when the serializer tries to register it
-        Schema textAsInt = textAsInt(StreamTestSupport.textEventV2());
-        GenericRecord bad = new GenericData.Record(textAsInt);
-        bad.put("id", "bad");
-        bad.put("key", "doc-0");
-        bad.put("text", 42);
-        bad.put("eventTime", time(99));
-        bad.put("attributes", Map.of());
-        bad.put("language", "en");
-        try (AvroKafkaSerializer<GenericRecord> ser = new AvroKafkaSerializer<>()) {
-            ser.configure(StreamTestSupport.serdeConfig(api), false);
-            RuntimeException e = assertThrows(RuntimeException.class, () -> ser.serialize(IN, bad));
+        // the rule is enforced on the producers' serializer: a version without 'text' (every event would then be
+        // dead-lettered by this application) is refused ...
+        Schema noText = withoutText(StreamTestSupport.textEventV2());
+        GenericRecord deleted = new GenericData.Record(noText);
+        deleted.put("id", "bad");
+        deleted.put("key", "doc-0");
+        deleted.put("eventTime", time(99));
+        deleted.put("attributes", Map.of());
+        deleted.put("language", "en");
+        try (Serializer<Object> ser = serializer(config)) {
+            RuntimeException e = assertThrows(RuntimeException.class, () -> ser.serialize(in, deleted));
             assertEquals(409, httpStatus(e), "the serializer's registration was refused by the rule: " + e);
-        }
-        assertEquals(2, versionCount(ARTIFACT), "no version added by the refused schemas");
 
-        // control: without the rule the registry takes the same v3, so the 409s above are the rule's doing
-        String control = "evo.control-value";
-        HttpResponse<String> created = send("POST", api + "/groups/default/artifacts", JSON.writeValueAsString(
-                JSON.createObjectNode().put("artifactId", control).put("artifactType", "AVRO")
-                        .set("firstVersion", content(TextEvent.getClassSchema()))));
-        assertEquals(200, created.statusCode(), created.body());
-        HttpResponse<String> accepted = createVersion(control, v3);
-        assertEquals(200, accepted.statusCode(), accepted.body());
+            // ... and so is 'text' changed from string to int
+            Schema textAsInt = textAsInt(StreamTestSupport.textEventV2());
+            GenericRecord bad = new GenericData.Record(textAsInt);
+            bad.put("id", "bad");
+            bad.put("key", "doc-0");
+            bad.put("text", 42);
+            bad.put("eventTime", time(99));
+            bad.put("attributes", Map.of());
+            bad.put("language", "en");
+            RuntimeException e2 = assertThrows(RuntimeException.class, () -> ser.serialize(in, bad));
+            assertEquals(409, httpStatus(e2), "the serializer's registration was refused by the rule: " + e2);
+
+            // control: a subject without the rule takes the same deletion, so the 409s above are the rule's doing
+            String control = "evo-" + registryApi + ".control";
+            ser.serialize(control, StreamTestSupport.event("c", "k", "t", 1));
+            ser.serialize(control, deleted);
+        }
+        assertEquals(2, versionCount(subject), "no version added by the refused schemas");
+        assertEquals(2, versionCount("evo-" + registryApi + ".control-value"), "the control subject took both");
     }
 
     // ------------------------------------------------------------------ events
@@ -191,10 +211,34 @@ class SchemaEvolutionTest {
         return 2_000_000L + 300L * i;
     }
 
+    /** Writes {@code records} with the serializer of {@code config}'s API, keyed by their context key. */
+    private static void produce(HopeStreamsConfig config, String topic, List<?> records) {
+        try (KafkaProducer<String, Object> p = new KafkaProducer<>(StreamTestSupport.producerProps(
+                SERVERS.kafka().bootstrapServers()), new StringSerializer(), serializer(config))) {
+            for (Object r : records) {
+                p.send(new ProducerRecord<>(topic, ((GenericRecord) r).get("key").toString(), r));
+            }
+            p.flush();
+        }
+    }
+
+    /** A producer's Avro serializer for {@code config}'s API: Apicurio's, or this application's Confluent-API one. */
+    @SuppressWarnings("unchecked")
+    private static Serializer<Object> serializer(HopeStreamsConfig config) {
+        if (config.confluentApi()) {
+            Serializer<Object> ser = new ConfluentAvroSerializer<>();
+            ser.configure(Map.of("schema.registry.url", config.getString(HopeStreamsConfig.REGISTRY_URL)), false);
+            return ser;
+        }
+        Serializer<Object> ser = (Serializer<Object>) (Serializer<?>) new AvroKafkaSerializer<>();
+        ser.configure(StreamTestSupport.serdeConfig(config.getString(HopeStreamsConfig.REGISTRY_URL)), false);
+        return ser;
+    }
+
     /** Reads the learning topic (read_committed) until {@code to} events, and checks they are e{from}..e{to-1}. */
-    private static List<ConsumerRecord<String, Object>> assertLearned(int from, int to) {
+    private static List<ConsumerRecord<String, Object>> assertLearned(String topic, int from, int to) {
         List<ConsumerRecord<String, Object>> learned = StreamTestSupport.readAvro(SERVERS.kafka().bootstrapServers(),
-                SERVERS.registry().apiUrl(), "evo.learning", to, Duration.ofSeconds(90));
+                SERVERS.registry().apiUrl(), topic, to, Duration.ofSeconds(90));
         List<String> ids = learned.stream().map(r -> ((LearningEvent) r.value()).getId()).toList();
         List<String> expected = new ArrayList<>();
         for (int i = from; i < to; i++) {
@@ -214,15 +258,14 @@ class SchemaEvolutionTest {
         return Schema.createRecord(base.getName(), base.getDoc(), base.getNamespace(), false, fields);
     }
 
-    private static ObjectNode content(Schema schema) {
-        ObjectNode version = JSON.createObjectNode();
-        version.putObject("content").put("content", schema.toString()).put("contentType", "application/json");
-        return version;
-    }
-
-    private static HttpResponse<String> createVersion(String artifact, Schema schema) throws Exception {
-        return send("POST", SERVERS.registry().apiUrl() + "/groups/default/artifacts/" + artifact + "/versions",
-                JSON.writeValueAsString(content(schema)));
+    private static Schema withoutText(Schema base) {
+        List<Schema.Field> fields = new ArrayList<>();
+        for (Schema.Field f : base.getFields()) {
+            if (!f.name().equals("text")) {
+                fields.add(new Schema.Field(f, f.schema()));
+            }
+        }
+        return Schema.createRecord(base.getName(), base.getDoc(), base.getNamespace(), false, fields);
     }
 
     private static int versionCount(String artifact) throws Exception {
@@ -247,11 +290,14 @@ class SchemaEvolutionTest {
         return JSON.readTree(r.body());
     }
 
-    /** The HTTP status the registry client saw, from the exception chain (kiota ApiException), or -1. */
+    /** The HTTP status the registry client saw, from the exception chain (either API's client), or -1. */
     private static int httpStatus(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof com.microsoft.kiota.ApiException a && a.getResponseStatusCode() > 0) {
                 return a.getResponseStatusCode();
+            }
+            if (t instanceof RegistryException r) {
+                return r.status();
             }
         }
         return -1;

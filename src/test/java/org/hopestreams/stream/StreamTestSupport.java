@@ -134,6 +134,7 @@ public final class StreamTestSupport {
         m.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         m.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
         m.put(HopeStreamsConfig.REGISTRY_URL, registryUrl);
+        m.put(HopeStreamsConfig.REGISTRY_API, api(registryUrl));
         m.put(HopeStreamsConfig.MODEL_PRESET, "tiny");
         m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");
         m.put(HopeStreamsConfig.WINDOW_MS, "1000");
@@ -143,6 +144,11 @@ public final class StreamTestSupport {
         m.put(HopeStreamsConfig.CHECKPOINTS_KEEP, "3");
         m.put(HopeStreamsConfig.HTTP_PORT, "0");
         return m;
+    }
+
+    /** The API a test's registry URL names: confluent for Apicurio's /apis/ccompat/v7, apicurio for its v3 API. */
+    public static String api(String registryUrl) {
+        return registryUrl.contains("/apis/registry/") ? "apicurio" : "confluent";
     }
 
     /** The application's four topics under one prefix: PREFIX.events, .learning, .checkpoints, .dlq. */
