@@ -84,6 +84,8 @@ final class DemoCommand implements Callable<Integer> {
             m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "30000");
             m.put(HopeStreamsConfig.HTTP_PORT, Integer.toString(httpPort));
             m.put(HopeStreamsConfig.HTTP_HOST, "127.0.0.1");
+            // one port for the dashboard, the API, health and metrics; no authentication (127.0.0.1 only)
+            m.put(HopeStreamsConfig.HTTP_MANAGEMENT_PORT, "-1");
             if (pretrainSteps > 0 && !set.containsKey(HopeStreamsConfig.MODEL_INIT)) {
                 m.put(HopeStreamsConfig.MODEL_INIT, DemoCheckpoint.get(preset, pretrainSteps).toString());
                 m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");

@@ -175,10 +175,66 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(ROCKSDB_MEMORY, Type.LONG, BoundedRocksDbConfig.DEFAULT_MEMORY, Range.atLeast(4L << 20),
                     Importance.MEDIUM, "Bound on the off-heap memory of all RocksDB stores of the process, bytes.")
             .define(HTTP_PORT, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH,
-                    "Port of the query API, metrics, health and dashboard (0 = any free port). Set "
+                    "Port of the query API and dashboard, and of health and metrics when hope.http.management.port"
+                            + " is -1 (0 = any free port). Set "
                             + "application.server to this instance's host:port for routing between instances.")
             .define(HTTP_HOST, Type.STRING, "0.0.0.0", new ConfigDef.NonEmptyString(), Importance.LOW,
                     "Address the HTTP server binds.");
+
+    // ---- Security of the HTTP API (issue 14): kept in one block, defined into DEF below ----
+    public static final String HTTP_MANAGEMENT_PORT = "hope.http.management.port";
+    public static final String HTTP_AUTH_TOKENS_FILE = "hope.http.auth.tokens.file";
+    public static final String HTTP_TLS_KEYSTORE_FILE = "hope.http.tls.keystore.file";
+    public static final String HTTP_TLS_KEYSTORE_PASSWORD = "hope.http.tls.keystore.password";
+    public static final String HTTP_TLS_TRUSTSTORE_FILE = "hope.http.tls.truststore.file";
+    public static final String HTTP_TLS_TRUSTSTORE_PASSWORD = "hope.http.tls.truststore.password";
+    public static final String HTTP_FORWARD_ALLOW = "hope.http.forward.allow";
+    public static final String HTTP_FORWARD_TOKEN = "hope.http.forward.token";
+    public static final String HTTP_QUERY_CONCURRENCY = "hope.http.query.concurrency";
+    public static final String HTTP_QUERY_QUEUE = "hope.http.query.queue";
+    public static final String HTTP_QUERY_TIMEOUT_MS = "hope.http.query.timeout.ms";
+    public static final String HTTP_BODY_MAX_BYTES = "hope.http.body.max.bytes";
+    public static final String HTTP_COMPLETE_MAX_BYTES = "hope.http.complete.max.bytes";
+
+    static {
+        DEF.define(HTTP_MANAGEMENT_PORT, Type.INT, 8081, Range.between(-1, 65535), Importance.HIGH,
+                        "Port of /health/* and /metrics, a server of their own so that probes never wait behind "
+                                + "queries (0 = any free port; -1 = no management server: they are served on "
+                                + HTTP_PORT + " with the API).")
+                .define(HTTP_AUTH_TOKENS_FILE, Type.STRING, "", Importance.HIGH,
+                        "File of the API's bearer tokens, one per line: 'TOKEN SCOPE [NAME]', SCOPE * (every key "
+                                + "and /metrics, /v1/model, /v1/dashboard) or key prefixes separated by commas "
+                                + "(docs/deploy.md). Empty = no authentication (every route open). /health/* is "
+                                + "always open.")
+                .define(HTTP_TLS_KEYSTORE_FILE, Type.STRING, "", Importance.MEDIUM,
+                        "PKCS12 keystore (certificate and key) of the API port: set, the API is served over HTTPS "
+                                + "only, and forwarded queries use https. Empty = plain HTTP.")
+                .define(HTTP_TLS_KEYSTORE_PASSWORD, Type.PASSWORD, "", Importance.MEDIUM,
+                        "Password of " + HTTP_TLS_KEYSTORE_FILE + ".")
+                .define(HTTP_TLS_TRUSTSTORE_FILE, Type.STRING, "", Importance.MEDIUM,
+                        "PKCS12 truststore of the client CAs: set (with " + HTTP_TLS_KEYSTORE_FILE + "), the API "
+                                + "requires a client certificate it signed (mutual TLS), and this instance presents "
+                                + "its keystore's certificate when it forwards.")
+                .define(HTTP_TLS_TRUSTSTORE_PASSWORD, Type.PASSWORD, "", Importance.MEDIUM,
+                        "Password of " + HTTP_TLS_TRUSTSTORE_FILE + ".")
+                .define(HTTP_FORWARD_ALLOW, Type.LIST, "localhost,127.0.0.1", Importance.HIGH,
+                        "Hosts a key's query may be forwarded to (the owner's application.server): exact names or "
+                                + "*.domain. An owner elsewhere gets no request and the client 502. Kubernetes: "
+                                + "*.hope-streams-headless.<namespace>.svc.")
+                .define(HTTP_FORWARD_TOKEN, Type.PASSWORD, "", Importance.HIGH,
+                        "This instance's own bearer token, sent with the queries it forwards (the owner's tokens "
+                                + "file must grant it scope *); the client's token is never passed on.")
+                .define(HTTP_QUERY_CONCURRENCY, Type.INT, 2, Range.between(1, 256), Importance.MEDIUM,
+                        "Queries computed at once on this instance.")
+                .define(HTTP_QUERY_QUEUE, Type.INT, 16, Range.between(0, 10_000), Importance.MEDIUM,
+                        "Queries waiting for a slot; over it, 429 with Retry-After.")
+                .define(HTTP_QUERY_TIMEOUT_MS, Type.LONG, 10_000L, Range.between(100, 600_000), Importance.MEDIUM,
+                        "Longest time for one query's answer, waiting included; past it, 503 with Retry-After.")
+                .define(HTTP_BODY_MAX_BYTES, Type.INT, 65_536, Range.between(1024, 16 << 20), Importance.LOW,
+                        "Largest request body; larger ones get 413 unread.")
+                .define(HTTP_COMPLETE_MAX_BYTES, Type.INT, 512, Range.between(1, 65_536), Importance.MEDIUM,
+                        "Largest maxBytes of one /v1/complete.");
+    }
 
     /**
      * Keys from environment variables: {@code HOPE_X_Y} sets {@code hope.x.y}, {@code STREAMS_X_Y}

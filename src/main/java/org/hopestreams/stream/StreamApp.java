@@ -52,7 +52,8 @@ public final class StreamApp implements AutoCloseable {
                                 byte[]>keyValueStore())), device);
         // The HTTP server starts first: its port (perhaps 0 = any) is this instance's application.server
         // unless one is configured, so that Kafka Streams can say which instance owns a key.
-        http = new org.hopestreams.serve.HttpServer(() -> streams, queries, hub, telemetry, metrics, null)
+        org.hopestreams.serve.HttpSettings httpSettings = org.hopestreams.serve.HttpSettings.from(config);
+        http = new org.hopestreams.serve.HttpServer(() -> streams, queries, hub, telemetry, metrics, null, httpSettings)
                 .start(config.getString(HopeStreamsConfig.HTTP_HOST), config.getInt(HopeStreamsConfig.HTTP_PORT));
         Properties props = config.streamsProperties();
         props.put(RecordFailureHandler.HUB, hub);
@@ -107,6 +108,7 @@ public final class StreamApp implements AutoCloseable {
         });
         LOG.info("HTTP on port {}: query API, /metrics, /health, dashboard at /; application.server {}", http.port(),
                 server);
+        LOG.info("HTTP security: {}; health and metrics on port {}", httpSettings, http.managementPort());
     }
 
     /**
@@ -142,6 +144,11 @@ public final class StreamApp implements AutoCloseable {
     /** The port of the HTTP server (query API, metrics, health, dashboard). */
     public int httpPort() {
         return http.port();
+    }
+
+    /** The port of /health/* and /metrics: the management server's, or {@link #httpPort()} without one. */
+    public int managementPort() {
+        return http.managementPort();
     }
 
     public LearnerHub hub() {
