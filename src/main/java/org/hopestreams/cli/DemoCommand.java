@@ -96,6 +96,10 @@ final class DemoCommand implements Callable<Integer> {
             try (StreamApp app = StreamApp.start(config)) {
                 System.out.printf("hope demo: learner running; dashboard http://127.0.0.1:%d/  API http://127.0.0.1:%d/v1/model"
                         + "  (Ctrl-C stops everything)%n", app.httpPort(), app.httpPort());
+                if (!config.originals().containsKey(HopeStreamsConfig.HTTP_AUTH_TOKENS_FILE)) {
+                    System.out.println("hope demo: API authentication is off (a local demo on 127.0.0.1; "
+                            + "docs/deploy.md \"Secure deployment\" for production)");
+                }
                 run(config, kafka.bootstrapServers(), registry.apiUrl(), app, stop);
             }
         } finally {

@@ -67,6 +67,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String ENV_PREFIX = "HOPE_";
     /** Environment variables with this prefix set other keys: STREAMS_BOOTSTRAP_SERVERS sets bootstrap.servers. */
     public static final String STREAMS_ENV_PREFIX = "STREAMS_";
+    /** HOPE_SET_anything=key=value sets a key as written (upper case, underscores). */
+    public static final String ENV_SET_PREFIX = "HOPE_SET_";
 
     public static final String APICURIO_SERDE = "io.apicurio.registry.serde.avro.AvroSerde";
 
@@ -238,23 +240,37 @@ public final class HopeStreamsConfig extends AbstractConfig {
 
     /**
      * Keys from environment variables: {@code HOPE_X_Y} sets {@code hope.x.y}, {@code STREAMS_X_Y}
-     * sets {@code x.y} (any Kafka Streams, client or serde key). Others are ignored.
+     * sets {@code x.y} (any Kafka Streams, client or serde key). In the name after the prefix, {@code __}
+     * (two underscores) stands for a hyphen: {@code STREAMS_APICURIO_AUTH_CLIENT__ID} sets
+     * {@code apicurio.auth.client-id}. A key that needs upper case or an underscore is given whole in the
+     * value of {@code HOPE_SET_<anything>=key=value} (e.g. {@code HOPE_SET_1=some.Key_x=42}). Others are ignored.
      */
     public static Map<String, String> fromEnvironment(Map<String, String> env) {
         Map<String, String> out = new java.util.TreeMap<>();
         env.forEach((k, v) -> {
-            if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
-                out.put(k.toLowerCase(java.util.Locale.ROOT).replace('_', '.'), v);
+            if (k.startsWith(ENV_SET_PREFIX)) {
+                int eq = v.indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("environment variable " + k + " must be 'key=value' (it sets "
+                            + "any key as written), got no '=' after a key");
+                }
+                out.put(v.substring(0, eq).strip(), v.substring(eq + 1));
+            } else if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+                out.put(envKey(k), v);
             } else if (k.startsWith(STREAMS_ENV_PREFIX) && k.length() > STREAMS_ENV_PREFIX.length()) {
-                out.put(k.substring(STREAMS_ENV_PREFIX.length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.'), v);
+                out.put(envKey(k.substring(STREAMS_ENV_PREFIX.length())), v);
             }
         });
         return out;
     }
 
+    private static String envKey(String name) {
+        return name.toLowerCase(java.util.Locale.ROOT).replace("__", "\0").replace('_', '.').replace('\0', '-');
+    }
+
     /** The environment variable that sets {@code key} (see {@link #fromEnvironment}). */
     public static String envName(String key) {
-        String upper = key.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
+        String upper = key.toUpperCase(java.util.Locale.ROOT).replace("-", "__").replace('.', '_');
         return key.startsWith("hope.") ? upper : STREAMS_ENV_PREFIX + upper;
     }
 
@@ -339,6 +355,27 @@ public final class HopeStreamsConfig extends AbstractConfig {
         // A schema id never changes: the schema the serde cached for it is never refreshed, so that once the
         // registry has answered for an id, no stream thread needs it again for that id (RegistryGate).
         m.putIfAbsent("apicurio.registry.check-period-ms", Long.toString(Long.MAX_VALUE));
+        return m;
+    }
+
+    /**
+     * The settings every Kafka client of the application takes besides Kafka Streams' own (the admin client of
+     * {@code --create-topics}): bootstrap servers, security protocol, SASL and SSL keys, client DNS lookup, and
+     * {@code admin.}-prefixed keys (which win).
+     */
+    public Map<String, Object> clientProperties() {
+        Map<String, Object> m = new HashMap<>();
+        originals().forEach((k, v) -> {
+            if (k.equals(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG) || k.equals("security.protocol") || k.startsWith("sasl.")
+                    || k.startsWith("ssl.") || k.equals("client.dns.lookup")) {
+                m.put(k, v);
+            }
+        });
+        originals().forEach((k, v) -> {
+            if (k.startsWith(StreamsConfig.ADMIN_CLIENT_PREFIX)) {
+                m.put(k.substring(StreamsConfig.ADMIN_CLIENT_PREFIX.length()), v);
+            }
+        });
         return m;
     }
 

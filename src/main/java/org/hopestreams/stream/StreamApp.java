@@ -102,6 +102,12 @@ public final class StreamApp implements AutoCloseable {
                 LOG.warn("stream thread failed on a broker timeout; replacing it: {}", e.toString());
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
             }
+            org.apache.kafka.common.errors.AuthenticationException auth = authenticationFailure(e);
+            if (auth != null) {
+                LOG.error(authenticationFailed(auth));
+                failure = new IllegalStateException(authenticationFailed(auth), auth);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            }
             LOG.error("stream thread failed; shutting the application down", e);
             failure = e;
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
@@ -196,7 +202,8 @@ public final class StreamApp implements AutoCloseable {
     public static void createTopics(HopeStreamsConfig config, int partitions, short replicas)
             throws InterruptedException, ExecutionException {
         Properties p = new Properties();
-        p.put("bootstrap.servers", config.originals().get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
+        p.putAll(config.clientProperties());
+        p.putIfAbsent("default.api.timeout.ms", "60000");
         try (Admin admin = Admin.create(p)) {
             List<NewTopic> topics = new ArrayList<>();
             for (String t : List.of(config.inputTopic(), config.learningTopic(), config.checkpointsTopic(),
@@ -207,12 +214,30 @@ public final class StreamApp implements AutoCloseable {
                 try {
                     e.getValue().get();
                 } catch (ExecutionException ex) {
+                    if (ex.getCause() instanceof org.apache.kafka.common.errors.AuthenticationException a) {
+                        throw new IllegalStateException(authenticationFailed(a), a);
+                    }
                     if (!(ex.getCause() instanceof TopicExistsException)) {
                         throw ex;
                     }
                 }
             }
         }
+    }
+
+    /** Whether a failure is Kafka refusing this application's credentials (no retry helps). */
+    static org.apache.kafka.common.errors.AuthenticationException authenticationFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.AuthenticationException a) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    static String authenticationFailed(org.apache.kafka.common.errors.AuthenticationException e) {
+        return "Kafka refused this application's credentials (" + e.getMessage() + "): check security.protocol, "
+                + "sasl.mechanism and sasl.jaas.config (or the ssl.keystore.* of mutual TLS); not retrying";
     }
 
     @Override
