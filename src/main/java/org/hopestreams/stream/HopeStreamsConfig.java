@@ -241,8 +241,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
     /**
      * Keys from environment variables: {@code HOPE_X_Y} sets {@code hope.x.y}, {@code STREAMS_X_Y}
      * sets {@code x.y} (any Kafka Streams, client or serde key). In the name after the prefix, {@code __}
-     * (two underscores) stands for a hyphen: {@code STREAMS_APICURIO_AUTH_CLIENT__ID} sets
-     * {@code apicurio.auth.client-id}. A key that needs upper case or an underscore is given whole in the
+     * (two underscores) stands for a hyphen: {@code STREAMS_APICURIO_REGISTRY_TLS_VERIFY__HOST} sets
+     * {@code apicurio.registry.tls.verify-host}. A key that needs upper case or an underscore is given whole in the
      * value of {@code HOPE_SET_<anything>=key=value} (e.g. {@code HOPE_SET_1=some.Key_x=42}). Others are ignored.
      */
     public static Map<String, String> fromEnvironment(Map<String, String> env) {

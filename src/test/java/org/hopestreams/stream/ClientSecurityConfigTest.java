@@ -19,15 +19,16 @@ class ClientSecurityConfigTest {
     void environmentNamesMapHyphensAndVerbatimKeys() {
         Map<String, String> env = Map.of(
                 "STREAMS_SASL_JAAS_CONFIG", "jaas",
-                "STREAMS_APICURIO_AUTH_CLIENT__ID", "registry-client",
+                "STREAMS_APICURIO_REGISTRY_TLS_VERIFY__HOST", "false",
                 "HOPE_SET_1", "apicurio.registry.Some_Key=v=1",
                 "HOPE_HTTP_MANAGEMENT_PORT", "9000");
         Map<String, String> keys = HopeStreamsConfig.fromEnvironment(env);
-        assertEquals(Map.of("sasl.jaas.config", "jaas", "apicurio.auth.client-id", "registry-client",
+        assertEquals(Map.of("sasl.jaas.config", "jaas", "apicurio.registry.tls.verify-host", "false",
                 "apicurio.registry.Some_Key", "v=1", "hope.http.management.port", "9000"), keys);
-        assertEquals("STREAMS_APICURIO_AUTH_CLIENT__ID", HopeStreamsConfig.envName("apicurio.auth.client-id"));
-        assertEquals("apicurio.auth.client-id", HopeStreamsConfig.fromEnvironment(Map.of(
-                HopeStreamsConfig.envName("apicurio.auth.client-id"), "x")).keySet().iterator().next(), "round trip");
+        assertEquals("STREAMS_APICURIO_REGISTRY_TLS_VERIFY__HOST", HopeStreamsConfig.envName("apicurio.registry.tls.verify-host"));
+        assertEquals("apicurio.registry.tls.verify-host", HopeStreamsConfig.fromEnvironment(Map.of(
+                HopeStreamsConfig.envName("apicurio.registry.tls.verify-host"), "x")).keySet().iterator().next(),
+                "round trip");
         assertThrows(IllegalArgumentException.class, () -> HopeStreamsConfig.fromEnvironment(Map.of("HOPE_SET_X", "novalue")));
     }
 
@@ -40,8 +41,8 @@ class ClientSecurityConfigTest {
         m.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"p\";");
         m.put("ssl.truststore.location", "/ca.crt");
         m.put("admin.request.timeout.ms", "5000");
-        m.put("apicurio.auth.username", "reg");
-        m.put("apicurio.auth.password", "secret");
+        m.put("apicurio.registry.auth.username", "reg");
+        m.put("apicurio.registry.auth.password", "secret");
         m.put(HopeStreamsConfig.MODEL_PRESET, "tiny");
         HopeStreamsConfig c = new HopeStreamsConfig(m);
         Map<String, Object> admin = c.clientProperties();
@@ -52,7 +53,7 @@ class ClientSecurityConfigTest {
         }
         assertEquals("5000", admin.get("request.timeout.ms"), "admin.-prefixed keys win for the admin client");
         assertTrue(!admin.containsKey(HopeStreamsConfig.MODEL_PRESET), "no hope.* key to the admin client");
-        assertEquals("reg", c.serdeConfig().get("apicurio.auth.username"), "the registry client: basic auth");
-        assertEquals("secret", c.serdeConfig().get("apicurio.auth.password"));
+        assertEquals("reg", c.serdeConfig().get("apicurio.registry.auth.username"), "the registry client: basic auth");
+        assertEquals("secret", c.serdeConfig().get("apicurio.registry.auth.password"));
     }
 }
