@@ -84,6 +84,8 @@ final class DemoCommand implements Callable<Integer> {
             m.put(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS, "30000");
             m.put(HopeStreamsConfig.HTTP_PORT, Integer.toString(httpPort));
             m.put(HopeStreamsConfig.HTTP_HOST, "127.0.0.1");
+            // one port for the dashboard, the API, health and metrics; no authentication (127.0.0.1 only)
+            m.put(HopeStreamsConfig.HTTP_MANAGEMENT_PORT, "-1");
             if (pretrainSteps > 0 && !set.containsKey(HopeStreamsConfig.MODEL_INIT)) {
                 m.put(HopeStreamsConfig.MODEL_INIT, DemoCheckpoint.get(preset, pretrainSteps).toString());
                 m.put(HopeStreamsConfig.WARMUP_RECORDS, "0");
@@ -94,6 +96,10 @@ final class DemoCommand implements Callable<Integer> {
             try (StreamApp app = StreamApp.start(config)) {
                 System.out.printf("hope demo: learner running; dashboard http://127.0.0.1:%d/  API http://127.0.0.1:%d/v1/model"
                         + "  (Ctrl-C stops everything)%n", app.httpPort(), app.httpPort());
+                if (!config.originals().containsKey(HopeStreamsConfig.HTTP_AUTH_TOKENS_FILE)) {
+                    System.out.println("hope demo: API authentication is off (a local demo on 127.0.0.1; "
+                            + "docs/deploy.md \"Secure deployment\" for production)");
+                }
                 run(config, app, stop);
             }
         } finally {

@@ -61,6 +61,7 @@ final class StreamBench {
         m.put(StreamsConfig.APPLICATION_ID_CONFIG, appPrefix + UUID.randomUUID());
         m.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
         m.put(HopeStreamsConfig.HTTP_PORT, "0");
+        m.put(HopeStreamsConfig.HTTP_MANAGEMENT_PORT, "-1");
         return m;
     }
 

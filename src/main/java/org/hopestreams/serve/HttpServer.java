@@ -34,12 +34,18 @@ import java.util.function.Supplier;
  * dashboard. A key's query goes to the instance that owns the key's partition (Kafka Streams key
  * metadata for the {@code fast-memory} store); another instance forwards it there once and
  * returns the owner's answer. Queries never change state (see {@link QueryEngine}).
+ * <p>
+ * Security ({@link HttpSettings}): bearer tokens with key-prefix scopes ({@link ApiTokens}), optional
+ * (mutual) TLS on the API port ({@link ApiTls}), forwarding only to allowed hosts ({@link ForwardPolicy}) with
+ * this instance's own token, bounded query work ({@link QueryLimiter}) and a body cap. /health/* and
+ * /metrics live on a management server of their own unless {@code hope.http.management.port} is -1.
  */
 public final class HttpServer implements AutoCloseable {
     public static final String FORWARDED = "X-Hope-Forwarded";
     public static final String SERVED_BY = "X-Hope-Served-By";
     public static final int MAX_TEXT_BYTES = 16 * 1024;
-    public static final int MAX_COMPLETION_BYTES = 512;
+    private static final String GRANT = "hope.grant";
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HttpServer.class);
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -50,8 +56,14 @@ public final class HttpServer implements AutoCloseable {
     private final PrometheusMeterRegistry metrics;
     private volatile HostInfo self;
     private volatile Supplier<Optional<String>> readiness = Optional::empty;
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpSettings settings;
+    private volatile String bindHost = "0.0.0.0";
+    private volatile int bindPort;
+    private final QueryLimiter limiter;
+    private final HttpClient client;
     private final Javalin app;
+    /** The management server (/health/*, /metrics), or null when they are served by {@link #app}. */
+    private final Javalin management;
 
     /** Thrown for a request the client must fix: 400 with the message. */
     static final class BadRequest extends RuntimeException {
@@ -64,29 +76,42 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /**
-     * @param self this instance's {@code application.server} host and port, or null when it runs
-     *             alone (every key is then answered here)
+     * @param self     this instance's {@code application.server} host and port, or null when it runs
+     *                 alone (every key is then answered here)
+     * @param settings authentication, TLS, forwarding, query bounds and the management port
      */
     public HttpServer(Supplier<KafkaStreams> streams, QueryEngine queries, LearnerHub hub, Telemetry telemetry,
-                      PrometheusMeterRegistry metrics, HostInfo self) {
+                      PrometheusMeterRegistry metrics, HostInfo self, HttpSettings settings) {
         this.streams = streams;
         this.queries = queries;
         this.hub = hub;
         this.telemetry = telemetry;
         this.metrics = metrics;
         this.self = self;
+        this.settings = settings;
+        this.limiter = new QueryLimiter(settings.queryConcurrency(), settings.queryQueue(), settings.queryTimeoutMs());
+        this.client = ApiTls.forwardingClient(settings.tls());
         this.app = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
+            cfg.http.maxRequestSize = settings.bodyMaxBytes();
             cfg.staticFiles.enableWebjars();
             cfg.staticFiles.add(sf -> {
                 sf.hostedPath = "/";
                 sf.directory = "/dashboard";
                 sf.location = Location.CLASSPATH;
             });
+            ApiTls.configure(cfg, settings.tls(), () -> bindHost, () -> bindPort);
         });
-        app.get(Routes.LIVE, this::live);
-        app.get(Routes.READY, this::ready);
-        app.get(Routes.METRICS, ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+        this.management = settings.managementPort() < 0 ? null
+                : Javalin.create(cfg -> cfg.showJavalinBanner = false);
+        Javalin mgmt = management == null ? app : management;
+        app.before(this::authorise);
+        if (management != null) {
+            management.before(this::authorise);
+        }
+        mgmt.get(Routes.LIVE, this::live);
+        mgmt.get(Routes.READY, this::ready);
+        mgmt.get(Routes.METRICS, ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
                 .result(metrics.scrape()));
         app.get(Routes.MODEL, this::model);
         app.get(Routes.DASHBOARD_DATA, ctx -> ctx.json(telemetry.dashboard()));
@@ -99,21 +124,100 @@ public final class HttpServer implements AutoCloseable {
             JsonNode body = body(ctx);
             routed(ctx, text(body, "key", 1024), p -> complete(p, body));
         });
-        app.exception(BadRequest.class, (e, ctx) -> ctx.status(e.status).json(Map.of("error", e.getMessage())));
-        app.exception(org.apache.kafka.streams.errors.InvalidStateStoreException.class, (e, ctx) -> ctx.status(503)
-                .json(Map.of("error", "the state store is not queryable right now (rebalancing or restoring): "
-                        + e.getMessage())));
-        app.exception(IllegalStateException.class, (e, ctx) -> ctx.status(503).json(Map.of("error", e.getMessage())));
-        app.exception(Exception.class, (e, ctx) -> ctx.status(500).json(Map.of("error", String.valueOf(e))));
+        errors(app);
+        if (management != null) {
+            errors(management);
+        }
     }
 
+    /** Every error as {@code {"error": ...}}: a sentence naming the problem, never a secret or a stack trace. */
+    private static void errors(Javalin j) {
+        j.exception(ApiError.class, (e, ctx) -> {
+            if (e.retryAfterSeconds() >= 0) {
+                ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
+            }
+            if (e.status() == 401) {
+                ctx.header("WWW-Authenticate", "Bearer realm=\"hope-streams\"");
+            }
+            ctx.status(e.status()).json(Map.of("error", e.getMessage()));
+        });
+        j.exception(BadRequest.class, (e, ctx) -> ctx.status(e.status).json(Map.of("error", e.getMessage())));
+        j.exception(org.apache.kafka.streams.errors.InvalidStateStoreException.class, (e, ctx) -> ctx.status(503)
+                .header("Retry-After", "1")
+                .json(Map.of("error", "the state store is not queryable right now (rebalancing or restoring): "
+                        + e.getMessage())));
+        j.exception(IllegalStateException.class, (e, ctx) -> ctx.status(503).header("Retry-After", "1")
+                .json(Map.of("error", e.getMessage())));
+        j.exception(io.javalin.http.HttpResponseException.class, (e, ctx) -> ctx.status(e.getStatus())
+                .json(Map.of("error", e.getStatus() == 413 ? "the request body is over the cap of "
+                        + "hope.http.body.max.bytes" : e.getMessage())));
+        j.exception(Exception.class, (e, ctx) -> {
+            LOG.warn("{} {} failed", ctx.method(), ctx.path(), e);
+            ctx.status(500).json(Map.of("error", "internal error (" + e.getClass().getSimpleName()
+                    + "); the server's log has the details"));
+        });
+    }
+
+    /**
+     * Authentication (bearer token) and the route-level part of authorisation: /health/* and the dashboard's
+     * static files are open; /v1/* and /metrics need a token when tokens are configured; instance-wide routes
+     * (/metrics, /v1/model, /v1/dashboard) need scope *. A key's prefix is checked in {@link #routed}.
+     * Also refuses a body over the cap before it is read.
+     */
+    private void authorise(Context ctx) {
+        if (ctx.contentLength() > settings.bodyMaxBytes()) {
+            throw new ApiError(413, "the request body has " + ctx.contentLength() + " bytes, over the cap of "
+                    + settings.bodyMaxBytes() + " (hope.http.body.max.bytes)");
+        }
+        String path = ctx.path();
+        boolean protectedPath = path.startsWith("/v1/") || path.equals(Routes.METRICS);
+        if (settings.tokens() == null || !protectedPath) {
+            return;
+        }
+        String h = ctx.header("Authorization");
+        if (h == null || h.isBlank()) {
+            throw new ApiError(401, "authentication required: send the header 'Authorization: Bearer <token>'");
+        }
+        if (!h.regionMatches(true, 0, "Bearer ", 0, 7) || h.length() == 7) {
+            throw new ApiError(401, "the Authorization header is not a bearer token ('Authorization: Bearer <token>')");
+        }
+        ApiTokens.Grant g = settings.tokens().authenticate(h.substring(7).strip())
+                .orElseThrow(() -> new ApiError(401, "the bearer token is not valid"));
+        boolean keyRoute = path.startsWith("/v1/keys/") || path.equals(Routes.SCORE) || path.equals(Routes.COMPLETE);
+        if (!keyRoute && !g.allKeys()) {
+            throw new ApiError(403, "this token is limited to key prefixes; " + path + " needs a token of scope *");
+        }
+        ctx.attribute(GRANT, g);
+    }
+
+    /** Starts the API on host:port and the management server, if any, on host and the management port. */
     public HttpServer start(String host, int port) {
+        bindHost = host;
+        bindPort = port;
         app.start(host, port);
+        if (management != null) {
+            try {
+                management.start(host, settings.managementPort());
+            } catch (RuntimeException e) {
+                app.stop();
+                throw e;
+            }
+        }
         return this;
     }
 
     public int port() {
         return app.port();
+    }
+
+    /** The port of /health/* and /metrics: the management server's, or the API's when there is none. */
+    public int managementPort() {
+        return management == null ? app.port() : management.port();
+    }
+
+    /** Queries refused by the bounds (queue full, time limit) since start. */
+    public int queriesRefused() {
+        return limiter.refused();
     }
 
     /**
@@ -175,9 +279,18 @@ public final class HttpServer implements AutoCloseable {
         ctx.json(out);
     }
 
-    /** A key's query: answered here if this instance owns the key, else forwarded once to the owner. */
+    /**
+     * A key's query: the token must allow the key; answered here (within the query bounds) if this instance
+     * owns the key, else forwarded once to the owner, if the owner's host is allowed, with this instance's own
+     * token (never the client's).
+     */
     private void routed(Context ctx, String key, java.util.function.IntFunction<Map<String, Object>> local)
             throws Exception {
+        ApiTokens.Grant grant = ctx.attribute(GRANT);
+        if (settings.tokens() != null && (grant == null || !grant.allows(key))) {
+            throw new ApiError(403, "this token may not query key '" + key + "': it is limited to keys starting with "
+                    + (grant == null ? "nothing" : grant.prefixes()));
+        }
         KafkaStreams s = streams.get();
         if (s == null || s.state() != KafkaStreams.State.RUNNING) {
             throw new IllegalStateException("not ready: the stream application is " + state());
@@ -188,7 +301,7 @@ public final class HttpServer implements AutoCloseable {
         }
         HostInfo owner = md.activeHost();
         if (self == null || owner.equals(self) || owner.equals(HostInfo.unavailable())) {
-            Map<String, Object> answer = local.apply(md.partition());
+            Map<String, Object> answer = limiter.run(() -> local.apply(md.partition()));
             ctx.header(SERVED_BY, self == null ? "local" : self.host() + ":" + self.port()).json(answer);
             return;
         }
@@ -196,14 +309,37 @@ public final class HttpServer implements AutoCloseable {
             throw new IllegalStateException("forwarded here but key '" + key + "' belongs to " + owner
                     + " (ownership moved); retry");
         }
-        String url = "http://" + owner.host() + ":" + owner.port() + ctx.path();
-        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+        if (!settings.forward().allows(owner.host())) {
+            LOG.warn("refused to forward a query for a key of partition {} to {}:{}: the host is not in "
+                    + "hope.http.forward.allow {}", md.partition(), owner.host(), owner.port(),
+                    settings.forward().patterns());
+            throw new ApiError(502, "the key's owner advertises " + owner.host() + ":" + owner.port()
+                    + ", which is not in hope.http.forward.allow; the query was not forwarded");
+        }
+        String url = (settings.tls() == null ? "http://" : "https://") + owner.host() + ":" + owner.port() + ctx.path();
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url))
+                .timeout(Duration.ofMillis(settings.queryTimeoutMs() + 2_000))
                 .header(FORWARDED, self.host() + ":" + self.port()).header("Content-Type", "application/json");
+        if (!settings.forwardToken().isEmpty()) {
+            req.header("Authorization", "Bearer " + settings.forwardToken());
+        }
         req = ctx.method().name().equals("POST")
                 ? req.POST(HttpRequest.BodyPublishers.ofString(ctx.body())) : req.GET();
-        HttpResponse<String> resp = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> resp;
+        try {
+            resp = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.IOException e) {
+            throw new ApiError(502, "the key's owner " + owner.host() + ":" + owner.port() + " did not answer: "
+                    + e.getClass().getSimpleName()).retryAfter(1);
+        }
+        if (resp.statusCode() == 401 || resp.statusCode() == 403) {
+            throw new ApiError(502, "the key's owner " + owner.host() + ":" + owner.port() + " refused this "
+                    + "instance's credential (" + resp.statusCode() + "); hope.http.forward.token must be a token of "
+                    + "scope * on every instance");
+        }
         ctx.status(resp.statusCode()).contentType("application/json").result(resp.body());
         resp.headers().firstValue(SERVED_BY).ifPresent(v -> ctx.header(SERVED_BY, v));
+        resp.headers().firstValue("Retry-After").ifPresent(v -> ctx.header("Retry-After", v));
     }
 
     private Map<String, Object> score(int partition, JsonNode body) {
@@ -222,7 +358,8 @@ public final class HttpServer implements AutoCloseable {
     private Map<String, Object> complete(int partition, JsonNode body) {
         String key = text(body, "key", 1024);
         byte[] prompt = text(body, "prompt", MAX_TEXT_BYTES).getBytes(StandardCharsets.UTF_8);
-        int maxBytes = integer(body, "maxBytes", 64, 0, MAX_COMPLETION_BYTES);
+        int maxBytes = integer(body, "maxBytes", Math.min(64, settings.completeMaxBytes()), 0,
+                settings.completeMaxBytes());
         double temperature = number(body, "temperature", 0, 0, 10);
         long seed = body.hasNonNull("seed") ? body.get("seed").asLong() : 0;
         QueryEngine.Answer<byte[]> a = queries.complete(partition, key, prompt, maxBytes, temperature, seed);
@@ -336,5 +473,9 @@ public final class HttpServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        if (management != null) {
+            management.stop();
+        }
+        limiter.close();
     }
 }

@@ -82,6 +82,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String ENV_PREFIX = "HOPE_";
     /** Environment variables with this prefix set other keys: STREAMS_BOOTSTRAP_SERVERS sets bootstrap.servers. */
     public static final String STREAMS_ENV_PREFIX = "STREAMS_";
+    /** HOPE_SET_anything=key=value sets a key as written (upper case, underscores). */
+    public static final String ENV_SET_PREFIX = "HOPE_SET_";
 
     public static final String APICURIO_SERDE = "io.apicurio.registry.serde.avro.AvroSerde";
     public static final String CONFLUENT_SERDE = ConfluentAvroSerde.class.getName();
@@ -239,30 +241,100 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(ROCKSDB_MEMORY, Type.LONG, BoundedRocksDbConfig.DEFAULT_MEMORY, Range.atLeast(4L << 20),
                     Importance.MEDIUM, "Bound on the off-heap memory of all RocksDB stores of the process, bytes.")
             .define(HTTP_PORT, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH,
-                    "Port of the query API, metrics, health and dashboard (0 = any free port). Set "
+                    "Port of the query API and dashboard, and of health and metrics when hope.http.management.port"
+                            + " is -1 (0 = any free port). Set "
                             + "application.server to this instance's host:port for routing between instances.")
             .define(HTTP_HOST, Type.STRING, "0.0.0.0", new ConfigDef.NonEmptyString(), Importance.LOW,
                     "Address the HTTP server binds.");
 
+    // ---- Security of the HTTP API (issue 14): kept in one block, defined into DEF below ----
+    public static final String HTTP_MANAGEMENT_PORT = "hope.http.management.port";
+    public static final String HTTP_AUTH_TOKENS_FILE = "hope.http.auth.tokens.file";
+    public static final String HTTP_TLS_KEYSTORE_FILE = "hope.http.tls.keystore.file";
+    public static final String HTTP_TLS_KEYSTORE_PASSWORD = "hope.http.tls.keystore.password";
+    public static final String HTTP_TLS_TRUSTSTORE_FILE = "hope.http.tls.truststore.file";
+    public static final String HTTP_TLS_TRUSTSTORE_PASSWORD = "hope.http.tls.truststore.password";
+    public static final String HTTP_FORWARD_ALLOW = "hope.http.forward.allow";
+    public static final String HTTP_FORWARD_TOKEN = "hope.http.forward.token";
+    public static final String HTTP_QUERY_CONCURRENCY = "hope.http.query.concurrency";
+    public static final String HTTP_QUERY_QUEUE = "hope.http.query.queue";
+    public static final String HTTP_QUERY_TIMEOUT_MS = "hope.http.query.timeout.ms";
+    public static final String HTTP_BODY_MAX_BYTES = "hope.http.body.max.bytes";
+    public static final String HTTP_COMPLETE_MAX_BYTES = "hope.http.complete.max.bytes";
+
+    static {
+        DEF.define(HTTP_MANAGEMENT_PORT, Type.INT, 8081, Range.between(-1, 65535), Importance.HIGH,
+                        "Port of /health/* and /metrics, a server of their own so that probes never wait behind "
+                                + "queries (0 = any free port; -1 = no management server: they are served on "
+                                + HTTP_PORT + " with the API).")
+                .define(HTTP_AUTH_TOKENS_FILE, Type.STRING, "", Importance.HIGH,
+                        "File of the API's bearer tokens, one per line: 'TOKEN SCOPE [NAME]', SCOPE * (every key "
+                                + "and /metrics, /v1/model, /v1/dashboard) or key prefixes separated by commas "
+                                + "(docs/deploy.md). Empty = no authentication (every route open). /health/* is "
+                                + "always open.")
+                .define(HTTP_TLS_KEYSTORE_FILE, Type.STRING, "", Importance.MEDIUM,
+                        "PKCS12 keystore (certificate and key) of the API port: set, the API is served over HTTPS "
+                                + "only, and forwarded queries use https. Empty = plain HTTP.")
+                .define(HTTP_TLS_KEYSTORE_PASSWORD, Type.PASSWORD, "", Importance.MEDIUM,
+                        "Password of " + HTTP_TLS_KEYSTORE_FILE + ".")
+                .define(HTTP_TLS_TRUSTSTORE_FILE, Type.STRING, "", Importance.MEDIUM,
+                        "PKCS12 truststore of the client CAs: set (with " + HTTP_TLS_KEYSTORE_FILE + "), the API "
+                                + "requires a client certificate it signed (mutual TLS), and this instance presents "
+                                + "its keystore's certificate when it forwards.")
+                .define(HTTP_TLS_TRUSTSTORE_PASSWORD, Type.PASSWORD, "", Importance.MEDIUM,
+                        "Password of " + HTTP_TLS_TRUSTSTORE_FILE + ".")
+                .define(HTTP_FORWARD_ALLOW, Type.LIST, "localhost,127.0.0.1", Importance.HIGH,
+                        "Hosts a key's query may be forwarded to (the owner's application.server): exact names or "
+                                + "*.domain. An owner elsewhere gets no request and the client 502. Kubernetes: "
+                                + "*.hope-streams-headless.<namespace>.svc.")
+                .define(HTTP_FORWARD_TOKEN, Type.PASSWORD, "", Importance.HIGH,
+                        "This instance's own bearer token, sent with the queries it forwards (the owner's tokens "
+                                + "file must grant it scope *); the client's token is never passed on.")
+                .define(HTTP_QUERY_CONCURRENCY, Type.INT, 2, Range.between(1, 256), Importance.MEDIUM,
+                        "Queries computed at once on this instance.")
+                .define(HTTP_QUERY_QUEUE, Type.INT, 16, Range.between(0, 10_000), Importance.MEDIUM,
+                        "Queries waiting for a slot; over it, 429 with Retry-After.")
+                .define(HTTP_QUERY_TIMEOUT_MS, Type.LONG, 10_000L, Range.between(100, 600_000), Importance.MEDIUM,
+                        "Longest time for one query's answer, waiting included; past it, 503 with Retry-After.")
+                .define(HTTP_BODY_MAX_BYTES, Type.INT, 65_536, Range.between(1024, 16 << 20), Importance.LOW,
+                        "Largest request body; larger ones get 413 unread.")
+                .define(HTTP_COMPLETE_MAX_BYTES, Type.INT, 512, Range.between(1, 65_536), Importance.MEDIUM,
+                        "Largest maxBytes of one /v1/complete.");
+    }
+
     /**
      * Keys from environment variables: {@code HOPE_X_Y} sets {@code hope.x.y}, {@code STREAMS_X_Y}
-     * sets {@code x.y} (any Kafka Streams, client or serde key). Others are ignored.
+     * sets {@code x.y} (any Kafka Streams, client or serde key). In the name after the prefix, {@code __}
+     * (two underscores) stands for a hyphen: {@code STREAMS_APICURIO_REGISTRY_TLS_VERIFY__HOST} sets
+     * {@code apicurio.registry.tls.verify-host}. A key that needs upper case or an underscore is given whole in the
+     * value of {@code HOPE_SET_<anything>=key=value} (e.g. {@code HOPE_SET_1=some.Key_x=42}). Others are ignored.
      */
     public static Map<String, String> fromEnvironment(Map<String, String> env) {
         Map<String, String> out = new java.util.TreeMap<>();
         env.forEach((k, v) -> {
-            if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
-                out.put(k.toLowerCase(java.util.Locale.ROOT).replace('_', '.'), v);
+            if (k.startsWith(ENV_SET_PREFIX)) {
+                int eq = v.indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("environment variable " + k + " must be 'key=value' (it sets "
+                            + "any key as written), got no '=' after a key");
+                }
+                out.put(v.substring(0, eq).strip(), v.substring(eq + 1));
+            } else if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+                out.put(envKey(k), v);
             } else if (k.startsWith(STREAMS_ENV_PREFIX) && k.length() > STREAMS_ENV_PREFIX.length()) {
-                out.put(k.substring(STREAMS_ENV_PREFIX.length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.'), v);
+                out.put(envKey(k.substring(STREAMS_ENV_PREFIX.length())), v);
             }
         });
         return out;
     }
 
+    private static String envKey(String name) {
+        return name.toLowerCase(java.util.Locale.ROOT).replace("__", "\0").replace('_', '.').replace('\0', '-');
+    }
+
     /** The environment variable that sets {@code key} (see {@link #fromEnvironment}). */
     public static String envName(String key) {
-        String upper = key.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
+        String upper = key.toUpperCase(java.util.Locale.ROOT).replace("-", "__").replace('.', '_');
         return key.startsWith("hope.") ? upper : STREAMS_ENV_PREFIX + upper;
     }
 
@@ -367,6 +439,27 @@ public final class HopeStreamsConfig extends AbstractConfig {
         // A schema id never changes: the schema the serde cached for it is never refreshed, so that once the
         // registry has answered for an id, no stream thread needs it again for that id (RegistryGate).
         m.putIfAbsent("apicurio.registry.check-period-ms", Long.toString(Long.MAX_VALUE));
+        return m;
+    }
+
+    /**
+     * The settings every Kafka client of the application takes besides Kafka Streams' own (the admin client of
+     * {@code --create-topics}): bootstrap servers, security protocol, SASL and SSL keys, client DNS lookup, and
+     * {@code admin.}-prefixed keys (which win).
+     */
+    public Map<String, Object> clientProperties() {
+        Map<String, Object> m = new HashMap<>();
+        originals().forEach((k, v) -> {
+            if (k.equals(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG) || k.equals("security.protocol") || k.startsWith("sasl.")
+                    || k.startsWith("ssl.") || k.equals("client.dns.lookup")) {
+                m.put(k, v);
+            }
+        });
+        originals().forEach((k, v) -> {
+            if (k.startsWith(StreamsConfig.ADMIN_CLIENT_PREFIX)) {
+                m.put(k.substring(StreamsConfig.ADMIN_CLIENT_PREFIX.length()), v);
+            }
+        });
         return m;
     }
 

@@ -52,7 +52,8 @@ public final class StreamApp implements AutoCloseable {
                                 byte[]>keyValueStore())), device);
         // The HTTP server starts first: its port (perhaps 0 = any) is this instance's application.server
         // unless one is configured, so that Kafka Streams can say which instance owns a key.
-        http = new org.hopestreams.serve.HttpServer(() -> streams, queries, hub, telemetry, metrics, null)
+        org.hopestreams.serve.HttpSettings httpSettings = org.hopestreams.serve.HttpSettings.from(config);
+        http = new org.hopestreams.serve.HttpServer(() -> streams, queries, hub, telemetry, metrics, null, httpSettings)
                 .start(config.getString(HopeStreamsConfig.HTTP_HOST), config.getInt(HopeStreamsConfig.HTTP_PORT));
         Properties props = config.streamsProperties();
         props.put(RecordFailureHandler.HUB, hub);
@@ -101,12 +102,19 @@ public final class StreamApp implements AutoCloseable {
                 LOG.warn("stream thread failed on a broker timeout; replacing it: {}", e.toString());
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
             }
+            org.apache.kafka.common.errors.AuthenticationException auth = authenticationFailure(e);
+            if (auth != null) {
+                LOG.error(authenticationFailed(auth));
+                failure = new IllegalStateException(authenticationFailed(auth), auth);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            }
             LOG.error("stream thread failed; shutting the application down", e);
             failure = e;
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         LOG.info("HTTP on port {}: query API, /metrics, /health, dashboard at /; application.server {}", http.port(),
                 server);
+        LOG.info("HTTP security: {}; health and metrics on port {}", httpSettings, http.managementPort());
     }
 
     /**
@@ -142,6 +150,11 @@ public final class StreamApp implements AutoCloseable {
     /** The port of the HTTP server (query API, metrics, health, dashboard). */
     public int httpPort() {
         return http.port();
+    }
+
+    /** The port of /health/* and /metrics: the management server's, or {@link #httpPort()} without one. */
+    public int managementPort() {
+        return http.managementPort();
     }
 
     public LearnerHub hub() {
@@ -189,7 +202,8 @@ public final class StreamApp implements AutoCloseable {
     public static void createTopics(HopeStreamsConfig config, int partitions, short replicas)
             throws InterruptedException, ExecutionException {
         Properties p = new Properties();
-        p.put("bootstrap.servers", config.originals().get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
+        p.putAll(config.clientProperties());
+        p.putIfAbsent("default.api.timeout.ms", "60000");
         try (Admin admin = Admin.create(p)) {
             List<NewTopic> topics = new ArrayList<>();
             for (String t : List.of(config.inputTopic(), config.learningTopic(), config.checkpointsTopic(),
@@ -200,12 +214,30 @@ public final class StreamApp implements AutoCloseable {
                 try {
                     e.getValue().get();
                 } catch (ExecutionException ex) {
+                    if (ex.getCause() instanceof org.apache.kafka.common.errors.AuthenticationException a) {
+                        throw new IllegalStateException(authenticationFailed(a), a);
+                    }
                     if (!(ex.getCause() instanceof TopicExistsException)) {
                         throw ex;
                     }
                 }
             }
         }
+    }
+
+    /** Whether a failure is Kafka refusing this application's credentials (no retry helps). */
+    static org.apache.kafka.common.errors.AuthenticationException authenticationFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.AuthenticationException a) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    static String authenticationFailed(org.apache.kafka.common.errors.AuthenticationException e) {
+        return "Kafka refused this application's credentials (" + e.getMessage() + "): check security.protocol, "
+                + "sasl.mechanism and sasl.jaas.config (or the ssl.keystore.* of mutual TLS); not retrying";
     }
 
     @Override

@@ -48,6 +48,11 @@ final class DeployContract {
         return (Integer) HopeStreamsConfig.DEF.defaultValues().get(HopeStreamsConfig.HTTP_PORT);
     }
 
+    /** Default of {@code hope.http.management.port}: /health/* and /metrics, the probes' port. */
+    static int managementPort() {
+        return (Integer) HopeStreamsConfig.DEF.defaultValues().get(HopeStreamsConfig.HTTP_MANAGEMENT_PORT);
+    }
+
     /** The four topics' default names (hope.input.topic, hope.learning.topic, hope.checkpoints.topic, hope.dlq.topic). */
     static Set<String> defaultTopics() {
         Map<String, Object> d = HopeStreamsConfig.DEF.defaultValues();

@@ -47,7 +47,10 @@ final class K8sManifests {
             "policy/v1/PodDisruptionBudget", PodDisruptionBudget.class,
             "kafka.strimzi.io/v1beta2/Kafka", GenericKubernetesResource.class,
             "kafka.strimzi.io/v1beta2/KafkaNodePool", GenericKubernetesResource.class,
-            "kafka.strimzi.io/v1beta2/KafkaTopic", GenericKubernetesResource.class);
+            "kafka.strimzi.io/v1beta2/KafkaTopic", GenericKubernetesResource.class,
+            "kafka.strimzi.io/v1beta2/KafkaUser", GenericKubernetesResource.class,
+            // fabric8's networking model is not a dependency: checked as a tree (KubernetesManifestsTest)
+            "networking.k8s.io/v1/NetworkPolicy", GenericKubernetesResource.class);
 
     static final String KUSTOMIZATION = "kustomize.config.k8s.io/v1beta1/Kustomization";
 
@@ -177,6 +180,7 @@ final class K8sManifests {
         return found.get(0);
     }
 
+    /** The generic resources of a kind (Strimzi's, NetworkPolicy). */
     static List<GenericKubernetesResource> strimzi(List<Doc> docs, String kind) {
         return docs.stream().filter(d -> d.model() instanceof GenericKubernetesResource && d.kind().equals(kind))
                 .map(d -> (GenericKubernetesResource) d.model()).toList();

@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
@@ -51,7 +52,8 @@ class KubernetesManifestsTest {
     static final String HEADLESS = "hope-streams-headless";
     static final String CONFIG_MAP = "hope-streams-config";
     /** Env names the pod needs but the application ignores: the downward API values STREAMS_APPLICATION_SERVER uses. */
-    static final Set<String> POD_ENV = Set.of("POD_NAME", "POD_NAMESPACE");
+    static final Set<String> POD_ENV = Set.of("POD_NAME", "POD_NAMESPACE", "DJL_CACHE_DIR", "ENGINE_CACHE_DIR",
+            "JAVA_TOOL_OPTIONS");
 
     static List<Doc> base;
     static StatefulSet sts;
@@ -102,18 +104,18 @@ class KubernetesManifestsTest {
         Set<String> kinds = new HashSet<>();
         base.forEach(d -> kinds.add(d.kind()));
         assertEquals(Set.of("ConfigMap", "StatefulSet", "Service", "PodDisruptionBudget", "Deployment", "Kafka",
-                "KafkaNodePool", "KafkaTopic"), kinds);
+                "KafkaNodePool", "KafkaTopic", "KafkaUser", "NetworkPolicy"), kinds);
         assertTrue(all.size() > base.size(), "the overlays' kustomizations and patches are parsed too");
     }
 
     @Test
-    void probesUseRoutesOfTheApiOnTheHttpPort() {
+    void probesUseRoutesOfTheApiOnTheManagementPort() {
         Container c = appContainer(sts.getSpec().getTemplate());
-        int port = DeployContract.httpPort();
-        List<ContainerPort> ports = c.getPorts();
-        assertEquals(1, ports.size(), "one container port");
-        assertEquals(port, ports.get(0).getContainerPort(), "container port = default of " + HopeStreamsConfig.HTTP_PORT);
-        assertEquals("http", ports.get(0).getName());
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        c.getPorts().forEach(p -> ports.put(p.getName(), p.getContainerPort()));
+        assertEquals(Map.of("http", DeployContract.httpPort(), "management", DeployContract.managementPort()), ports,
+                "container ports = defaults of " + HopeStreamsConfig.HTTP_PORT + " and "
+                        + HopeStreamsConfig.HTTP_MANAGEMENT_PORT);
 
         assertNotNull(c.getReadinessProbe(), "readiness probe");
         assertNotNull(c.getLivenessProbe(), "liveness probe");
@@ -129,7 +131,8 @@ class KubernetesManifestsTest {
             assertNotNull(p.getHttpGet(), name + " probe: an HTTP GET");
             assertTrue(Routes.GET.contains(p.getHttpGet().getPath()),
                     name + " probe path " + p.getHttpGet().getPath() + " is not a GET route: " + Routes.GET);
-            assertEquals(port, resolvePort(c, p.getHttpGet().getPort(), name + " probe"), name + " probe port");
+            assertEquals(DeployContract.managementPort(), resolvePort(c, p.getHttpGet().getPort(), name + " probe"),
+                    name + " probe port: the management port, where probes never wait behind queries");
         });
     }
 
@@ -347,5 +350,173 @@ class KubernetesManifestsTest {
         assertFalse(c.getResources().getLimits().containsKey("nvidia.com/gpu"), "no GPU on the cpu overlay");
         assertEquals("hope-streams:cpu", KustomizationTest.overlayImage("cpu", appContainer(sts.getSpec().getTemplate())
                 .getImage()), "cpu overlay image");
+    }
+
+    // ---- secure deployment (issue 14) ----
+
+    static List<Map<String, Object>> list(Object o) {
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> l = o == null ? List.of() : (List<Map<String, Object>>) o;
+        return l;
+    }
+
+    static String envValueFromSecret(Container c, String name) {
+        return c.getEnv().stream().filter(e -> e.getName().equals(name) && e.getValueFrom() != null
+                        && e.getValueFrom().getSecretKeyRef() != null)
+                .map(e -> e.getValueFrom().getSecretKeyRef().getName()).findFirst().orElse(null);
+    }
+
+    @Test
+    void podRunsLockedDownWithWritableScratchOnlyWhereNeeded() {
+        var pod = sts.getSpec().getTemplate().getSpec();
+        Container c = appContainer(sts.getSpec().getTemplate());
+        assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken(), "automountServiceAccountToken: false");
+        assertEquals("RuntimeDefault", pod.getSecurityContext().getSeccompProfile().getType(), "seccomp RuntimeDefault");
+        assertEquals(Boolean.TRUE, pod.getSecurityContext().getRunAsNonRoot(), "runAsNonRoot");
+        var sc = c.getSecurityContext();
+        assertNotNull(sc, "container securityContext");
+        assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation(), "allowPrivilegeEscalation: false");
+        assertEquals(Boolean.TRUE, sc.getReadOnlyRootFilesystem(), "readOnlyRootFilesystem: true");
+        assertEquals(List.of("ALL"), sc.getCapabilities().getDrop(), "capabilities: drop ALL");
+        assertTrue(sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty(), "no capability added");
+
+        // a read-only root: /tmp and the native library caches are emptyDirs, the state dir its volume
+        Set<String> emptyDirs = new HashSet<>();
+        for (Volume v : pod.getVolumes()) {
+            if (v.getEmptyDir() != null) {
+                emptyDirs.add(v.getName());
+            }
+        }
+        Map<String, String> env = new LinkedHashMap<>();
+        c.getEnv().stream().filter(e -> e.getValue() != null).forEach(e -> env.put(e.getName(), e.getValue()));
+        List<String> writable = new ArrayList<>();
+        writable.add("/tmp");
+        writable.add(env.get("DJL_CACHE_DIR"));
+        writable.add(env.get("ENGINE_CACHE_DIR"));
+        for (String dir : writable) {
+            assertNotNull(dir, "DJL_CACHE_DIR and ENGINE_CACHE_DIR are set");
+            assertTrue(c.getVolumeMounts().stream().anyMatch(m -> emptyDirs.contains(m.getName())
+                            && (dir + "/").startsWith(m.getMountPath().replaceAll("/$", "") + "/")),
+                    dir + " lies on an emptyDir mount: " + c.getVolumeMounts());
+        }
+        assertTrue(env.getOrDefault("JAVA_TOOL_OPTIONS", "").contains("-Djava.io.tmpdir=/tmp"), "java.io.tmpdir=/tmp");
+        c.getVolumeMounts().stream().filter(m -> !emptyDirs.contains(m.getName())
+                        && pod.getVolumes().stream().anyMatch(v -> v.getName().equals(m.getName()) && v.getSecret() != null))
+                .forEach(m -> assertEquals(Boolean.TRUE, m.getReadOnly(), m.getName() + ": Secrets mount read-only"));
+
+        for (String r : List.of("cpu", "memory")) {
+            assertNotNull(c.getResources().getRequests().get(r), "base requests " + r);
+            assertNotNull(c.getResources().getLimits().get(r), "base limits " + r);
+        }
+        var anti = pod.getAffinity().getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution();
+        assertEquals(1, anti.size(), "one pod anti-affinity term");
+        assertEquals("kubernetes.io/hostname", anti.get(0).getTopologyKey(), "spread across nodes");
+        assertSelects(anti.get(0).getLabelSelector().getMatchLabels(), sts.getSpec().getTemplate().getMetadata()
+                .getLabels(), "anti-affinity");
+        assertNotNull(one(base, PodDisruptionBudget.class, APP), "PDB kept");
+    }
+
+    @Test
+    void apiTokensAndForwardingComeFromSecretsAndTheHeadlessDomain() {
+        Container c = appContainer(sts.getSpec().getTemplate());
+        Map<String, String> env = effectiveEnv(c.getEnv());
+        String tokens = env.get(HopeStreamsConfig.envName(HopeStreamsConfig.HTTP_AUTH_TOKENS_FILE));
+        assertNotNull(tokens, "HOPE_HTTP_AUTH_TOKENS_FILE: authentication is on");
+        var pod = sts.getSpec().getTemplate().getSpec();
+        VolumeMount m = c.getVolumeMounts().stream().filter(v -> tokens.startsWith(v.getMountPath() + "/")).findFirst()
+                .orElseThrow(() -> new AssertionError("the tokens file " + tokens + " is on no mount"));
+        Volume v = pod.getVolumes().stream().filter(x -> x.getName().equals(m.getName())).findFirst().orElseThrow();
+        assertNotNull(v.getSecret(), "the tokens file comes from a Secret");
+        assertEquals(v.getSecret().getSecretName(), envValueFromSecret(c,
+                HopeStreamsConfig.envName(HopeStreamsConfig.HTTP_FORWARD_TOKEN)), "forward token: the same Secret");
+        assertEquals("*." + HEADLESS + ".ns.svc", env.get(HopeStreamsConfig.envName(HopeStreamsConfig.HTTP_FORWARD_ALLOW)),
+                "forwarding only to the headless service's domain");
+        assertEquals(Integer.toString(DeployContract.managementPort()),
+                config.getData().get(HopeStreamsConfig.envName(HopeStreamsConfig.HTTP_MANAGEMENT_PORT)));
+    }
+
+    @Test
+    void networkPolicyOpensOnlyKafkaRegistryDnsAndTheApisClients() {
+        List<GenericKubernetesResource> nps = K8sManifests.strimzi(base, "NetworkPolicy");
+        assertEquals(1, nps.size(), "one NetworkPolicy");
+        Map<String, Object> spec = map(nps.get(0).getAdditionalProperties().get("spec"));
+        @SuppressWarnings("unchecked")
+        Map<String, String> selector = (Map<String, String>) map(spec.get("podSelector")).get("matchLabels");
+        assertSelects(selector, sts.getSpec().getTemplate().getMetadata().getLabels(), "NetworkPolicy");
+        assertEquals(List.of("Ingress", "Egress"), spec.get("policyTypes"));
+
+        Map<Object, List<Map<String, Object>>> ingress = new LinkedHashMap<>();
+        for (Map<String, Object> rule : list(spec.get("ingress"))) {
+            assertFalse(list(rule.get("from")).isEmpty(), "every ingress rule names its sources: " + rule);
+            for (Map<String, Object> p : list(rule.get("ports"))) {
+                ingress.put(p.get("port"), list(rule.get("from")));
+            }
+        }
+        assertEquals(Set.of("http", "management"), ingress.keySet(), "ingress only to the query and management ports");
+        assertTrue(ingress.get("http").stream().anyMatch(f -> f.toString().contains("hope-streams/api-client")),
+                "the query port: the API's clients");
+        assertFalse(ingress.get("http").stream().anyMatch(f -> f.toString().contains("hope-streams/metrics")),
+                "Prometheus does not reach the query port");
+        assertTrue(ingress.get("management").stream().anyMatch(f -> f.toString().contains("hope-streams/metrics")),
+                "the management port: Prometheus");
+
+        Set<Object> egressPorts = new HashSet<>();
+        String egress = String.valueOf(spec.get("egress"));
+        for (Map<String, Object> rule : list(spec.get("egress"))) {
+            assertFalse(list(rule.get("to")).isEmpty(), "every egress rule names its destinations: " + rule);
+            list(rule.get("ports")).forEach(p -> egressPorts.add(p.get("port")));
+        }
+        String bootstrap = config.getData().get(HopeStreamsConfig.envName(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
+        int kafkaPort = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
+        assertEquals(Set.of(kafkaPort, 8080, 53), egressPorts, "egress: Kafka, the registry and peers, DNS");
+        assertTrue(egress.contains("strimzi.io/cluster=hope-kafka") && egress.contains("apicurio-registry")
+                && egress.contains("kube-dns"), egress);
+    }
+
+    @Test
+    void kafkaClientsUseTlsScramAsAKafkaUserWithAclsOnItsOwnResources() {
+        GenericKubernetesResource kafka = K8sManifests.strimzi(base, "Kafka").get(0);
+        Map<String, Object> kafkaSpec = map(map(kafka.getAdditionalProperties().get("spec")).get("kafka"));
+        String bootstrap = config.getData().get(HopeStreamsConfig.envName(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
+        int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
+        Map<String, Object> listener = list(kafkaSpec.get("listeners")).stream()
+                .filter(l -> ((Number) l.get("port")).intValue() == port).findFirst().orElseThrow();
+        assertEquals(Boolean.TRUE, listener.get("tls"), "the app's listener is TLS");
+        assertEquals("scram-sha-512", map(listener.get("authentication")).get("type"), "SCRAM-SHA-512");
+        assertEquals("simple", map(kafkaSpec.get("authorization")).get("type"), "ACLs enforced");
+
+        Map<String, String> data = config.getData();
+        assertEquals("SASL_SSL", data.get("STREAMS_SECURITY_PROTOCOL"));
+        assertEquals("SCRAM-SHA-512", data.get("STREAMS_SASL_MECHANISM"));
+        Container c = appContainer(sts.getSpec().getTemplate());
+        String userSecret = envValueFromSecret(c, "STREAMS_SASL_JAAS_CONFIG");
+        assertNotNull(userSecret, "sasl.jaas.config from the KafkaUser's Secret");
+        String ca = data.get("STREAMS_SSL_TRUSTSTORE_LOCATION");
+        assertTrue(c.getVolumeMounts().stream().anyMatch(m -> ca.startsWith(m.getMountPath() + "/")
+                && sts.getSpec().getTemplate().getSpec().getVolumes().stream().anyMatch(v -> v.getName().equals(m.getName())
+                && v.getSecret() != null && v.getSecret().getSecretName().equals(kafka.getMetadata().getName()
+                + "-cluster-ca-cert"))), "the truststore is Strimzi's cluster CA Secret");
+
+        List<GenericKubernetesResource> users = K8sManifests.strimzi(base, "KafkaUser");
+        GenericKubernetesResource user = users.stream().filter(u -> u.getMetadata().getName().equals(userSecret))
+                .findFirst().orElseThrow(() -> new AssertionError("no KafkaUser " + userSecret));
+        assertEquals(kafka.getMetadata().getName(), user.getMetadata().getLabels().get("strimzi.io/cluster"));
+        Map<String, Object> uspec = map(user.getAdditionalProperties().get("spec"));
+        assertEquals("scram-sha-512", map(uspec.get("authentication")).get("type"));
+        String appId = data.get("STREAMS_APPLICATION_ID");
+        Set<String> topics = new HashSet<>();
+        Set<String> resources = new HashSet<>();
+        for (Map<String, Object> acl : list(map(uspec.get("authorization")).get("acls"))) {
+            Map<String, Object> r = map(acl.get("resource"));
+            String name = String.valueOf(r.get("name"));
+            assertFalse(name.equals("*") || name.isEmpty() && !"cluster".equals(r.get("type")), "no wildcard ACL: " + acl);
+            resources.add(r.get("type") + ":" + name + ":" + r.getOrDefault("patternType", "literal"));
+            if ("topic".equals(r.get("type")) && "literal".equals(r.get("patternType"))) {
+                topics.add(name);
+            }
+        }
+        assertEquals(DeployContract.defaultTopics(), topics, "literal topic ACLs: the application's four topics");
+        assertTrue(resources.containsAll(Set.of("topic:" + appId + "-:prefix", "group:" + appId + ":literal",
+                "transactionalId:" + appId + "-:prefix")), "internal topics, group, transactional ids: " + resources);
     }
 }

@@ -143,6 +143,8 @@ public final class StreamTestSupport {
         m.put(HopeStreamsConfig.RECORD_MAX_BYTES, "128");
         m.put(HopeStreamsConfig.CHECKPOINTS_KEEP, "3");
         m.put(HopeStreamsConfig.HTTP_PORT, "0");
+        // health and metrics on the API port: the tests of the management server set their own
+        m.put(HopeStreamsConfig.HTTP_MANAGEMENT_PORT, "-1");
         return m;
     }
 
