@@ -101,7 +101,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME",
             description = "Run only these variants besides the single-frequency sweep (default: all): hope, hope+anchor, slowest, frozen, "
-                    + "memory-off, hope+ctx, ctx-only, ppm, ppm-key.")
+                    + "memory-off, hope+ctx, ctx-only, ppm, ppm-key, ppm-primed.")
     List<String> variants;
 
     @Option(names = "--mixer-rate", defaultValue = "" + LearnerConfig.DEFAULT_MIXER_RATE,
@@ -128,6 +128,15 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
     String device;
+
+    /** The text the context level's global model is primed with, or null when it starts empty. */
+    private byte[] primeText(byte[] neutralText) {
+        if (neutralText == null || contextPrimeBytes != null && contextPrimeBytes == 0) {
+            return null;
+        }
+        return contextPrimeBytes == null ? neutralText
+                : Arrays.copyOf(neutralText, Math.min(contextPrimeBytes, neutralText.length));
+    }
 
     private String primed() {
         return fromScratch || contextPrimeBytes != null && contextPrimeBytes == 0 ? "global model starts empty"
@@ -203,9 +212,8 @@ final class EvalCommand implements Callable<Integer> {
         ContinualEval.Starts starts = memory -> startCache.computeIfAbsent(memory, m -> {
             try {
                 StateSnapshot s = start(base.withMemory(m), neutralText, steps, dev, neutral);
-                if ((contextPrimeBytes == null || contextPrimeBytes > 0) && neutralText != null) {
-                    byte[] prime = contextPrimeBytes == null ? neutralText
-                            : Arrays.copyOf(neutralText, Math.min(contextPrimeBytes, neutralText.length));
+                byte[] prime = primeText(neutralText);
+                if (prime != null) {
                     s = LearnerSnapshots.withPrimedContext(s, LearnerConfig.defaults().withMixerSelect(mixerSelect), prime);
                 }
                 return s;
@@ -254,6 +262,13 @@ final class EvalCommand implements Callable<Integer> {
                 LearnerConfig.DEFAULT_KEY_CONTEXTS, LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate), period, true, false);
         Variant ppmKey = new Variant("ppm-key", "classical PPM as above, one model per key, no network",
                 ppm.config().withContextMode("ppm-key"), period, true, false);
+        // The classical baseline given the same prior text as the context level (the network has it by pretraining).
+        byte[] ppmPrime = primeText(neutralText);
+        Map<StateSnapshot, StateSnapshot> primedStarts = new java.util.IdentityHashMap<>();
+        Variant ppmPrimed = new Variant("ppm-primed", "classical PPM as `ppm`, its model primed with the same "
+                + "pretraining text as the context level (up to half its bound)", ppm.config(), period, true, false)
+                .startingFrom(st -> ppmPrime == null ? st : primedStarts.computeIfAbsent(st,
+                        x -> LearnerSnapshots.withPrimedContext(x, ppm.config(), ppmPrime)));
 
         // 1. domain cycling (with the passkey probes on each final model)
         Map<String, List<CycleResult>> cycling = new LinkedHashMap<>();
@@ -262,7 +277,7 @@ final class EvalCommand implements Callable<Integer> {
         List<Variant> cycleOrder = new ArrayList<>();
         cycleOrder.add(hope);
         cycleOrder.addAll(sweepVariants);
-        cycleOrder.addAll(List.of(anchored, slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey));
+        cycleOrder.addAll(List.of(anchored, slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey, ppmPrimed));
         cycleOrder.removeIf(v -> !sweepVariants.contains(v) && !selected(v));
         for (Variant v : cycleOrder) {
             byName.put(v.name(), v);
@@ -283,7 +298,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         say("single-frequency sweep: best %s", best.name());
         List<Variant> main = new ArrayList<>(List.of(hope, anchored, best, slowest, frozen, memOff, hopeMix, ppmMix, ppm,
-                ppmKey));
+                ppmKey, ppmPrimed));
         Variant bestSweep = best;
         main.removeIf(v -> v != bestSweep && !selected(v));
 

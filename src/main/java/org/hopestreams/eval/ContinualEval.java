@@ -41,7 +41,16 @@ public final class ContinualEval {
      * back to its start before every segment (a test device: full forgetting by construction).
      */
     public record Variant(String name, String description, LearnerConfig config, int checkpointRecords,
-                          boolean memory, boolean resetEachSegment) {
+                          boolean memory, boolean resetEachSegment, java.util.function.UnaryOperator<StateSnapshot> start) {
+        public Variant(String name, String description, LearnerConfig config, int checkpointRecords, boolean memory,
+                       boolean resetEachSegment) {
+            this(name, description, config, checkpointRecords, memory, resetEachSegment, s -> s);
+        }
+
+        /** This variant starting from its start snapshot changed by {@code edit} (e.g. a primed context level). */
+        public Variant startingFrom(java.util.function.UnaryOperator<StateSnapshot> edit) {
+            return new Variant(name, description, config, checkpointRecords, memory, resetEachSegment, edit);
+        }
     }
 
     /** Sizes of the tasks. */
@@ -145,7 +154,8 @@ public final class ContinualEval {
     /** A learner of the variant at the start state. */
     public Learner newLearner(Variant v) {
         try {
-            return LearnerSnapshots.restore(starts.start(v.memory()), v.config(), new InMemoryFastStateStore(), device);
+            return LearnerSnapshots.restore(v.start().apply(starts.start(v.memory())), v.config(),
+                    new InMemoryFastStateStore(), device);
         } catch (StateFormatException e) {
             throw new IllegalStateException("start snapshot does not load: " + e.getMessage(), e);
         }
