@@ -117,6 +117,11 @@ final class EvalCommand implements Callable<Integer> {
                     + "fast levels' drift and how far they are pulled back (default: ${DEFAULT-VALUE}).")
     List<Double> anchor;
 
+    @Option(names = "--context-overflow", defaultValue = LearnerConfig.DEFAULT_CONTEXT_OVERFLOW,
+            description = "What a full context model does, in every variant that has one: prune or clear (default: "
+                    + "${DEFAULT-VALUE}).")
+    String contextOverflow;
+
     @Option(names = "--context-prime-bytes", paramLabel = "N",
             description = "The exact-context level's global model counts the first N bytes of the pretraining text before "
                     + "the stream (its pretraining), stopping when it holds half its bound of contexts (default: the whole "
@@ -214,7 +219,8 @@ final class EvalCommand implements Callable<Integer> {
                 StateSnapshot s = start(base.withMemory(m), neutralText, steps, dev, neutral);
                 byte[] prime = primeText(neutralText);
                 if (prime != null) {
-                    s = LearnerSnapshots.withPrimedContext(s, LearnerConfig.defaults().withMixerSelect(mixerSelect), prime);
+                    s = LearnerSnapshots.withPrimedContext(s, LearnerConfig.defaults().withMixerSelect(mixerSelect)
+                            .withContextOverflow(contextOverflow), prime);
                 }
                 return s;
             } catch (java.io.IOException e) {
@@ -231,7 +237,8 @@ final class EvalCommand implements Callable<Integer> {
 
         // variants
         // The network baselines run without the exact-context level; the +ctx and PPM variants below add it.
-        LearnerConfig lc0 = LearnerConfig.defaults().withMaxRecordBytes(1 << 16).withContextMode("off");
+        LearnerConfig lc0 = LearnerConfig.defaults().withMaxRecordBytes(1 << 16).withContextMode("off")
+                .withContextOverflow(contextOverflow);
         Variant hope = new Variant("hope", "nested cadence: HIGH every record, MID every " + window + ", LOW every " + period
                 + " records, lr " + lr, lc0.withRates(lr, lr, lr).withWindow(window, 0).withWarmup(warm), period, true, false);
         List<Variant> sweepVariants = new ArrayList<>();

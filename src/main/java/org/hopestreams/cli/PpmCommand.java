@@ -2,6 +2,7 @@ package org.hopestreams.cli;
 
 import org.hopestreams.context.ContextModel;
 import org.hopestreams.context.History;
+import org.hopestreams.learn.LearnerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -37,6 +38,10 @@ final class PpmCommand implements Callable<Integer> {
             description = "Bound on contexts; the model starts again empty beyond (default: ${DEFAULT-VALUE}).")
     int maxContexts;
 
+    @Option(names = "--overflow", defaultValue = LearnerConfig.DEFAULT_CONTEXT_OVERFLOW,
+            description = "What the model does when full: prune or clear (default: ${DEFAULT-VALUE}).")
+    String overflow;
+
     @Override
     public Integer call() throws Exception {
         byte[] bytes = Files.readAllBytes(text);
@@ -46,11 +51,11 @@ final class PpmCommand implements Callable<Integer> {
         if (bytes.length == 0) {
             throw new IllegalArgumentException(text + " is empty: nothing to code");
         }
-        ContextModel m = new ContextModel(orders, maxContexts);
+        ContextModel m = new ContextModel(orders, maxContexts).overflow(ContextModel.Overflow.parse(overflow));
         double bits = m.learn(new History(), bytes);
         System.out.printf(Locale.ROOT, "ppm: %,d bytes, orders %s: %,.0f bits = %,d bytes, %.4f bits per byte, %,d contexts%s%n",
                 bytes.length, Arrays.toString(orders), bits, (long) Math.ceil(bits / 8), bits / bytes.length, m.size(),
-                m.restarts() > 0 ? ", " + m.restarts() + " restarts" : "");
+                m.restarts() > 0 ? ", full " + m.restarts() + " times (" + overflow + ")" : "");
         return 0;
     }
 }

@@ -102,16 +102,22 @@ public final class ContextLevel {
      * @param globalContexts bound on the global model's contexts
      * @param mixerRate      the mixer's learning rate
      * @param select         how the mixer chooses its weights
+     * @param overflow       what a full context model does (key and global)
      */
     public record Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate,
-                         Select select) {
+                         Select select, ContextModel.Overflow overflow) {
         public Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate) {
             this(mode, orders, keyContexts, globalContexts, mixerRate, Select.MATCH);
+        }
+
+        public Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate, Select select) {
+            this(mode, orders, keyContexts, globalContexts, mixerRate, select, ContextModel.Overflow.CLEAR);
         }
 
         public Config {
             orders = ContextModel.checkedOrders(orders);
             java.util.Objects.requireNonNull(select, "select");
+            java.util.Objects.requireNonNull(overflow, "overflow");
             if (keyContexts < 1 || globalContexts < 1 || !(mixerRate >= 0) || Double.isInfinite(mixerRate)) {
                 throw new IllegalArgumentException("context level: keyContexts " + keyContexts + ", globalContexts "
                         + globalContexts + ", mixerRate " + mixerRate + ": expected bounds >= 1 and a finite rate >= 0");
@@ -213,7 +219,7 @@ public final class ContextLevel {
                     + java.util.Arrays.toString(config.orders()) + ", mixer " + config.sets() + " x " + config.inputs() + ")");
         }
         this.config = config;
-        this.global = global;
+        this.global = global.overflow(config.overflow());
         this.mixer = mixer;
     }
 
@@ -250,7 +256,13 @@ public final class ContextLevel {
     }
 
     public KeyContext freshKey() {
-        return KeyContext.fresh(config.orders(), config.keyContexts());
+        return own(KeyContext.fresh(config.orders(), config.keyContexts()));
+    }
+
+    /** {@code key} under this level's configuration (what its model does when full); returns it. */
+    public KeyContext own(KeyContext key) {
+        key.model().overflow(config.overflow());
+        return key;
     }
 
     /**

@@ -38,8 +38,40 @@ public final class ContextModel {
     /** Weight of method D's guess in a class's estimate, in trials. */
     private static final double SEE_PRIOR = 2;
 
+    /** What a model does when it would hold more contexts than its bound. */
+    public enum Overflow {
+        /** Start again empty (as PPMd's restart). */
+        CLEAR("clear"),
+        /**
+         * Drop the contexts seen least (total count at most 1, then 2, 4, ...) until at most three
+         * quarters of the bound remain: what was seen often (and what priming counted) survives.
+         */
+        PRUNE("prune");
+
+        private final String id;
+
+        Overflow(String id) {
+            this.id = id;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        public static Overflow parse(String id) {
+            for (Overflow o : values()) {
+                if (o.id.equals(id)) {
+                    return o;
+                }
+            }
+            throw new IllegalArgumentException("context overflow '" + id + "', expected clear or prune");
+        }
+    }
+
     private final int[] orders;
     private final int maxContexts;
+    /** Configuration, not state: the owner sets it (a decoded model clears until told otherwise). */
+    private Overflow overflow = Overflow.CLEAR;
     private final HashMap<Long, Ctx> table;
     private long restarts;
     private final Ctx[] pending = new Ctx[MAX_ORDER + 1];
@@ -179,7 +211,7 @@ public final class ContextModel {
         return table.size();
     }
 
-    /** Times the model started again empty because it was full. */
+    /** Times the model was full (and started again empty, or was pruned). */
     public long restarts() {
         return restarts;
     }
@@ -304,9 +336,38 @@ public final class ContextModel {
         }
         Arrays.fill(pending, 0, added, null);
         if (table.size() > maxContexts) {
-            table.clear();
+            if (overflow == Overflow.PRUNE) {
+                prune();
+            } else {
+                table.clear();
+            }
             restarts++;
         }
+    }
+
+    private void prune() {
+        int keep = maxContexts - maxContexts / 4;
+        for (int t = 1; table.size() > keep; t *= 2) {
+            int limit = t;
+            table.values().removeIf(c -> {
+                int total = 0;
+                for (int j = 0; j < c.n; j++) {
+                    total += c.cnt[j];
+                }
+                return total <= limit;
+            });
+        }
+    }
+
+    /** What the model does when full (configuration, not encoded with the model). */
+    public Overflow overflow() {
+        return overflow;
+    }
+
+    /** Sets what the model does when full; returns this model. */
+    public ContextModel overflow(Overflow policy) {
+        this.overflow = java.util.Objects.requireNonNull(policy, "overflow");
+        return this;
     }
 
     /** Predicts, then counts, every byte of {@code text} after {@code h} (advancing it); returns the bits spent. */
@@ -342,7 +403,7 @@ public final class ContextModel {
     public ContextModel copy() {
         HashMap<Long, Ctx> t = new HashMap<>(table.size() * 2);
         table.forEach((k, v) -> t.put(k, v.copy()));
-        return new ContextModel(orders, maxContexts, t, restarts, seeEscapes.clone(), seeTrials.clone());
+        return new ContextModel(orders, maxContexts, t, restarts, seeEscapes.clone(), seeTrials.clone()).overflow(overflow);
     }
 
     /** A deterministic binary form: contexts in key order. */

@@ -280,7 +280,7 @@ public final class Learner implements AutoCloseable {
      * cost 21 ms per record for a key of 12,000 contexts.
      */
     private KeyContext ownKeyContext(FastState state) {
-        return fits(state.context()) ? state.context() : context.freshKey();
+        return fits(state.context()) ? context.own(state.context()) : context.freshKey();
     }
 
     /** Whether a key's stored context can serve this level (none, or one of other orders, cannot). */
@@ -290,7 +290,7 @@ public final class Learner implements AutoCloseable {
 
     /** A copy of the key's context to advance (a fresh one for a key that has none yet). */
     private KeyContext keyContext(FastState state) {
-        return fits(state.context()) ? state.context().copy() : context.freshKey();
+        return fits(state.context()) ? context.own(state.context().copy()) : context.freshKey();
     }
 
     /** The record's log-probabilities on the host (T x 256, natural log), or null if any is not finite. */

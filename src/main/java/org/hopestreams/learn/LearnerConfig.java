@@ -29,6 +29,8 @@ import java.util.Map;
  * @param contextGlobalContexts bound on the global context model's contexts
  * @param mixerRate      learning rate of the mixer of the exact-context level
  * @param mixerSelect    how its mixer chooses weights ({@link ContextLevel.Select}: match, match+class)
+ * @param contextOverflow what a full context model does ({@link org.hopestreams.context.ContextModel.Overflow}:
+ *                       clear, prune)
  * @param consolidation  what a LOW consolidation does besides LOW's step: {@code step} (nothing more) or
  *                       {@code anchor} (HIGH and MID each keep a slow copy of their weights, the anchor; at each
  *                       consolidation the anchor moves {@code anchorAbsorb} of the way to the weights, then the
@@ -41,7 +43,8 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                             int warmupRecords, int maxRecordBytes, long checkpointMillis,
                             int highPeriodRecords, String contextMode, String contextOrders,
                             int contextKeyContexts, int contextGlobalContexts, double mixerRate,
-                            String mixerSelect, String consolidation, double anchorAbsorb, double anchorPull) {
+                            String mixerSelect, String contextOverflow, String consolidation, double anchorAbsorb,
+                            double anchorPull) {
 
     public static final double ADAM_EPS = 1e-8;
     /** The exact-context level is on by default: measured best on every corpus (docs/eval.md). */
@@ -52,6 +55,10 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public static final double DEFAULT_MIXER_RATE = 0.002;
     /** Measured best on the tuning and the report corpora (docs/eval.md). */
     public static final String DEFAULT_MIXER_SELECT = "match+class";
+    /** Measured best on long text (docs/eval.md). */
+    public static final String DEFAULT_CONTEXT_OVERFLOW = "prune";
+    /** The overflow of snapshots that do not name one (written before it was an option). */
+    private static final String FIRST_CONTEXT_OVERFLOW = "clear";
     public static final String CONSOLIDATION_STEP = "step";
     public static final String CONSOLIDATION_ANCHOR = "anchor";
     /** The selection of snapshots that do not name one (written before it was an option). */
@@ -72,7 +79,8 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         if (highPeriodRecords < 1) {
             throw new IllegalArgumentException("learner config highPeriodRecords = " + highPeriodRecords + ", expected >= 1");
         }
-        context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate, mixerSelect);
+        context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate, mixerSelect,
+                contextOverflow);
         if (!CONSOLIDATION_STEP.equals(consolidation) && !CONSOLIDATION_ANCHOR.equals(consolidation)) {
             throw new IllegalArgumentException("learner config consolidation = '" + consolidation
                     + "', expected step or anchor");
@@ -87,7 +95,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     }
 
     private static ContextLevel.Config context(String mode, String orders, int keyContexts, int globalContexts,
-                                               double rate, String select) {
+                                               double rate, String select, String overflow) {
         int[] o;
         try {
             o = orders.isBlank() ? new int[0]
@@ -97,12 +105,13 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                     + "', expected comma-separated integers such as 1,2,3,4,5,6,8,12,16");
         }
         return new ContextLevel.Config(ContextLevel.Mode.parse(mode), o, keyContexts, globalContexts, rate,
-                ContextLevel.Select.parse(select));
+                ContextLevel.Select.parse(select), org.hopestreams.context.ContextModel.Overflow.parse(overflow));
     }
 
     /** The exact-context level's configuration. */
     public ContextLevel.Config contextConfig() {
-        return context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate, mixerSelect);
+        return context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate, mixerSelect,
+                contextOverflow);
     }
 
     private static void positive(String name, double v) {
@@ -121,7 +130,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public static LearnerConfig defaults() {
         return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0, 1,
                 DEFAULT_CONTEXT_MODE, DEFAULT_CONTEXT_ORDERS, DEFAULT_KEY_CONTEXTS, DEFAULT_GLOBAL_CONTEXTS,
-                DEFAULT_MIXER_RATE, DEFAULT_MIXER_SELECT, CONSOLIDATION_STEP, 0.5, 0.5);
+                DEFAULT_MIXER_RATE, DEFAULT_MIXER_SELECT, DEFAULT_CONTEXT_OVERFLOW, CONSOLIDATION_STEP, 0.5, 0.5);
     }
 
     public LearnerConfig withWarmup(int records) {
@@ -154,7 +163,13 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     /** This configuration with {@code other}'s exact-context settings (mode, orders, bounds, mixer rate and selection). */
     public LearnerConfig withContextOf(LearnerConfig other) {
         return withContext(other.contextMode, other.contextOrders, other.contextKeyContexts,
-                other.contextGlobalContexts, other.mixerRate).withMixerSelect(other.mixerSelect);
+                other.contextGlobalContexts, other.mixerRate).withMixerSelect(other.mixerSelect)
+                .withContextOverflow(other.contextOverflow);
+    }
+
+    /** What a full context model does: {@code clear} or {@code prune}. */
+    public LearnerConfig withContextOverflow(String overflow) {
+        return with(Map.of("contextOverflow", overflow));
     }
 
     /** The exact-context level's mixer choosing its weights by {@code select} ({@link ContextLevel.Select}). */
@@ -221,6 +236,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         if (!mixerSelect.equals(FIRST_MIXER_SELECT)) {
             m.put("mixerSelect", mixerSelect);
         }
+        if (!contextOverflow.equals(FIRST_CONTEXT_OVERFLOW)) {
+            m.put("contextOverflow", contextOverflow);
+        }
         if (anchored()) {
             m.put("consolidation", consolidation);
             m.put("anchorAbsorb", Double.toString(anchorAbsorb));
@@ -242,6 +260,8 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                 Double.parseDouble(m.getOrDefault("mixerRate", Double.toString(DEFAULT_MIXER_RATE))),
                 // Absent when "match" (and in snapshots written before the selection was an option).
                 m.getOrDefault("mixerSelect", FIRST_MIXER_SELECT),
+                // Absent when "clear" (and in snapshots written before it was an option).
+                m.getOrDefault("contextOverflow", FIRST_CONTEXT_OVERFLOW),
                 // Absent when "step" (and in snapshots written before it was an option).
                 m.getOrDefault("consolidation", CONSOLIDATION_STEP),
                 Double.parseDouble(m.getOrDefault("anchorAbsorb", "0.5")),

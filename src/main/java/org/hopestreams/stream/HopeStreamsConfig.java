@@ -64,6 +64,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CONTEXT_GLOBAL_CONTEXTS = "hope.context.global.contexts";
     public static final String CONTEXT_MIXER_RATE = "hope.context.mixer.rate";
     public static final String CONTEXT_MIXER_SELECT = "hope.context.mixer.select";
+    public static final String CONTEXT_OVERFLOW = "hope.context.overflow";
     public static final String CONSOLIDATION = "hope.consolidation";
     public static final String ANCHOR_ABSORB = "hope.consolidation.anchor.absorb";
     public static final String ANCHOR_PULL = "hope.consolidation.anchor.pull";
@@ -204,6 +205,10 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     ValidString.in("match", "match+class"), Importance.LOW,
                     "How the mixer chooses its weights: match (by matched context lengths) or match+class (plus a "
                             + "set by the previous byte's class and the network's confidence; docs/eval.md).")
+            .define(CONTEXT_OVERFLOW, Type.STRING, LearnerConfig.DEFAULT_CONTEXT_OVERFLOW, ValidString.in("prune", "clear"),
+                    Importance.LOW, "What a full context model (a key's or the global one) does: prune (drop the contexts "
+                            + "seen least until three quarters of its bound remain) or clear (start again empty, as PPMd); "
+                            + "docs/eval.md.")
             .define(CONSOLIDATION, Type.STRING, LearnerConfig.CONSOLIDATION_STEP,
                     ValidString.in(LearnerConfig.CONSOLIDATION_STEP, LearnerConfig.CONSOLIDATION_ANCHOR), Importance.LOW,
                     "What a LOW consolidation does besides LOW's step: step (nothing more) or anchor (HIGH and MID keep "
@@ -394,7 +399,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
                 .withCheckpointMillis(streamTimeCheckpoints() ? getLong(CHECKPOINT_INTERVAL_MS) : 0)
                 .withContext(getString(CONTEXT_MODE), getString(CONTEXT_ORDERS), getInt(CONTEXT_KEY_CONTEXTS),
                         getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE))
-                .withMixerSelect(getString(CONTEXT_MIXER_SELECT))
+                .withMixerSelect(getString(CONTEXT_MIXER_SELECT)).withContextOverflow(getString(CONTEXT_OVERFLOW))
                 .withConsolidation(getString(CONSOLIDATION), getDouble(ANCHOR_ABSORB), getDouble(ANCHOR_PULL));
     }
 

@@ -107,6 +107,43 @@ class ContextModelTest {
     }
 
     @Test
+    void aFullPruningModelKeepsWhatItSawOftenAndStaysBounded() {
+        byte[] often = text("the capital of Zorbia is Quelt. ");
+        ContextModel pruning = new ContextModel(ORDERS, 2000).overflow(ContextModel.Overflow.PRUNE);
+        ContextModel clearing = new ContextModel(ORDERS, 2000);
+        assertEquals(ContextModel.Overflow.CLEAR, clearing.overflow(), "the constructor's policy: as before");
+        SplittableRandom r = new SplittableRandom(3);
+        History hp = new History();
+        History hc = new History();
+        for (int round = 0; round < 40; round++) {
+            byte[] noise = new byte[120];
+            r.nextBytes(noise);
+            for (ContextModel m : new ContextModel[] {pruning, clearing}) {
+                History h = m == pruning ? hp : hc;
+                m.learn(h, often);
+                m.learn(h, noise);
+            }
+            assertTrue(pruning.size() <= 2000 && clearing.size() <= 2000);
+        }
+        assertTrue(pruning.restarts() > 3 && clearing.restarts() > 3, pruning.restarts() + " / " + clearing.restarts());
+        assertTrue(pruning.size() > 0);
+        // after many overflows the pruning model still knows the often-seen sentence; the clearing one lost it
+        History probeP = new History();
+        pruning.copy().learn(probeP, text("xyz "));
+        double bitsP = pruning.copy().learn(probeP.copy(), often);
+        History probeC = new History();
+        clearing.copy().learn(probeC, text("xyz "));
+        double bitsC = clearing.copy().learn(probeC.copy(), often);
+        assertTrue(bitsP < bitsC, "pruned " + bitsP + " bits vs cleared " + bitsC + " bits for the often-seen sentence");
+        // the policy is configuration: a copy keeps it, a decoded model clears until told otherwise
+        assertEquals(ContextModel.Overflow.PRUNE, pruning.copy().overflow());
+        assertEquals(ContextModel.Overflow.CLEAR, ContextModel.decode(pruning.encode()).overflow());
+        assertEquals(ContextModel.Overflow.PRUNE, ContextModel.Overflow.parse("prune"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ContextModel.Overflow.parse("lru"))
+                .getMessage().contains("lru"));
+    }
+
+    @Test
     void damagedFormsAreRefusedWithTheProblemNamed() {
         ContextModel m = new ContextModel(ORDERS, 1 << 10);
         m.learn(new History(), text("hello hello hello"));

@@ -1,6 +1,7 @@
 package org.hopestreams.learn;
 
 import ai.djl.Device;
+import org.hopestreams.context.ContextModel;
 import org.hopestreams.store.StateCodec;
 import org.hopestreams.store.StateSnapshot;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -238,6 +239,33 @@ class ContextLevelLearnerTest {
             assertThrows(IllegalArgumentException.class,
                     () -> LearnerSnapshots.withPrimedContext(start, lc.withContextMode("off"), text));
         }
+    }
+
+    @Test
+    void theOverflowPolicyIsConfigurationAndSnapshotsWithoutItKeepClearing() throws Exception {
+        assertEquals("prune", LearnerConfig.defaults().contextOverflow());
+        java.util.Map<String, String> old = LearnerConfig.defaults().toMap();
+        old.remove("contextOverflow");
+        assertEquals("clear", LearnerConfig.fromMap(old).contextOverflow(), "a snapshot from before the option clears");
+        LearnerConfig lc = withContext("mix").withContextOverflow("prune");
+        byte[][] recs = records(3);
+        try (Learner a = LearnerContractTest.tiny(lc, 1)) {
+            a.learn("k", recs[0], 0);
+            assertEquals(ContextModel.Overflow.PRUNE, a.contextLevel().global().overflow());
+            assertEquals(ContextModel.Overflow.PRUNE, a.fastStates().get("k").context().model().overflow());
+            StateSnapshot s = LearnerSnapshots.of(a, true);
+            try (Learner b = LearnerSnapshots.restore(s, new InMemoryFastStateStore(), Device.cpu());
+                 Learner c = LearnerSnapshots.restore(s, lc.withContextOverflow("clear"), new InMemoryFastStateStore(),
+                         Device.cpu())) {
+                assertEquals(ContextModel.Overflow.PRUNE, b.contextLevel().global().overflow());
+                b.learn("k", recs[1], 1);
+                assertEquals(ContextModel.Overflow.PRUNE, b.fastStates().get("k").context().model().overflow(),
+                        "a key's decoded context follows the configuration");
+                assertEquals(ContextModel.Overflow.CLEAR, c.contextLevel().global().overflow());
+            }
+        }
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> lc.withContextOverflow("lru")).getMessage()
+                .contains("lru"));
     }
 
     @Test
