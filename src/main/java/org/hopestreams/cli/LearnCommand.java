@@ -77,7 +77,7 @@ final class LearnCommand implements Callable<Integer> {
         }
         try (Learner learner = from == null
                 ? Learner.create(model.hopeConfig(), model.learnerConfig(), model.seed, new InMemoryFastStateStore(), device)
-                : LearnerSnapshots.load(from, model.context, new InMemoryFastStateStore(), device);
+                : LearnerSnapshots.load(from, model.context, model.contextOverflow, new InMemoryFastStateStore(), device);
              ProgressBar bar = ProgressBars.create("learn", total, " rec", noProgress)) {
             out.printf("learning %s (%,d bytes x %d) as key '%s': preset %s, %,d parameters, b=%d, W=%d records, "
                             + "P=%d records, warm-up %d, device %s%n", text, Files.size(text), passes, key,

@@ -43,6 +43,10 @@ final class ModelOptions {
             description = "Exact-context level: mix, off, ppm-mix, ppm-key, ppm-global (default: ${DEFAULT-VALUE}).")
     String context;
 
+    @Option(names = "--context-overflow", defaultValue = LearnerConfig.DEFAULT_CONTEXT_OVERFLOW, paramLabel = "POLICY",
+            description = "What a full context model does: prune or clear (default: ${DEFAULT-VALUE}).")
+    String contextOverflow;
+
     @Option(names = "--max-record-bytes", defaultValue = "65536", description = "Hard cap on a record (default: ${DEFAULT-VALUE}).")
     int maxRecordBytes;
 
@@ -52,7 +56,7 @@ final class ModelOptions {
     }
 
     LearnerConfig learnerConfig() {
-        return LearnerConfig.defaults().withContextMode(context)
+        return LearnerConfig.defaults().withContextMode(context).withContextOverflow(contextOverflow)
                 .withRates(lr, lrMid == null ? lr : lrMid, lrLow == null ? lr : lrLow)
                 .withWindow(windowRecords, 0).withWarmup(warmup).withMaxRecordBytes(maxRecordBytes);
     }

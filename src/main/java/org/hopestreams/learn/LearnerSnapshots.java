@@ -387,6 +387,13 @@ public final class LearnerSnapshots {
         return restore(s, learnerConfig(s).withContextMode(contextMode), fast, device);
     }
 
+    /** As {@link #load(Path, String, FastStateStore, Device)}, the context models doing {@code overflow} when full. */
+    public static Learner load(Path file, String contextMode, String overflow, FastStateStore fast, Device device)
+            throws IOException {
+        StateSnapshot s = new StateCodec().readFile(file);
+        return restore(s, learnerConfig(s).withContextMode(contextMode).withContextOverflow(overflow), fast, device);
+    }
+
     /** A learner from a checkpoint file; its fast states go into {@code fast}. */
     public static Learner load(Path file, FastStateStore fast, Device device) throws IOException {
         return restore(new StateCodec().readFile(file), fast, device);
