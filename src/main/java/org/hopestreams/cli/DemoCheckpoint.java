@@ -35,11 +35,11 @@ final class DemoCheckpoint {
                 : Path.of(System.getProperty("user.home"), ".cache", "hope-streams");
         Path file = dir.resolve(String.format(Locale.ROOT, "demo-%s-%d-steps-v2.ckpt", preset, steps));
         if (Files.isReadable(file)) {
-            System.out.println("hope demo: starting from the pretrained checkpoint " + file);
+            org.hopestreams.log.Logging.console().println("hope demo: starting from the pretrained checkpoint " + file);
             return file;
         }
         Files.createDirectories(dir);
-        System.out.printf("hope demo: pretraining the %s model on generated log lines (%d steps, once; cached in %s)...%n",
+        org.hopestreams.log.Logging.console().printf("hope demo: pretraining the %s model on generated log lines (%d steps, once; cached in %s)...%n",
                 preset, steps, file);
         long t0 = System.nanoTime();
         Pretrainer.Settings s = new Pretrainer.Settings(steps, BATCH, WINDOW, 3e-3, 1.0, 1);
@@ -49,7 +49,7 @@ final class DemoCheckpoint {
         new StateCodec().writeFile(file, LearnerSnapshots.withPrimedContext(Pretrainer.pretrain(HopeConfig.preset(preset),
                 LearnerConfig.defaults(), corpus, s, Device.cpu(), (step, bpb) -> last[0] = bpb), LearnerConfig.defaults(),
                 corpus));
-        System.out.printf(Locale.ROOT, "hope demo: pretrained in %.0f s, last batch %.2f bits per byte%n",
+        org.hopestreams.log.Logging.console().printf(Locale.ROOT, "hope demo: pretrained in %.0f s, last batch %.2f bits per byte%n",
                 (System.nanoTime() - t0) / 1e9, last[0]);
         return file;
     }

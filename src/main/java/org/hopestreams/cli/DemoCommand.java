@@ -8,12 +8,14 @@ import org.hopestreams.avro.TextEvent;
 import org.hopestreams.embedded.DemoStream;
 import org.hopestreams.embedded.EmbeddedKafka;
 import org.hopestreams.embedded.EmbeddedRegistry;
+import org.hopestreams.log.Logging;
 import org.hopestreams.stream.HopeStreamsConfig;
 import org.hopestreams.stream.StreamApp;
 import org.hopestreams.stream.TextEventProducer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,7 +34,9 @@ import java.util.concurrent.TimeUnit;
  * {@code demo}: everything embedded and real: an in-JVM KRaft broker, the Apicurio registry as a
  * child process, the topics, the streaming learner with its HTTP API and dashboard, and a generated
  * stream of log lines and made-up facts. Prints progress, including how surprising each fact still
- * is; Ctrl-C stops it all, leaving nothing running.
+ * is; Ctrl-C stops it all, leaving nothing running. The console shows only these lines: the logs of the broker,
+ * the registry (its child process's output), the clients and the learner go to a file ({@code --log-file}, by default
+ * {@code demo.log} in the demo's temporary folder, which is kept), or to the console too with {@code --verbose}.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Run everything embedded (broker, registry, learner, event generator) and watch facts being learned.")
@@ -60,6 +64,16 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE", description = "Any configuration key (repeatable).")
     Map<String, String> set = new LinkedHashMap<>();
 
+    @Option(names = "--log-file", paramLabel = "FILE", description = "Where the logs of the broker, the registry, "
+            + "the clients and the learner go (default: demo.log in the demo's folder, printed at start; kept after "
+            + "the demo stops).")
+    Path logFile;
+
+    @Option(names = {"-v", "--verbose"}, description = "Also show those logs on the console.")
+    boolean verbose;
+
+    private final PrintStream out = Logging.console();
+
     @Override
     public Integer call() throws Exception {
         if (rate <= 0 || rate > 10_000) {
@@ -69,9 +83,17 @@ final class DemoCommand implements Callable<Integer> {
         // Ctrl-C / SIGTERM stop the demo in order (generator, learner, registry, broker) before the JVM
         // begins to shut down: the broker's own shutdown hooks would otherwise race with its close.
         Signals.onStop(stop::countDown);
-        Path state = Files.createTempDirectory("hope-demo-state");
-        System.out.println("hope demo: starting an in-JVM Kafka broker and the Apicurio registry...");
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(); EmbeddedRegistry registry = EmbeddedRegistry.builder().start()) {
+        // The demo's folder: the learner's state (deleted at the end) and the log (kept).
+        Path dir = Files.createTempDirectory("hope-demo-");
+        Path state = Files.createDirectories(dir.resolve("state"));
+        Path log = logFile != null ? logFile : dir.resolve("demo.log");
+        // Before the broker or any client logs: libraries' logs (and what they print) to the file, the console keeps
+        // this command's lines (and ERRORs of the application's own classes).
+        Logging.toFile(log, verbose);
+        out.println("hope demo: logs in " + log.toAbsolutePath() + (verbose ? "" : " (--verbose shows them here too)"));
+        out.println("hope demo: starting an in-JVM Kafka broker and the Apicurio registry...");
+        try (EmbeddedKafka kafka = EmbeddedKafka.start();
+             EmbeddedRegistry registry = EmbeddedRegistry.builder().logFile(log).start()) {
             Map<String, Object> m = new HashMap<>();
             m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
             m.put(StreamsConfig.APPLICATION_ID_CONFIG, "hope-demo");
@@ -94,18 +116,22 @@ final class DemoCommand implements Callable<Integer> {
             HopeStreamsConfig config = new HopeStreamsConfig(m);
             StreamApp.createTopics(config, 1, (short) 1);
             try (StreamApp app = StreamApp.start(config)) {
-                System.out.printf("hope demo: learner running; dashboard http://127.0.0.1:%d/  API http://127.0.0.1:%d/v1/model"
+                out.printf("hope demo: learner running; dashboard http://127.0.0.1:%d/  API http://127.0.0.1:%d/v1/model"
                         + "  (Ctrl-C stops everything)%n", app.httpPort(), app.httpPort());
                 if (!config.originals().containsKey(HopeStreamsConfig.HTTP_AUTH_TOKENS_FILE)) {
-                    System.out.println("hope demo: API authentication is off (a local demo on 127.0.0.1; "
+                    out.println("hope demo: API authentication is off (a local demo on 127.0.0.1; "
                             + "docs/deploy.md \"Secure deployment\" for production)");
                 }
                 run(config, app, stop);
             }
         } finally {
             deleteTree(state);
+            if (logFile != null) {
+                deleteTree(dir);   // empty: the log is elsewhere
+            }
         }
-        System.out.println("hope demo: stopped; broker, registry and learner are shut down");
+        out.println("hope demo: stopped; broker, registry and learner are shut down (logs in " + log.toAbsolutePath()
+                + ")");
         return 0;
     }
 
@@ -144,7 +170,7 @@ final class DemoCommand implements Callable<Integer> {
      * One progress line: what the learner did, and for each fact how surprising it still is (bits
      * per byte of the whole fact) and the model's greedy answer to its question under the facts key.
      */
-    private static void report(HttpClient http, int port, long sent) {
+    private void report(HttpClient http, int port, long sent) {
         try {
             String model = get(http, port, "/v1/model");
             StringBuilder facts = new StringBuilder();
@@ -158,10 +184,10 @@ final class DemoCommand implements Callable<Integer> {
                 facts.append(String.format("  %s %s b/B answer \"%s\"", f[1], bpb.length() > 5 ? bpb.substring(0, 5) : bpb,
                         answer));
             }
-            System.out.printf("sent %d | version %s steps %s | facts:%s%n", sent, field(model, "modelVersion"),
+            out.printf("sent %d | version %s steps %s | facts:%s%n", sent, field(model, "modelVersion"),
                     section(model, "levelSteps"), facts);
         } catch (Exception e) {
-            System.out.println("sent " + sent + " | (learner not ready yet: " + e.getMessage() + ")");
+            out.println("sent " + sent + " | (learner not ready yet: " + e.getMessage() + ")");
         }
     }
 

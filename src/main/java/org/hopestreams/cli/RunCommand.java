@@ -1,8 +1,11 @@
 package org.hopestreams.cli;
 
 import org.apache.kafka.streams.StreamsConfig;
+import org.hopestreams.log.Logging;
 import org.hopestreams.stream.HopeStreamsConfig;
 import org.hopestreams.stream.StreamApp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,12 +45,18 @@ final class RunCommand implements Callable<Integer> {
             description = "Create missing topics with this many partitions (0 = do not create).")
     int createTopics;
 
+    @Option(names = "--log-format", paramLabel = "text|json", description = "Log lines as text or as one JSON object "
+            + "each (time, level, logger, thread, message, error) for a log collector; default: "
+            + HopeStreamsConfig.LOG_FORMAT + " (HOPE_LOG_FORMAT), else text.")
+    String logFormat;
+
     @picocli.CommandLine.Mixin
     EngineOptions engine;
 
+    private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
+
     @Override
     public Integer call() throws Exception {
-        engine.applyThreads();
         Map<String, Object> m = new HashMap<>();
         m.put(HopeStreamsConfig.DEVICE, engine.device);
         if (configFile != null) {
@@ -67,6 +76,16 @@ final class RunCommand implements Callable<Integer> {
             m.put(HopeStreamsConfig.REGISTRY_URL, registryUrl);
         }
         m.putAll(set);
+        // Before anything logs: the format from the option, else the configuration (file, environment, -D)
+        Object format = logFormat != null ? logFormat : m.get(HopeStreamsConfig.LOG_FORMAT);
+        if (format != null) {
+            Logging.Format f = Logging.Format.parse(format.toString());
+            m.put(HopeStreamsConfig.LOG_FORMAT, f.name().toLowerCase(java.util.Locale.ROOT));
+            if (f == Logging.Format.JSON) {
+                Logging.json();
+            }
+        }
+        engine.applyThreads();
         if (!m.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
             throw new IllegalArgumentException("no Kafka: give --bootstrap-servers or bootstrap.servers in --config");
         }
@@ -77,12 +96,14 @@ final class RunCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onStop(stop::countDown);
         StreamApp app = StreamApp.start(config);
-        System.out.println("hope run: application " + config.streamsProperties().get(StreamsConfig.APPLICATION_ID_CONFIG)
-                + " reading " + config.inputTopic() + "; Ctrl-C or SIGTERM stops it cleanly");
+        LOG.info("started: application {} reading {}, model {}; SIGTERM or Ctrl-C stops it cleanly",
+                config.streamsProperties().get(StreamsConfig.APPLICATION_ID_CONFIG), config.inputTopic(),
+                config.getString(HopeStreamsConfig.MODEL_INIT).isEmpty() ? config.getString(HopeStreamsConfig.MODEL_PRESET)
+                        : config.getString(HopeStreamsConfig.MODEL_INIT));
         try {
             while (stop.getCount() > 0) {
                 if (app.failure() != null) {
-                    System.err.println("error: the stream thread failed: " + app.failure());
+                    LOG.error("stopping: the stream thread failed: {}", app.failure().toString());
                     return 1;
                 }
                 stop.await(Duration.ofSeconds(1).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -90,7 +111,7 @@ final class RunCommand implements Callable<Integer> {
         } finally {
             app.close();   // leaves the group, commits, closes the stores
         }
-        System.out.println("hope run: stopped cleanly");
+        LOG.info("stopped cleanly: left the group, committed, closed the stores");
         return 0;
     }
 }

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  *     ...
  * }
  * }</pre>
- * No external process, no Docker, no fixed port: listeners bind {@code localhost} on ephemeral ports.
+ * No external process, no Docker, no fixed port: listeners bind {@code 127.0.0.1} on ephemeral ports.
  *
  * <h2>Ownership and lifecycle</h2>
  * <ul>
@@ -83,7 +83,8 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private EmbeddedKafka(KafkaClusterTestKit cluster, Duration startupTime) {
         this.cluster = cluster;
-        this.bootstrapServers = cluster.bootstrapServers();
+        // the listeners bind 127.0.0.1; the test kit names them localhost
+        this.bootstrapServers = cluster.bootstrapServers().replace("localhost:", "127.0.0.1:");
         this.startupTime = startupTime;
     }
 
@@ -107,6 +108,9 @@ public final class EmbeddedKafka implements AutoCloseable {
                 .build();
         KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes);
         Map<String, Object> props = new LinkedHashMap<>(SINGLE_NODE_DEFAULTS);
+        // The loopback address only (the test kit's own listeners say localhost, which may be any local address)
+        props.put("listeners", nodes.brokerListenerName().value() + "://127.0.0.1:0,"
+                + nodes.controllerListenerName().value() + "://127.0.0.1:0");
         props.putAll(overrides);
         props.forEach(builder::setConfigProp);
         KafkaClusterTestKit cluster = builder.build();

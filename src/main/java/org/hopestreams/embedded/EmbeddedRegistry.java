@@ -251,7 +251,10 @@ public final class EmbeddedRegistry implements AutoCloseable {
             return this;
         }
 
-        /** Where server stdout/stderr go (default: {@code <home>/registry-<port>.log}). */
+        /**
+         * Where server stdout/stderr go, appended (default: {@code <home>/registry-<port>.log}); may be the file this
+         * JVM logs to (the {@code demo}'s log).
+         */
         public Builder logFile(Path logFile) {
             this.logFile = logFile;
             return this;
@@ -293,7 +296,7 @@ public final class EmbeddedRegistry implements AutoCloseable {
             Process p = new ProcessBuilder(cmd)
                     .directory(jar.getParent().toFile())
                     .redirectErrorStream(true)
-                    .redirectOutput(log.toFile())
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();
             Thread hook = new Thread(() -> {
                 LOG.warn("Embedded registry: JVM shutting down, stopping pid {}", p.pid());

@@ -109,10 +109,12 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             if (groups.isEmpty()) {
                 learner = initial(device);
                 persistAll = true;
-                LOG.info("task {}: new {} model", context.taskId(), learner.config().preset());
+                LOG.info("task {} assigned: new {} model, version {}{}", context.taskId(), learner.config().preset(),
+                        learner.modelVersion(), config.getString(HopeStreamsConfig.MODEL_INIT).isEmpty() ? ""
+                                : " from " + config.getString(HopeStreamsConfig.MODEL_INIT));
             } else {
                 learner = restore(LearnerSnapshots.joined(groups.values()), "the stores", device);
-                LOG.info("task {}: model version {} restored from the stores ({} records learned)", context.taskId(),
+                LOG.info("task {} assigned: model version {} restored from the stores ({} records learned)", context.taskId(),
                         learner.modelVersion(), learner.levelSteps()[0]);
             }
         } catch (IOException e) {
@@ -280,6 +282,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 .setStreamTime(Instant.ofEpochMilli(Math.max(0, streamTime))).setStateBytes(bytes).build();
         context.forward(new Record<>(context.taskId().toString(), e, Math.max(0, streamTime)));
         lastCheckpointWall = wallTime;
+        LOG.info("task {}: checkpoint, model version {} ({} records learned, LOW state {} bytes)", context.taskId(),
+                version, steps[0], bytes);
         hub.checkpoint(context.taskId().partition(), version, wallTime, bytes);
     }
 

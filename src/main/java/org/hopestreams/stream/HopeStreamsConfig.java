@@ -266,6 +266,10 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String HTTP_QUERY_TIMEOUT_MS = "hope.http.query.timeout.ms";
     public static final String HTTP_BODY_MAX_BYTES = "hope.http.body.max.bytes";
     public static final String HTTP_COMPLETE_MAX_BYTES = "hope.http.complete.max.bytes";
+    /** {@code run}'s log format: text lines, or one JSON object per line (k8s); {@code --log-format} wins. */
+    public static final String LOG_FORMAT = "hope.log.format";
+    /** How often the dead letters of the last period are summed up in one log line. */
+    public static final String LOG_DLQ_INTERVAL_MS = "hope.log.dlq.interval.ms";
 
     static {
         DEF.define(HTTP_MANAGEMENT_PORT, Type.INT, 8081, Range.between(-1, 65535), Importance.HIGH,
@@ -304,7 +308,14 @@ public final class HopeStreamsConfig extends AbstractConfig {
                 .define(HTTP_BODY_MAX_BYTES, Type.INT, 65_536, Range.between(1024, 16 << 20), Importance.LOW,
                         "Largest request body; larger ones get 413 unread.")
                 .define(HTTP_COMPLETE_MAX_BYTES, Type.INT, 512, Range.between(1, 65_536), Importance.MEDIUM,
-                        "Largest maxBytes of one /v1/complete.");
+                        "Largest maxBytes of one /v1/complete.")
+                .define(LOG_FORMAT, Type.STRING, "text", ValidString.in("text", "json"), Importance.MEDIUM,
+                        "Log format of run on standard error: text lines, or one JSON object per line (time, level, "
+                                + "logger, thread, message, error) for a log collector; what anything prints becomes "
+                                + "such a line too. run --log-format wins. The k8s manifests set json.")
+                .define(LOG_DLQ_INTERVAL_MS, Type.LONG, 60_000L, Range.between(1_000, 86_400_000), Importance.LOW,
+                        "Dead letters are logged as one summary line per this period (how many, by stage and "
+                                + "reason), not one line each; each one's reason is in its hope.dlq.* headers.");
     }
 
     /**

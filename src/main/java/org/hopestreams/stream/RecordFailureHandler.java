@@ -95,7 +95,8 @@ public final class RecordFailureHandler implements ProcessingExceptionHandler, D
 
     private ProducerRecord<byte[], byte[]> deadLetter(ErrorHandlerContext c, byte[] key, byte[] value, String code,
                                                       String message) {
-        LOG.warn("{}-{}@{} goes to {} ({}): {}", c.topic(), c.partition(), c.offset(), dlqTopic, code, message);
+        // one line each at DEBUG; DeadLetterLog sums them up at WARN once a minute
+        LOG.debug("{}-{}@{} goes to {} ({}): {}", c.topic(), c.partition(), c.offset(), dlqTopic, code, message);
         hub.deadLetter("handler", code);
         Headers headers = DeadLetter.headers(c.headers(), "handler", code, message, c.topic(), c.partition(), c.offset());
         DeadLetter fitted = new DeadLetter(key, value, code).fit(headers, maxRequestBytes);

@@ -314,13 +314,14 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
      * the next round; one that refuses (no permission to change configuration, say) is left as it is, with a WARN.
      */
     private void setCompatibility() {
+        Map<String, String> set = new java.util.TreeMap<>();
         for (Map.Entry<String, String> l : levels.entrySet()) {
             try {
                 call("setting compatibility " + l.getValue() + " on subject " + l.getKey(), () -> {
                     client.setCompatibility(l.getKey(), l.getValue());
                     return null;
                 });
-                LOG.info("schema registry {}: subject {} has compatibility {}", url, l.getKey(), l.getValue());
+                set.put(l.getKey(), l.getValue());
             } catch (RegistryUnavailableException e) {
                 if (!refused(e)) {
                     throw e;
@@ -329,6 +330,9 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
             } catch (RuntimeException e) {
                 compatibilityNotSet(l, e);
             }
+        }
+        if (!set.isEmpty()) {
+            LOG.info("schema registry {}: compatibility {}", url, set);
         }
         levelsSet = true;
     }

@@ -44,8 +44,16 @@ public final class StoreRestores implements StateRestoreListener {
         synchronized (finished) {
             finished.add(r);
         }
-        LOG.info("store {} restored from {}: {} records (offsets {} to {}) in {} ms", store, changelog, totalRestored,
-                s[0], s[1], r.nanos() / 1_000_000);
+        // an empty changelog (a first start) is not worth a line
+        if (totalRestored > 0 || LOG.isDebugEnabled()) {
+            String line = String.format("store %s restored from %s: %d records (offsets %d to %d) in %d ms", store,
+                    changelog, totalRestored, s[0], s[1], r.nanos() / 1_000_000);
+            if (totalRestored > 0) {
+                LOG.info(line);
+            } else {
+                LOG.debug(line);
+            }
+        }
     }
 
     /** The restores finished so far, oldest first. */

@@ -40,10 +40,13 @@ public final class StreamApp implements AutoCloseable {
     private final org.hopestreams.serve.HttpServer http;
     private volatile Throwable failure;
     private final RegistryGate gate;
+    private final DeadLetterLog deadLetters;
 
     private StreamApp(HopeStreamsConfig config, org.apache.kafka.streams.KafkaClientSupplier clients) {
         this.config = config;
         hub.addListener(telemetry);
+        deadLetters = new DeadLetterLog(config.dlqTopic(), config.getLong(HopeStreamsConfig.LOG_DLQ_INTERVAL_MS));
+        hub.addListener(deadLetters);
         ai.djl.Device device = org.hopestreams.model.DeviceChoice.parse(config.getString(HopeStreamsConfig.DEVICE))
                 .resolve();
         queries = new org.hopestreams.serve.QueryEngine(hub, () -> streams.store(
@@ -68,6 +71,7 @@ public final class StreamApp implements AutoCloseable {
             avro = HopeTopology.avroSerde(config);
         } catch (RuntimeException e) {
             http.close();
+            deadLetters.close();
             throw e;
         }
         gate = new RegistryGate(config, avro, HopeTopology.decoder(config, avro));
@@ -80,6 +84,7 @@ public final class StreamApp implements AutoCloseable {
         } catch (RuntimeException e) {
             http.close();
             gate.close();
+            deadLetters.close();
             throw e;
         }
         streams.setGlobalStateRestoreListener(restores);
@@ -112,9 +117,8 @@ public final class StreamApp implements AutoCloseable {
             failure = e;
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
-        LOG.info("HTTP on port {}: query API, /metrics, /health, dashboard at /; application.server {}", http.port(),
-                server);
-        LOG.info("HTTP security: {}; health and metrics on port {}", httpSettings, http.managementPort());
+        LOG.info("HTTP on port {}: query API, /metrics, /health, dashboard at /; application.server {}; {}; health "
+                + "and metrics on port {}", http.port(), server, httpSettings, http.managementPort());
     }
 
     /**
@@ -251,6 +255,7 @@ public final class StreamApp implements AutoCloseable {
             queries.close();
         }
         gate.close();
+        deadLetters.close();
         metrics.close();
     }
 

@@ -23,9 +23,9 @@ public final class TextEventProducer {
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static KafkaProducer<String, TextEvent> create(HopeStreamsConfig config, Map<String, Object> extra) {
         org.apache.kafka.common.serialization.Serializer ser = HopeTopology.avroSerde(config).serializer();
-        Map<String, Object> props = new HashMap<>(extra);
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                config.originals().get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG));
+        // the cluster's address and security settings (security.protocol, sasl.*, ssl.*) as the application's
+        Map<String, Object> props = new HashMap<>(config.clientProperties());
+        props.putAll(extra);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         return new KafkaProducer<String, TextEvent>(props, new StringSerializer(), ser);
     }

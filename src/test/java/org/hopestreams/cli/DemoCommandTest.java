@@ -18,6 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * SIGTERM (what Ctrl-C sends to the JVM) with nothing left running: no registry child process.
  */
 class DemoCommandTest {
+    /** A log line as the old console showed them: "12:34:56.789 INFO NetworkClient - ..." or with a date. */
+    private static final Pattern LOG_LINE = Pattern.compile("^[0-9T:.+ -]*\\b(TRACE|DEBUG|INFO|WARN|ERROR)\\b [^ ]+ - ");
     private static final Pattern FACT = Pattern.compile("Quelt\\. ([0-9.]+) b/B answer \"([^\"]*)\"");
 
     @Test
@@ -101,6 +103,23 @@ class DemoCommandTest {
         }
         lines = output.get();
         assertTrue(lines.stream().anyMatch(l -> l.contains("hope demo: stopped")), String.join("\n", lines));
+        // The console is the demo's own lines: no library's log line, no ERROR; the logs are in the file it names.
+        List<String> logLines = lines.stream().filter(l -> LOG_LINE.matcher(l).find() || l.contains("ERROR")).toList();
+        assertTrue(logLines.isEmpty(), "no log lines on the demo's console: " + logLines.size() + "\n"
+                + String.join("\n", logLines));
+        assertTrue(lines.stream().allMatch(l -> l.startsWith("hope demo: ") || l.startsWith("sent ")),
+                "only progress lines:\n" + String.join("\n", lines));
+        java.nio.file.Path file = java.nio.file.Path.of(lines.stream().filter(l -> l.startsWith("hope demo: logs in "))
+                .findFirst().orElseThrow(() -> new AssertionError("names its log file:\n" + String.join("\n", output.get())))
+                .replaceAll("hope demo: logs in (\\S+).*", "$1"));
+        String logged = java.nio.file.Files.readString(file);
+        assertTrue(logged.contains(" org.apache.kafka."), "the libraries' logs are in " + file);
+        assertTrue(logged.contains("Bootstrap metadata"), "what the broker prints is in " + file);
+        assertTrue(logged.contains("Quarkus") || logged.contains("QUARKUS") || logged.contains("quarkus"),
+                "the registry child process's output is in " + file);
+        assertTrue(logged.lines().noneMatch(l -> l.contains(" ERROR ")), "no ERROR in a demo that went well:\n"
+                + logged.lines().filter(l -> l.contains(" ERROR ")).toList());
+        deleteTree(file.getParent());
         Thread.sleep(500);
         assertTrue(children.stream().noneMatch(ProcessHandle::isAlive),
                 "nothing the demo started is left running: " + children.stream().filter(ProcessHandle::isAlive).toList());
@@ -110,5 +129,11 @@ class DemoCommandTest {
         org.hopestreams.RequiredTools.assumeInstalled(org.hopestreams.RequiredTools.CHROMIUM, browserChecked,
                 "the demo ran and stopped as it should, but its dashboard was not checked in a browser: "
                         + org.hopestreams.serve.DashboardBrowserTest.NOT_INSTALLED);
+    }
+
+    private static void deleteTree(java.nio.file.Path p) throws java.io.IOException {
+        try (var walk = java.nio.file.Files.walk(p)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
     }
 }

@@ -243,6 +243,12 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void logsAreJsonLines() {
+        assertEquals("json", config.getData().get(HopeStreamsConfig.envName(HopeStreamsConfig.LOG_FORMAT)),
+                "the ConfigMap sets HOPE_LOG_FORMAT=json: one JSON object per log line for the log collector");
+    }
+
+    @Test
     void registryUrlNamesTheRegistryService() {
         String url = config.getData().get(HopeStreamsConfig.envName(HopeStreamsConfig.REGISTRY_URL));
         assertNotNull(url, "the ConfigMap sets HOPE_REGISTRY_URL");

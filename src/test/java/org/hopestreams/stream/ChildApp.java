@@ -79,7 +79,7 @@ final class ChildApp {
         Object registry = m.remove(HopeStreamsConfig.REGISTRY_URL);
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx768m", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
-                "-Dorg.slf4j.simpleLogger.log.org.apache.kafka.streams.KafkaStreams=info"));
+                "-Dhope.log.level.org.apache.kafka.streams.KafkaStreams=info"));
         cmd.addAll(jvmFlags);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.hopestreams.cli.HopeCli", "run",
                 "--bootstrap-servers", bootstrap.toString(), "--registry-url", registry.toString(), "--threads", "1"));
@@ -130,7 +130,7 @@ final class ChildApp {
         process.destroy();
         int code = awaitExit(Duration.ofSeconds(60));
         assertEquals(0, code, name + " on SIGTERM\n" + tail());
-        assertTrue(log().contains("hope run: stopped cleanly"), name + " closed the app\n" + tail());
+        assertTrue(log().contains("stopped cleanly"), name + " closed the app\n" + tail());
         return code;
     }
 

@@ -1,0 +1,75 @@
+package org.hopestreams.log;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The logging backend: SLF4J goes to it; levels by prefix; file mode takes what is printed; JSON lines parse. */
+class LoggingTest {
+    @AfterEach
+    void reset() {
+        System.clearProperty("hope.log.level.org.example");
+        Logging.reset();
+    }
+
+    @Test
+    void slf4jLogsThroughThisBackend() {
+        assertEquals("org.hopestreams.log.HopeLogger", LoggerFactory.getLogger("x").getClass().getName());
+    }
+
+    @Test
+    void levelsByLongestPrefixAndSystemProperties() {
+        assertEquals(Level.WARN.toInt(), Logging.levelOf("org.apache.kafka.clients.NetworkClient"));
+        assertEquals(Level.INFO.toInt(), Logging.levelOf("org.hopestreams.stream.StreamApp"));
+        assertEquals(Logging.OFF, Logging.levelOf("io.apicurio.registry.resolver.cache.ERCache"));
+        System.setProperty("hope.log.level.org.example", "debug");
+        Logging.reloadLevels();
+        assertTrue(LoggerFactory.getLogger("org.example.A").isDebugEnabled());
+        assertFalse(LoggerFactory.getLogger("org.apache.kafka.A").isInfoEnabled());
+        assertThrows(IllegalArgumentException.class, () -> Logging.parseLevel("loud"));
+    }
+
+    @Test
+    void toFileTakesLibraryLogsAndWhatIsPrinted(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("sub/demo.log");
+        Logging.toFile(file, false);
+        LoggerFactory.getLogger("org.apache.kafka.Some").warn("broker said {}", "hello", new IllegalStateException("why"));
+        LoggerFactory.getLogger("org.apache.kafka.Some").info("not at INFO");
+        System.out.println("printed by a library");
+        System.err.println("complained by a library");
+        Logging.console().println("LoggingTest: the program's own line");
+        Logging.reset();
+        String log = Files.readString(file);
+        assertTrue(log.contains("WARN [main] org.apache.kafka.Some - broker said hello"), log);
+        assertTrue(log.contains("java.lang.IllegalStateException: why"), log);
+        assertFalse(log.contains("not at INFO"), log);
+        assertTrue(log.contains("INFO [main] stdout - printed by a library"), log);
+        assertTrue(log.contains("WARN [main] stderr - complained by a library"), log);
+        assertFalse(log.contains("the program's own line"), log);
+    }
+
+    @Test
+    void jsonLinesParse() throws Exception {
+        String line = Logging.json(0, Level.WARN, "org.x.Y", "main", "a \"quoted\"\tline\nand\u0001 more",
+                new RuntimeException("boom"));
+        assertFalse(line.contains("\n"));
+        JsonNode n = new ObjectMapper().readTree(line);
+        assertEquals("1970-01-01T00:00:00Z", n.get("time").asText());
+        assertEquals("WARN", n.get("level").asText());
+        assertEquals("org.x.Y", n.get("logger").asText());
+        assertEquals("a \"quoted\"\tline\nand\u0001 more", n.get("message").asText());
+        assertTrue(n.get("error").asText().startsWith("java.lang.RuntimeException: boom"));
+    }
+}
