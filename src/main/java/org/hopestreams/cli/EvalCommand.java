@@ -118,7 +118,8 @@ final class EvalCommand implements Callable<Integer> {
     List<Double> anchor;
 
     @Option(names = "--context-overflow", defaultValue = LearnerConfig.DEFAULT_CONTEXT_OVERFLOW,
-            description = "What a full context model does, in every variant that has one: prune or clear (default: "
+            description = "What a full context model does, in every variant that has one: prune, clear or "
+                    + "prune-global (global prunes, keys clear) (default: "
                     + "${DEFAULT-VALUE}).")
     String contextOverflow;
 

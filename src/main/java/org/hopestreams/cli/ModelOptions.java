@@ -44,7 +44,7 @@ final class ModelOptions {
     String context;
 
     @Option(names = "--context-overflow", defaultValue = LearnerConfig.DEFAULT_CONTEXT_OVERFLOW, paramLabel = "POLICY",
-            description = "What a full context model does: prune or clear (default: ${DEFAULT-VALUE}).")
+            description = "What a full context model does: prune, clear or prune-global (global prunes, keys clear) (default: ${DEFAULT-VALUE}).")
     String contextOverflow;
 
     @Option(names = "--max-record-bytes", defaultValue = "65536", description = "Hard cap on a record (default: ${DEFAULT-VALUE}).")

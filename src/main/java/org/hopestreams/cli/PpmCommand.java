@@ -2,7 +2,6 @@ package org.hopestreams.cli;
 
 import org.hopestreams.context.ContextModel;
 import org.hopestreams.context.History;
-import org.hopestreams.learn.LearnerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -38,7 +37,7 @@ final class PpmCommand implements Callable<Integer> {
             description = "Bound on contexts; the model starts again empty beyond (default: ${DEFAULT-VALUE}).")
     int maxContexts;
 
-    @Option(names = "--overflow", defaultValue = LearnerConfig.DEFAULT_CONTEXT_OVERFLOW,
+    @Option(names = "--overflow", defaultValue = "prune",
             description = "What the model does when full: prune or clear (default: ${DEFAULT-VALUE}).")
     String overflow;
 

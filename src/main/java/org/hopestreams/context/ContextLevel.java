@@ -96,6 +96,49 @@ public final class ContextLevel {
     }
 
     /**
+     * What the level's context models do when full: both clear, both prune, or the global model
+     * prunes and a key's model clears ({@code prune-global}, the default: pruned key models were
+     * better prequentially but left the mixer's "key knows nothing" weights, which a fresh key's
+     * queries use, undertrained; docs/eval.md).
+     */
+    public enum Overflow {
+        CLEAR("clear", ContextModel.Overflow.CLEAR, ContextModel.Overflow.CLEAR),
+        PRUNE("prune", ContextModel.Overflow.PRUNE, ContextModel.Overflow.PRUNE),
+        PRUNE_GLOBAL("prune-global", ContextModel.Overflow.PRUNE, ContextModel.Overflow.CLEAR);
+
+        private final String id;
+        private final ContextModel.Overflow global;
+        private final ContextModel.Overflow key;
+
+        Overflow(String id, ContextModel.Overflow global, ContextModel.Overflow key) {
+            this.id = id;
+            this.global = global;
+            this.key = key;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        public ContextModel.Overflow global() {
+            return global;
+        }
+
+        public ContextModel.Overflow key() {
+            return key;
+        }
+
+        public static Overflow parse(String id) {
+            for (Overflow o : values()) {
+                if (o.id.equals(id)) {
+                    return o;
+                }
+            }
+            throw new IllegalArgumentException("context overflow '" + id + "', expected clear, prune or prune-global");
+        }
+    }
+
+    /**
      * @param mode           which predictions count
      * @param orders         context lengths besides order 0 (ascending, 1..{@link ContextModel#MAX_ORDER})
      * @param keyContexts    bound on one key's contexts (it starts again empty beyond)
@@ -105,13 +148,13 @@ public final class ContextLevel {
      * @param overflow       what a full context model does (key and global)
      */
     public record Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate,
-                         Select select, ContextModel.Overflow overflow) {
+                         Select select, Overflow overflow) {
         public Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate) {
             this(mode, orders, keyContexts, globalContexts, mixerRate, Select.MATCH);
         }
 
         public Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate, Select select) {
-            this(mode, orders, keyContexts, globalContexts, mixerRate, select, ContextModel.Overflow.CLEAR);
+            this(mode, orders, keyContexts, globalContexts, mixerRate, select, Overflow.CLEAR);
         }
 
         public Config {
@@ -219,7 +262,7 @@ public final class ContextLevel {
                     + java.util.Arrays.toString(config.orders()) + ", mixer " + config.sets() + " x " + config.inputs() + ")");
         }
         this.config = config;
-        this.global = global.overflow(config.overflow());
+        this.global = global.overflow(config.overflow().global());
         this.mixer = mixer;
     }
 
@@ -261,7 +304,7 @@ public final class ContextLevel {
 
     /** {@code key} under this level's configuration (what its model does when full); returns it. */
     public KeyContext own(KeyContext key) {
-        key.model().overflow(config.overflow());
+        key.model().overflow(config.overflow().key());
         return key;
     }
 

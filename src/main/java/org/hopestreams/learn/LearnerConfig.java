@@ -29,8 +29,8 @@ import java.util.Map;
  * @param contextGlobalContexts bound on the global context model's contexts
  * @param mixerRate      learning rate of the mixer of the exact-context level
  * @param mixerSelect    how its mixer chooses weights ({@link ContextLevel.Select}: match, match+class)
- * @param contextOverflow what a full context model does ({@link org.hopestreams.context.ContextModel.Overflow}:
- *                       clear, prune)
+ * @param contextOverflow what a full context model does ({@link ContextLevel.Overflow}: clear, prune,
+ *                       prune-global)
  * @param consolidation  what a LOW consolidation does besides LOW's step: {@code step} (nothing more) or
  *                       {@code anchor} (HIGH and MID each keep a slow copy of their weights, the anchor; at each
  *                       consolidation the anchor moves {@code anchorAbsorb} of the way to the weights, then the
@@ -56,7 +56,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     /** Measured best on the tuning and the report corpora (docs/eval.md). */
     public static final String DEFAULT_MIXER_SELECT = "match+class";
     /** Measured best on long text (docs/eval.md). */
-    public static final String DEFAULT_CONTEXT_OVERFLOW = "prune";
+    public static final String DEFAULT_CONTEXT_OVERFLOW = "prune-global";
     /** The overflow of snapshots that do not name one (written before it was an option). */
     private static final String FIRST_CONTEXT_OVERFLOW = "clear";
     public static final String CONSOLIDATION_STEP = "step";
@@ -105,7 +105,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                     + "', expected comma-separated integers such as 1,2,3,4,5,6,8,12,16");
         }
         return new ContextLevel.Config(ContextLevel.Mode.parse(mode), o, keyContexts, globalContexts, rate,
-                ContextLevel.Select.parse(select), org.hopestreams.context.ContextModel.Overflow.parse(overflow));
+                ContextLevel.Select.parse(select), ContextLevel.Overflow.parse(overflow));
     }
 
     /** The exact-context level's configuration. */
@@ -167,7 +167,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                 .withContextOverflow(other.contextOverflow);
     }
 
-    /** What a full context model does: {@code clear} or {@code prune}. */
+    /** What a full context model does: {@code clear}, {@code prune} or {@code prune-global}. */
     public LearnerConfig withContextOverflow(String overflow) {
         return with(Map.of("contextOverflow", overflow));
     }

@@ -205,10 +205,10 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     ValidString.in("match", "match+class"), Importance.LOW,
                     "How the mixer chooses its weights: match (by matched context lengths) or match+class (plus a "
                             + "set by the previous byte's class and the network's confidence; docs/eval.md).")
-            .define(CONTEXT_OVERFLOW, Type.STRING, LearnerConfig.DEFAULT_CONTEXT_OVERFLOW, ValidString.in("prune", "clear"),
-                    Importance.LOW, "What a full context model (a key's or the global one) does: prune (drop the contexts "
-                            + "seen least until three quarters of its bound remain) or clear (start again empty, as PPMd); "
-                            + "docs/eval.md.")
+            .define(CONTEXT_OVERFLOW, Type.STRING, LearnerConfig.DEFAULT_CONTEXT_OVERFLOW, ValidString.in("prune-global", "prune", "clear"),
+                    Importance.LOW, "What a full context model does: prune (drop the contexts seen least until three "
+                            + "quarters of its bound remain), clear (start again empty, as PPMd), or prune-global (the "
+                            + "global model prunes, a key's clears: measured best, docs/eval.md).")
             .define(CONSOLIDATION, Type.STRING, LearnerConfig.CONSOLIDATION_STEP,
                     ValidString.in(LearnerConfig.CONSOLIDATION_STEP, LearnerConfig.CONSOLIDATION_ANCHOR), Importance.LOW,
                     "What a LOW consolidation does besides LOW's step: step (nothing more) or anchor (HIGH and MID keep "

@@ -243,7 +243,12 @@ class ContextLevelLearnerTest {
 
     @Test
     void theOverflowPolicyIsConfigurationAndSnapshotsWithoutItKeepClearing() throws Exception {
-        assertEquals("prune", LearnerConfig.defaults().contextOverflow());
+        assertEquals("prune-global", LearnerConfig.defaults().contextOverflow());
+        try (Learner d = LearnerContractTest.tiny(withContext("mix").withContextOverflow("prune-global"), 1)) {
+            d.learn("k", records(1)[0], 0);
+            assertEquals(ContextModel.Overflow.PRUNE, d.contextLevel().global().overflow());
+            assertEquals(ContextModel.Overflow.CLEAR, d.fastStates().get("k").context().model().overflow());
+        }
         java.util.Map<String, String> old = LearnerConfig.defaults().toMap();
         old.remove("contextOverflow");
         assertEquals("clear", LearnerConfig.fromMap(old).contextOverflow(), "a snapshot from before the option clears");
