@@ -104,6 +104,19 @@ final class EvalCommand implements Callable<Integer> {
                     + "memory-off, hope+ctx, ctx-only, ppm, ppm-key, ppm-primed.")
     List<String> variants;
 
+    @Option(names = "--pretrain-window", defaultValue = "128", paramLabel = "BYTES",
+            description = "Bytes per pretraining window (default: ${DEFAULT-VALUE}).")
+    int pretrainWindow;
+
+    @Option(names = "--pretrain-recall", defaultValue = "0", paramLabel = "SHARE",
+            description = "Share of pretraining documents with recall content (pretrain --recall; default: ${DEFAULT-VALUE}).")
+    double pretrainRecall;
+
+    @Option(names = "--pretrain-carry", defaultValue = "1", paramLabel = "N",
+            description = "Pretraining windows per document, the fast memory carried across them (pretrain --carry; "
+                    + "default: ${DEFAULT-VALUE}).")
+    int pretrainCarry;
+
     @Option(names = "--mixer-rate", defaultValue = "" + LearnerConfig.DEFAULT_MIXER_RATE,
             description = "Learning rate of the exact-context level's mixer (default: ${DEFAULT-VALUE}).")
     double mixerRate;
@@ -111,6 +124,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--mixer-select", defaultValue = LearnerConfig.DEFAULT_MIXER_SELECT,
             description = "How the exact-context level's mixer chooses its weights: match or match+class (default: ${DEFAULT-VALUE}).")
     String mixerSelect;
+
+    @Option(names = "--mixer-train", defaultValue = LearnerConfig.DEFAULT_MIXER_TRAIN,
+            description = "Which of the mixer's weight sets learn from a byte: selected, or selected+keyless (also the set "
+                    + "a key that knows nothing would use) (default: ${DEFAULT-VALUE}).")
+    String mixerTrain;
 
     @Option(names = "--anchor", split = ",", defaultValue = "0.5,0.5", paramLabel = "ABSORB,PULL",
             description = "Shares of the anchor consolidation in the hope+anchor variant: what the anchor absorbs of the "
@@ -256,14 +274,13 @@ final class EvalCommand implements Callable<Integer> {
         Variant memOff = new Variant("memory-off", "HOPE cadence with the Titans memory off (conv path alone)",
                 hope.config(), period, false, false);
         // The exact-context level: mixed with HOPE, mixed without a network, and each context model alone (PPM).
+        LearnerConfig mixed = hope.config().withContext("mix", LearnerConfig.DEFAULT_CONTEXT_ORDERS,
+                LearnerConfig.DEFAULT_KEY_CONTEXTS, LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate)
+                .withMixerSelect(mixerSelect).withMixerTrain(mixerTrain);
         Variant hopeMix = new Variant("hope+ctx", "HOPE as above with the exact-context level mixed in (orders "
-                + LearnerConfig.DEFAULT_CONTEXT_ORDERS + ", mixer rate " + mixerRate + ", selection " + mixerSelect + ", "
-                + primed() + ")",
-                hope.config().withContext("mix", LearnerConfig.DEFAULT_CONTEXT_ORDERS, LearnerConfig.DEFAULT_KEY_CONTEXTS,
-                        LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate).withMixerSelect(mixerSelect), period, true, false)
-                .startingFrom(primedStart(hope.config().withContext("mix", LearnerConfig.DEFAULT_CONTEXT_ORDERS,
-                        LearnerConfig.DEFAULT_KEY_CONTEXTS, LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate)
-                        .withMixerSelect(mixerSelect), neutralText));
+                + LearnerConfig.DEFAULT_CONTEXT_ORDERS + ", mixer rate " + mixerRate + ", selection " + mixerSelect
+                + ", training " + mixerTrain + ", " + primed() + ")", mixed, period, true, false)
+                .startingFrom(primedStart(mixed, neutralText));
         // the same primed start as hope+ctx: its level's global model (the mixer of another shape starts afresh)
         Variant ppmMix = new Variant("ctx-only", "the exact-context level alone: key and global models mixed, no network ("
                 + primed() + ")", hopeMix.config().withContextMode("ppm-mix"), period, true, false)
@@ -348,22 +365,25 @@ final class EvalCommand implements Callable<Integer> {
                 return LearnerSnapshots.of(l, false);
             }
         }
-        String tag = String.format(Locale.ROOT, "pretrain-%s-memory-%s-%d-steps-%08x.ckpt", config.preset(), config.memory(),
-                steps, Arrays.hashCode(neutralText));
+        boolean plain = pretrainWindow == 128 && pretrainRecall == 0 && pretrainCarry == 1;
+        String tag = String.format(Locale.ROOT, "pretrain-%s-memory-%s-%d-steps%s-%08x.ckpt", config.preset(), config.memory(),
+                steps, plain ? "" : String.format(Locale.ROOT, "-w%d-r%g-c%d", pretrainWindow, pretrainRecall, pretrainCarry),
+                Arrays.hashCode(neutralText));
         Path ckpt = out.resolve(tag);
         if (Files.isReadable(ckpt)) {
             say("using cached %s", ckpt);
             return new StateCodec().readFile(ckpt);
         }
         int batch = quick ? 8 : 16;
-        int win = 128;
+        int win = pretrainWindow;
         double[] last = new double[1];
-        Pretrainer.Settings ps = new Pretrainer.Settings(steps, batch, win, 3e-3, 1.0, 0);
+        Pretrainer.Settings ps = new Pretrainer.Settings(steps, batch, win, 3e-3, 1.0, 0, pretrainRecall, pretrainCarry);
         StateSnapshot snapshot = Pretrainer.pretrain(config, lc, neutralText, ps, dev, (step, bpb) -> last[0] = bpb);
         new StateCodec().writeFile(ckpt, snapshot);
-        say("pretrained %s (memory %s): %d steps of %d x %d bytes on %s, last batch %.4f bpb, final rate %.2g  [%.0f s]",
-                config.preset(), config.memory(), steps, batch, win, neutral, last[0], Pretrainer.rate(ps, steps - 1),
-                secs());
+        say("pretrained %s (memory %s): %d steps of %d x %d bytes on %s%s, last batch %.4f bpb, final rate %.2g  [%.0f s]",
+                config.preset(), config.memory(), steps, batch, win, neutral, plain ? "" : String.format(Locale.ROOT,
+                        " (recall content in %.0f %% of documents of %d windows, state carried)", 100 * pretrainRecall,
+                        pretrainCarry), last[0], Pretrainer.rate(ps, steps - 1), secs());
         return snapshot;
     }
 

@@ -36,6 +36,16 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--window", defaultValue = "256", description = "Bytes per window (default: ${DEFAULT-VALUE}).")
     int window;
 
+    @Option(names = "--recall", defaultValue = "0", paramLabel = "SHARE",
+            description = "Share of documents with recall content: statements restated later and repeated spans "
+                    + "(0..1; default: ${DEFAULT-VALUE}, plain text).")
+    double recall;
+
+    @Option(names = "--carry", defaultValue = "1", paramLabel = "N",
+            description = "Windows per document, the fast memory carried from one to the next (default: ${DEFAULT-VALUE}, "
+                    + "every window fresh).")
+    int carry;
+
     @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient norm clip (default: ${DEFAULT-VALUE}).")
     double clip;
 
@@ -58,10 +68,12 @@ final class PretrainCommand implements Callable<Integer> {
             corpus.write(Files.readAllBytes(p));
         }
         byte[] bytes = corpus.toByteArray();
-        Pretrainer.Settings s = new Pretrainer.Settings(steps, batch, window, model.lr, clip, model.seed);
+        Pretrainer.Settings s = new Pretrainer.Settings(steps, batch, window, model.lr, clip, model.seed, recall, carry);
         try (ProgressBar bar = ProgressBars.create("pretrain", steps, " step", false)) {
-            System.out.printf("pretraining preset %s on %,d bytes: %d steps of %d x %d bytes, peak lr %g%n",
-                    model.hopeConfig().preset(), bytes.length, steps, batch, window, model.lr);
+            System.out.printf("pretraining preset %s on %,d bytes: %d steps of %d x %d bytes, peak lr %g%s%n",
+                    model.hopeConfig().preset(), bytes.length, steps, batch, window, model.lr,
+                    recall > 0 || carry > 1 ? String.format(", recall content in %.0f %% of documents of %d windows",
+                            100 * recall, carry) : "");
             double[] run = new double[2];
             long start = System.nanoTime();
             StateSnapshot pretrained = Pretrainer.pretrain(model.hopeConfig(), model.learnerConfig(), bytes, s,

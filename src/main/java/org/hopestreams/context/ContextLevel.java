@@ -139,6 +139,38 @@ public final class ContextLevel {
     }
 
     /**
+     * Which of the mixer's weight sets learn from a byte. {@code selected}: the set that mixed it.
+     * {@code selected+keyless}: also, where the key matched something, the set a key that knows
+     * nothing would have used, in a second step on the same byte with the key's input at uniform:
+     * while learning the key's model matches about as much as the global model (the global counts
+     * every key byte), so the "key knows nothing" sets, which every query under a fresh key uses,
+     * otherwise learn only from a key's first bytes and after it is cleared (docs/eval.md).
+     */
+    public enum Train {
+        SELECTED("selected"),
+        KEYLESS("selected+keyless");
+
+        private final String id;
+
+        Train(String id) {
+            this.id = id;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        public static Train parse(String id) {
+            for (Train t : values()) {
+                if (t.id.equals(id)) {
+                    return t;
+                }
+            }
+            throw new IllegalArgumentException("mixer training '" + id + "', expected selected or selected+keyless");
+        }
+    }
+
+    /**
      * @param mode           which predictions count
      * @param orders         context lengths besides order 0 (ascending, 1..{@link ContextModel#MAX_ORDER})
      * @param keyContexts    bound on one key's contexts (it starts again empty beyond)
@@ -146,9 +178,10 @@ public final class ContextLevel {
      * @param mixerRate      the mixer's learning rate
      * @param select         how the mixer chooses its weights
      * @param overflow       what a full context model does (key and global)
+     * @param train          which weight sets learn from a byte
      */
     public record Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate,
-                         Select select, Overflow overflow) {
+                         Select select, Overflow overflow, Train train) {
         public Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate) {
             this(mode, orders, keyContexts, globalContexts, mixerRate, Select.MATCH);
         }
@@ -157,10 +190,16 @@ public final class ContextLevel {
             this(mode, orders, keyContexts, globalContexts, mixerRate, select, Overflow.CLEAR);
         }
 
+        public Config(Mode mode, int[] orders, int keyContexts, int globalContexts, double mixerRate, Select select,
+                      Overflow overflow) {
+            this(mode, orders, keyContexts, globalContexts, mixerRate, select, overflow, Train.SELECTED);
+        }
+
         public Config {
             orders = ContextModel.checkedOrders(orders);
             java.util.Objects.requireNonNull(select, "select");
             java.util.Objects.requireNonNull(overflow, "overflow");
+            java.util.Objects.requireNonNull(train, "train");
             if (keyContexts < 1 || globalContexts < 1 || !(mixerRate >= 0) || Double.isInfinite(mixerRate)) {
                 throw new IllegalArgumentException("context level: keyContexts " + keyContexts + ", globalContexts "
                         + globalContexts + ", mixerRate " + mixerRate + ": expected bounds >= 1 and a finite rate >= 0");
@@ -325,6 +364,8 @@ public final class ContextLevel {
 
     private double run(KeyContext key, byte[] record, double[] netLogProbs, boolean learn) {
         Scratch x = new Scratch(config.inputs());
+        boolean keyless = learn && config.mode().mixes() && config.train() == Train.KEYLESS;
+        Scratch fresh = keyless ? new Scratch(config.inputs()) : null;
         double bits = 0;
         for (int t = 0; t < record.length; t++) {
             int y = record[t] & 0xff;
@@ -332,6 +373,9 @@ public final class ContextLevel {
             bits -= Math.log(Math.max(x.p[y], FLOOR)) / LN2;
             if (learn && config.mode().mixes()) {
                 mixer.learn(x.inputs, set, x.classSet, x.p, y);
+            }
+            if (keyless && (x.keyMatched > 0 || x.keyDet[0])) {
+                learnKeyless(key, netLogProbs, t, x, fresh, y);
             }
             if (learn) {
                 global.update(key.history(), y);
@@ -360,6 +404,9 @@ public final class ContextLevel {
         final double[] p = new double[256];
         /** The byte-class set added to the matched-length set, or -1. */
         int classSet = -1;
+        /** How long a context the key and the global model matched. */
+        int keyMatched;
+        int globalMatched;
 
         Scratch(int inputs) {
             this.inputs = new double[inputs][256];
@@ -370,6 +417,8 @@ public final class ContextLevel {
     private int predict(KeyContext key, double[] net, int t, Scratch x) {
         int mk = key.model().predict(key.history(), x.keyP, x.keyDet);
         int mg = global.predict(key.history(), x.globalP, x.globalDet);
+        x.keyMatched = mk;
+        x.globalMatched = mg;
         int set = config.set(mk, x.keyDet[0], mg, x.globalDet[0]);
         switch (config.mode()) {
             case PPM_KEY -> System.arraycopy(x.keyP, 0, x.p, 0, 256);
@@ -390,6 +439,24 @@ public final class ContextLevel {
             }
         }
         return set;
+    }
+
+    /**
+     * The second step of {@link Train#KEYLESS}: byte {@code y} mixed as a key that knows nothing
+     * would mix it (its input uniform, matched length 0, not deterministic; the global model's and
+     * the network's inputs as in {@code x}), and the weights of that mix take one step on it.
+     */
+    private void learnKeyless(KeyContext key, double[] net, int t, Scratch x, Scratch fresh, int y) {
+        int r = config.mode() == Mode.MIX ? 1 : 0;
+        for (int i = 0; i < fresh.inputs.length; i++) {
+            System.arraycopy(x.inputs[i], 0, fresh.inputs[i], 0, 256);
+        }
+        java.util.Arrays.fill(fresh.inputs[r], -Math.log(256));
+        int set = config.set(0, false, x.globalMatched, x.globalDet[0]);
+        int classSet = config.select() == Select.MATCH_CLASS
+                ? MATCH_SETS + classSet(key.history(), config.mode() == Mode.MIX ? net : null, t) : -1;
+        mixer.mix(fresh.inputs, set, classSet, fresh.p);
+        mixer.learn(fresh.inputs, set, classSet, fresh.p, y);
     }
 
     /** The byte-class set (0..{@link #CLASS_SETS}): the previous byte's class x the network's top probability. */

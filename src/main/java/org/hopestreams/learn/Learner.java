@@ -16,6 +16,7 @@ import org.hopestreams.model.HopeParameters;
 import org.hopestreams.model.HostTensor;
 import org.hopestreams.model.Level;
 
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -373,18 +374,34 @@ public final class Learner implements AutoCloseable {
      * one step per level; no fast state is stored. Returns the batch's mean loss in bits per byte.
      */
     double trainBatch(int[][] inputs, int[][] targets, double lr, double clip) {
+        return trainBatch(inputs, targets, new ArrayList<>(java.util.Collections.nCopies(inputs.length, (FastState) null)),
+                false, lr, clip);
+    }
+
+    /**
+     * As {@link #trainBatch(int[][], int[][], double, double)}, row r continuing {@code states.get(r)}
+     * (null: a fresh fast memory); with {@code carry} each row's state after its window replaces it in
+     * {@code states} (detached: the gradient stops at a window's start).
+     */
+    double trainBatch(int[][] inputs, int[][] targets, List<FastState> states, boolean carry, double lr, double clip) {
         FastState fresh = FastState.fresh(config);
-        List<FastState> states = new java.util.ArrayList<>();
-        for (int[] row : inputs) {
-            states.add(new FastState(fresh.tensors(), row[0]));
+        List<FastState> start = new ArrayList<>();
+        for (int r = 0; r < inputs.length; r++) {
+            start.add(states.get(r) != null ? states.get(r) : new FastState(fresh.tensors(), inputs[r][0]));
         }
         try (NDManager scope = root.newSubManager()) {
             Map<String, NDArray> leaves = Autograd.views(params, scope, true);
             NDArray loss;
             boolean was = Autograd.setRecording(true);
             try {
-                loss = model.crossEntropy(model.forward(scope, leaves, inputs, states).logits(), targets);
+                HopeModel.Output out = model.forward(scope, leaves, inputs, start);
+                loss = model.crossEntropy(out.logits(), targets);
                 Autograd.backward(loss);
+                if (carry) {
+                    for (int r = 0; r < inputs.length; r++) {
+                        states.set(r, model.toHost(out.state(), r, targets[r][targets[r].length - 1]));
+                    }
+                }
             } finally {
                 Autograd.setRecording(was);
             }

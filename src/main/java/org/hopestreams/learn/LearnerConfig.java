@@ -37,6 +37,8 @@ import java.util.Map;
  *                       weights move {@code anchorPull} of the way back to the anchor)
  * @param anchorAbsorb   share of the fast levels' drift the anchor absorbs per consolidation (0..1)
  * @param anchorPull     share of the way back to the anchor the fast levels move per consolidation (0..1)
+ * @param mixerTrain     which of the mixer's weight sets learn from a byte ({@link ContextLevel.Train}: selected,
+ *                       selected+keyless)
  */
 public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double beta1, double beta2,
                             double weightDecay, double gradClip, int windowRecords, long windowMillis,
@@ -44,7 +46,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                             int highPeriodRecords, String contextMode, String contextOrders,
                             int contextKeyContexts, int contextGlobalContexts, double mixerRate,
                             String mixerSelect, String contextOverflow, String consolidation, double anchorAbsorb,
-                            double anchorPull) {
+                            double anchorPull, String mixerTrain) {
 
     public static final double ADAM_EPS = 1e-8;
     /** The exact-context level is on by default: measured best on every corpus (docs/eval.md). */
@@ -59,6 +61,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public static final String DEFAULT_CONTEXT_OVERFLOW = "prune-global";
     /** The overflow of snapshots that do not name one (written before it was an option). */
     private static final String FIRST_CONTEXT_OVERFLOW = "clear";
+    public static final String DEFAULT_MIXER_TRAIN = "selected";
+    /** The mixer training of snapshots that do not name one (written before it was an option). */
+    private static final String FIRST_MIXER_TRAIN = "selected";
     public static final String CONSOLIDATION_STEP = "step";
     public static final String CONSOLIDATION_ANCHOR = "anchor";
     /** The selection of snapshots that do not name one (written before it was an option). */
@@ -80,7 +85,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
             throw new IllegalArgumentException("learner config highPeriodRecords = " + highPeriodRecords + ", expected >= 1");
         }
         context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate, mixerSelect,
-                contextOverflow);
+                contextOverflow, mixerTrain);
         if (!CONSOLIDATION_STEP.equals(consolidation) && !CONSOLIDATION_ANCHOR.equals(consolidation)) {
             throw new IllegalArgumentException("learner config consolidation = '" + consolidation
                     + "', expected step or anchor");
@@ -95,7 +100,7 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     }
 
     private static ContextLevel.Config context(String mode, String orders, int keyContexts, int globalContexts,
-                                               double rate, String select, String overflow) {
+                                               double rate, String select, String overflow, String train) {
         int[] o;
         try {
             o = orders.isBlank() ? new int[0]
@@ -105,13 +110,13 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                     + "', expected comma-separated integers such as 1,2,3,4,5,6,8,12,16");
         }
         return new ContextLevel.Config(ContextLevel.Mode.parse(mode), o, keyContexts, globalContexts, rate,
-                ContextLevel.Select.parse(select), ContextLevel.Overflow.parse(overflow));
+                ContextLevel.Select.parse(select), ContextLevel.Overflow.parse(overflow), ContextLevel.Train.parse(train));
     }
 
     /** The exact-context level's configuration. */
     public ContextLevel.Config contextConfig() {
         return context(contextMode, contextOrders, contextKeyContexts, contextGlobalContexts, mixerRate, mixerSelect,
-                contextOverflow);
+                contextOverflow, mixerTrain);
     }
 
     private static void positive(String name, double v) {
@@ -130,7 +135,8 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public static LearnerConfig defaults() {
         return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0, 1,
                 DEFAULT_CONTEXT_MODE, DEFAULT_CONTEXT_ORDERS, DEFAULT_KEY_CONTEXTS, DEFAULT_GLOBAL_CONTEXTS,
-                DEFAULT_MIXER_RATE, DEFAULT_MIXER_SELECT, DEFAULT_CONTEXT_OVERFLOW, CONSOLIDATION_STEP, 0.5, 0.5);
+                DEFAULT_MIXER_RATE, DEFAULT_MIXER_SELECT, DEFAULT_CONTEXT_OVERFLOW, CONSOLIDATION_STEP, 0.5, 0.5,
+                DEFAULT_MIXER_TRAIN);
     }
 
     public LearnerConfig withWarmup(int records) {
@@ -164,7 +170,12 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public LearnerConfig withContextOf(LearnerConfig other) {
         return withContext(other.contextMode, other.contextOrders, other.contextKeyContexts,
                 other.contextGlobalContexts, other.mixerRate).withMixerSelect(other.mixerSelect)
-                .withContextOverflow(other.contextOverflow);
+                .withContextOverflow(other.contextOverflow).withMixerTrain(other.mixerTrain);
+    }
+
+    /** Which of the mixer's weight sets learn from a byte: {@code selected} or {@code selected+keyless}. */
+    public LearnerConfig withMixerTrain(String train) {
+        return with(Map.of("mixerTrain", train));
     }
 
     /** What a full context model does: {@code clear}, {@code prune} or {@code prune-global}. */
@@ -239,6 +250,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         if (!contextOverflow.equals(FIRST_CONTEXT_OVERFLOW)) {
             m.put("contextOverflow", contextOverflow);
         }
+        if (!mixerTrain.equals(FIRST_MIXER_TRAIN)) {
+            m.put("mixerTrain", mixerTrain);
+        }
         if (anchored()) {
             m.put("consolidation", consolidation);
             m.put("anchorAbsorb", Double.toString(anchorAbsorb));
@@ -265,7 +279,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                 // Absent when "step" (and in snapshots written before it was an option).
                 m.getOrDefault("consolidation", CONSOLIDATION_STEP),
                 Double.parseDouble(m.getOrDefault("anchorAbsorb", "0.5")),
-                Double.parseDouble(m.getOrDefault("anchorPull", "0.5")));
+                Double.parseDouble(m.getOrDefault("anchorPull", "0.5")),
+                // Absent when "selected" (and in snapshots written before it was an option).
+                m.getOrDefault("mixerTrain", FIRST_MIXER_TRAIN));
     }
 
     private static String s(Map<String, String> m, String k) {

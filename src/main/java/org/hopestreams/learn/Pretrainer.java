@@ -4,6 +4,10 @@ import ai.djl.Device;
 import org.hopestreams.model.HopeConfig;
 import org.hopestreams.store.StateSnapshot;
 
+import org.hopestreams.model.FastState;
+
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -16,14 +20,31 @@ import java.util.SplittableRandom;
  * from them (create it with warm-up 0: a pretrained model needs none).
  */
 public final class Pretrainer {
-    /** Batch settings; {@code lr} is the peak rate. */
-    public record Settings(int steps, int batch, int window, double lr, double clip, long seed) {
+    /**
+     * Batch settings; {@code lr} is the peak rate. {@code recall}: the share of documents that carry
+     * recall content ({@link RecallText}; 0 = plain text, as before). {@code carry}: windows per
+     * document, the fast state carried from one to the next (1 = every window starts fresh, as before),
+     * so a document is {@code window x carry} bytes and recall can span windows.
+     */
+    public record Settings(int steps, int batch, int window, double lr, double clip, long seed, double recall,
+                           int carry) {
         public Settings {
-            if (steps < 1 || batch < 1 || window < 2 || !(lr > 0) || clip < 0) {
+            if (steps < 1 || batch < 1 || window < 2 || !(lr > 0) || clip < 0 || !(recall >= 0 && recall <= 1)
+                    || carry < 1) {
                 throw new IllegalArgumentException("pretraining needs steps >= 1, batch >= 1, window >= 2, lr > 0, "
-                        + "clip >= 0; got steps " + steps + ", batch " + batch + ", window " + window + ", lr " + lr
-                        + ", clip " + clip);
+                        + "clip >= 0, recall in 0..1, carry >= 1; got steps " + steps + ", batch " + batch + ", window "
+                        + window + ", lr " + lr + ", clip " + clip + ", recall " + recall + ", carry " + carry);
             }
+        }
+
+        /** Plain text, every window fresh. */
+        public Settings(int steps, int batch, int window, double lr, double clip, long seed) {
+            this(steps, batch, window, lr, clip, seed, 0, 1);
+        }
+
+        /** Bytes of one document. */
+        int documentBytes() {
+            return Math.multiplyExact(window, carry);
         }
     }
 
@@ -62,26 +83,30 @@ public final class Pretrainer {
     }
 
     static void train(Learner learner, byte[] corpus, Settings s, Progress progress) {
-        if (corpus.length < s.window() + 1) {
-            throw new IllegalArgumentException("the corpus has " + corpus.length + " bytes, pretraining windows of "
-                    + s.window() + " bytes need at least " + (s.window() + 1));
+        int docBytes = s.documentBytes();
+        if (corpus.length < docBytes + 1) {
+            throw new IllegalArgumentException("the corpus has " + corpus.length + " bytes, pretraining documents of "
+                    + docBytes + " bytes (" + s.carry() + " windows of " + s.window() + ") need at least " + (docBytes + 1));
         }
         SplittableRandom rnd = new SplittableRandom(s.seed());
+        int[][] docs = new int[s.batch()][];
+        int[] at = new int[s.batch()];
+        List<FastState> states = new ArrayList<>(java.util.Collections.nCopies(s.batch(), (FastState) null));
         for (int step = 0; step < s.steps(); step++) {
             int[][] inputs = new int[s.batch()][s.window()];
             int[][] targets = new int[s.batch()][s.window()];
             for (int r = 0; r < s.batch(); r++) {
-                int start = rnd.nextInt(corpus.length - s.window() + 1);
-                boolean fromStart = start == 0 || rnd.nextInt(16) == 0;
-                inputs[r][0] = fromStart ? HopeConfig.START : corpus[start - 1] & 0xff;
-                for (int i = 0; i < s.window(); i++) {
-                    targets[r][i] = corpus[start + i] & 0xff;
-                    if (i > 0) {
-                        inputs[r][i] = targets[r][i - 1];
-                    }
+                if (docs[r] == null || at[r] >= docBytes) {
+                    boolean recall = s.recall() > 0 && rnd.nextDouble() < s.recall();
+                    docs[r] = RecallText.document(corpus, docBytes, recall, rnd);
+                    at[r] = 0;
+                    states.set(r, null);
                 }
+                System.arraycopy(docs[r], at[r], inputs[r], 0, s.window());
+                System.arraycopy(docs[r], at[r] + 1, targets[r], 0, s.window());
+                at[r] += s.window();
             }
-            double bits = learner.trainBatch(inputs, targets, rate(s, step), s.clip());
+            double bits = learner.trainBatch(inputs, targets, states, s.carry() > 1, rate(s, step), s.clip());
             progress.step(step + 1, bits);
         }
     }

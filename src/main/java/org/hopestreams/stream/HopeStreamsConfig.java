@@ -65,6 +65,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CONTEXT_MIXER_RATE = "hope.context.mixer.rate";
     public static final String CONTEXT_MIXER_SELECT = "hope.context.mixer.select";
     public static final String CONTEXT_OVERFLOW = "hope.context.overflow";
+    public static final String CONTEXT_MIXER_TRAIN = "hope.context.mixer.train";
     public static final String CONSOLIDATION = "hope.consolidation";
     public static final String ANCHOR_ABSORB = "hope.consolidation.anchor.absorb";
     public static final String ANCHOR_PULL = "hope.consolidation.anchor.pull";
@@ -205,6 +206,11 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     ValidString.in("match", "match+class"), Importance.LOW,
                     "How the mixer chooses its weights: match (by matched context lengths) or match+class (plus a "
                             + "set by the previous byte's class and the network's confidence; docs/eval.md).")
+            .define(CONTEXT_MIXER_TRAIN, Type.STRING, LearnerConfig.DEFAULT_MIXER_TRAIN,
+                    ValidString.in("selected", "selected+keyless"), Importance.LOW,
+                    "Which of the mixer's weight sets learn from a byte: selected (the set that mixed it) or "
+                            + "selected+keyless (also, in a second step, the set a key that knows nothing would have "
+                            + "used, which queries under a fresh key use; docs/eval.md).")
             .define(CONTEXT_OVERFLOW, Type.STRING, LearnerConfig.DEFAULT_CONTEXT_OVERFLOW, ValidString.in("prune-global", "prune", "clear"),
                     Importance.LOW, "What a full context model does: prune (drop the contexts seen least until three "
                             + "quarters of its bound remain), clear (start again empty, as PPMd), or prune-global (the "
@@ -410,7 +416,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
                 .withCheckpointMillis(streamTimeCheckpoints() ? getLong(CHECKPOINT_INTERVAL_MS) : 0)
                 .withContext(getString(CONTEXT_MODE), getString(CONTEXT_ORDERS), getInt(CONTEXT_KEY_CONTEXTS),
                         getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE))
-                .withMixerSelect(getString(CONTEXT_MIXER_SELECT)).withContextOverflow(getString(CONTEXT_OVERFLOW))
+                .withMixerSelect(getString(CONTEXT_MIXER_SELECT))
+                .withMixerTrain(getString(CONTEXT_MIXER_TRAIN)).withContextOverflow(getString(CONTEXT_OVERFLOW))
                 .withConsolidation(getString(CONSOLIDATION), getDouble(ANCHOR_ABSORB), getDouble(ANCHOR_PULL));
     }
 

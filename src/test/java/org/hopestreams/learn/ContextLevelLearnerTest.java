@@ -21,12 +21,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The learner's contract (MODEL.md checks) with the exact-context level on, in each of its modes. */
 class ContextLevelLearnerTest {
-    /** {@code mode} or {@code mode:selection} (the mixer's weight selection, default match). */
+    /**
+     * {@code mode}, {@code mode:selection} or {@code mode:selection:training} (the mixer's weight
+     * selection, default match, and which sets learn, default selected).
+     */
     static LearnerConfig withContext(String mode) {
         String[] m = mode.split(":");
         return LearnerConfig.defaults().withWarmup(4).withWindow(3, 0)
                 .withContext(m[0], "1,2,3,4,6,12", 1 << 12, 1 << 14, 0.01)
-                .withMixerSelect(m.length > 1 ? m[1] : "match");
+                .withMixerSelect(m.length > 1 ? m[1] : "match").withMixerTrain(m.length > 2 ? m[2] : "selected");
     }
 
     private static byte[] utf8(String s) {
@@ -48,7 +51,8 @@ class ContextLevelLearnerTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mix", "ppm-mix", "ppm-key", "ppm-global", "mix:match+class", "ppm-mix:match+class"})
+    @ValueSource(strings = {"mix", "ppm-mix", "ppm-key", "ppm-global", "mix:match+class", "ppm-mix:match+class",
+            "mix:match+class:selected+keyless"})
     void saveLoadContinueEqualsNeverStopping(String mode) throws Exception {
         byte[][] recs = records(24);
         try (Learner a = LearnerContractTest.tiny(withContext(mode), 1)) {
@@ -239,6 +243,54 @@ class ContextLevelLearnerTest {
             assertThrows(IllegalArgumentException.class,
                     () -> LearnerSnapshots.withPrimedContext(start, lc.withContextMode("off"), text));
         }
+    }
+
+    /**
+     * {@code selected+keyless}: while a key that matched learns, the weight sets a key that knows
+     * nothing would use learn too (a second step), and those are the sets a fresh key's queries mix
+     * with; {@code selected} leaves them where they started. The option travels in snapshots.
+     */
+    @Test
+    void keylessTrainingTeachesTheSetsAFreshKeyUses() throws Exception {
+        byte[][] recs = records(12);
+        double[] start;
+        double[][] after = new double[2][];
+        String[] trains = {"selected", "selected+keyless"};
+        for (int t = 0; t < 2; t++) {
+            LearnerConfig lc = withContext("mix:match:" + trains[t]);
+            try (Learner l = LearnerContractTest.tiny(lc, 1)) {
+                start = l.contextLevel().mixer().weights();
+                l.learn("k", recs[0], 0);   // a fresh key: its sets (key bucket 0) learn in both
+                double[] afterFirst = l.contextLevel().mixer().weights();
+                for (int i = 1; i < recs.length; i++) {
+                    l.learn("k", recs[i], i);
+                }
+                after[t] = l.contextLevel().mixer().weights();
+                int changed = 0;
+                int n = lc.contextConfig().inputs();
+                // the sets of key bucket 0 and global bucket 1..3 (set indices 4..15 in the set order): the key knows
+                // nothing, the global model something; one key alone never gets there (global counts what it counts)
+                for (int i = 4 * n; i < 16 * n; i++) {
+                    changed += after[t][i] != afterFirst[i] ? 1 : 0;
+                }
+                if (t == 0) {
+                    assertEquals(0, changed, "selected: a key that matched does not train the fresh-key sets");
+                } else {
+                    assertTrue(changed > 0, "selected+keyless: the fresh-key sets learn from a matching key's bytes");
+                }
+                assertTrue(!java.util.Arrays.equals(start, after[t]));
+                StateSnapshot s = LearnerSnapshots.of(l, true);
+                try (Learner b = LearnerSnapshots.restore(s, new InMemoryFastStateStore(), Device.cpu())) {
+                    assertEquals(trains[t], b.learnerConfig().mixerTrain());
+                    assertEquals(lc.contextConfig().train(), b.contextLevel().config().train());
+                }
+            }
+        }
+        java.util.Map<String, String> old = LearnerConfig.defaults().toMap();
+        old.remove("mixerTrain");
+        assertEquals("selected", LearnerConfig.fromMap(old).mixerTrain(), "a snapshot from before the option");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> withContext("mix").withMixerTrain("all"))
+                .getMessage().contains("all"));
     }
 
     @Test
