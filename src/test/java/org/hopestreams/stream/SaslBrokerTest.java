@@ -57,7 +57,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the application creates its topics and learns the records it is sent through either listener; on the TLS listener
  * it is configured as an operator does it ({@code STREAMS_*} environment variables, the CA as a PEM file, as
  * {@code k8s/base/configmap.yaml}). With a wrong password, or without the CA in its trust store, it stops at once
- * with a sentence that names the problem and the settings to check, not a retry loop.
+ * with a sentence that names the problem and the settings to check, not a retry loop. The two Kafka identities of
+ * {@code k8s/base} work with exactly the ACLs that {@code kafka-users.yaml} gives them (read from it): the learners'
+ * user {@code hope-streams} learns with exactly-once, and the registry of {@code registry.yaml} (Apicurio's
+ * KafkaSQL storage, started with that file's environment) stores the schemas as {@code apicurio-registry}.
  */
 class SaslBrokerTest {
     private static final String USER = "hope-app";
@@ -102,8 +105,8 @@ class SaslBrokerTest {
         b.setConfigProp(tls + "ssl.keystore.password", TestCerts.PASSWORD);
         b.setConfigProp(tls + "ssl.key.password", TestCerts.PASSWORD);
         // The kit turns on the standard authorizer (no ACL, no access): the application's user is a super user here
-        // (docs/deploy.md gives the ACLs of a real cluster), and so is ANONYMOUS, the broker itself registering over
-        // the kit's PLAINTEXT controller listener (clients reach only the SASL listeners).
+        // (the tests of k8s/base's users give those their ACLs), and so is ANONYMOUS, the broker itself registering
+        // over the kit's PLAINTEXT controller listener (clients reach only the SASL listeners).
         b.setConfigProp("super.users", "User:plain-admin;User:ANONYMOUS;User:" + USER);
         cluster = b.build();
         cluster.format();
@@ -161,44 +164,58 @@ class SaslBrokerTest {
                 + "\" password=\"" + password + "\";";
     }
 
+    /** The test configuration of {@code appId}, without topic names (the defaults) and security settings. */
     private static Map<String, Object> appConfig(String bootstrap, String registryUrl, String appId, Path state) {
         Map<String, Object> m = StreamTestSupport.appConfig(bootstrap, registryUrl, appId, state);
-        StreamTestSupport.topics(m, appId);
         m.put(HopeStreamsConfig.DEVICE, "cpu");
         return m;
     }
 
-    /** The kit's SASL_PLAINTEXT listener, SCRAM-SHA-256. */
+    /** The kit's SASL_PLAINTEXT listener, SCRAM-SHA-256 as the application's user (a super user here). */
     private static HopeStreamsConfig config(String appId, String password, Path state) {
         Map<String, Object> m = appConfig(cluster.bootstrapServers(), REGISTRY.apiUrl(), appId, state);
-        m.put("security.protocol", "SASL_PLAINTEXT");
-        m.put("sasl.mechanism", "SCRAM-SHA-256");
-        m.put("sasl.jaas.config", jaas(password));
-        return new HopeStreamsConfig(new HashMap<>(m));
+        StreamTestSupport.topics(m, appId);
+        return new HopeStreamsConfig(kitListener(m, password));
     }
 
-    /**
-     * The SASL_SSL listener, configured through the environment variables of {@code k8s/base/configmap.yaml} and
-     * the StatefulSet ({@code STREAMS_SECURITY_PROTOCOL}, {@code STREAMS_SASL_MECHANISM},
-     * {@code STREAMS_SSL_TRUSTSTORE_TYPE}/{@code _LOCATION}: the CA as PEM, {@code STREAMS_SASL_JAAS_CONFIG});
-     * without {@code trustCa} no trust store is given (the JVM's default CAs, which do not know this one).
-     */
+    private static Map<String, Object> kitListener(Map<String, Object> m, String password) {
+        Map<String, Object> out = new HashMap<>(m);
+        out.put("security.protocol", "SASL_PLAINTEXT");
+        out.put("sasl.mechanism", "SCRAM-SHA-256");
+        out.put("sasl.jaas.config", jaas(password));
+        return out;
+    }
+
+    /** The SASL_SSL listener as the application's user, topics named after {@code appId}. */
     private static HopeStreamsConfig tlsConfig(String appId, boolean trustCa, Path state) {
         return tlsConfig(appId, trustCa, REGISTRY.apiUrl(), state);
     }
 
     private static HopeStreamsConfig tlsConfig(String appId, boolean trustCa, String registryUrl, Path state) {
+        Map<String, Object> m = appConfig(tlsBootstrap, registryUrl, appId, state);
+        StreamTestSupport.topics(m, appId);
+        return new HopeStreamsConfig(tlsListener(m, USER, PASSWORD, trustCa));
+    }
+
+    /**
+     * {@code m} on the SASL_SSL listener as {@code user}, through the environment variables of
+     * {@code k8s/base/configmap.yaml} and the StatefulSet ({@code STREAMS_SECURITY_PROTOCOL},
+     * {@code STREAMS_SASL_MECHANISM}, {@code STREAMS_SSL_TRUSTSTORE_TYPE}/{@code _LOCATION}: the CA as PEM,
+     * {@code STREAMS_SASL_JAAS_CONFIG}); without {@code trustCa} no trust store is given (the JVM's default CAs,
+     * which do not know this one).
+     */
+    private static Map<String, Object> tlsListener(Map<String, Object> m, String user, String password, boolean trustCa) {
         Map<String, String> env = new HashMap<>();
         env.put("STREAMS_SECURITY_PROTOCOL", "SASL_SSL");
         env.put("STREAMS_SASL_MECHANISM", "SCRAM-SHA-512");
-        env.put("STREAMS_SASL_JAAS_CONFIG", jaas(PASSWORD));
+        env.put("STREAMS_SASL_JAAS_CONFIG", jaas(user, password));
         if (trustCa) {
             env.put("STREAMS_SSL_TRUSTSTORE_TYPE", "PEM");
             env.put("STREAMS_SSL_TRUSTSTORE_LOCATION", certs.pem("kafka-ca").toString());
         }
-        Map<String, Object> m = appConfig(tlsBootstrap, registryUrl, appId, state);
-        m.putAll(HopeStreamsConfig.fromEnvironment(env));
-        return new HopeStreamsConfig(new HashMap<>(m));
+        Map<String, Object> out = new HashMap<>(m);
+        out.putAll(HopeStreamsConfig.fromEnvironment(env));
+        return out;
     }
 
     @Test
@@ -212,8 +229,17 @@ class SaslBrokerTest {
     }
 
     private static void learnsThrough(HopeStreamsConfig config, String listener) throws Exception {
-        StreamApp.createTopics(config, 1, (short) 1);
-        try (KafkaProducer<String, TextEvent> producer = TextEventProducer.create(config, Map.of())) {
+        learnsThrough(config, config, listener);
+    }
+
+    /**
+     * {@code input} creates the topics and sends 8 records; the application, configured by {@code config}, learns
+     * them.
+     */
+    private static void learnsThrough(HopeStreamsConfig input, HopeStreamsConfig config, String listener)
+            throws Exception {
+        StreamApp.createTopics(input, 1, (short) 1);
+        try (KafkaProducer<String, TextEvent> producer = TextEventProducer.create(input, Map.of())) {
             for (TextEvent e : StreamTestSupport.shortEvents(8, List.of("a", "b"), 1_700_000_000_000L, 100)) {
                 producer.send(new ProducerRecord<>(config.inputTopic(), e.getKey(), e));
             }
@@ -241,6 +267,29 @@ class SaslBrokerTest {
     void withoutTheCaItStopsAtOnceNamingTheCertificate(@TempDir Path dir) throws Exception {
         stopsAtOnce(tlsConfig("tls-untrusted", false, dir), "This application does not trust Kafka's TLS certificate",
                 List.of("ssl.truststore.location", "not retrying"), List.of("PKIX", "certification path"));
+    }
+
+    /**
+     * The learners' KafkaUser of {@code k8s/base/kafka-users.yaml}: the user {@code hope-streams}, not a super user,
+     * holding exactly the ACLs written there, with the default application id and topic names that they name,
+     * learns through the SASL_SSL listener with exactly-once (its transactional ids, its group, its internal
+     * topics). The topics and the input come from elsewhere, as in the cluster (the topic operator, the producers):
+     * the kit's super user here.
+     */
+    @Test
+    void learnsAsTheK8sKafkaUserWithOnlyItsAcls(@TempDir Path dir) throws Exception {
+        String user = "hope-streams";
+        String password = "learner-secret";
+        try (Admin admin = kitAdmin()) {
+            addScramUser(admin, user, password, ScramMechanism.SCRAM_SHA_512);
+            admin.createAcls(strimziAcls(k8sDocument(new YAMLMapper(), "kafka-users.yaml", "KafkaUser", user), user))
+                    .all().get(30, TimeUnit.SECONDS);
+        }
+        Map<String, Object> m = appConfig(tlsBootstrap, REGISTRY.apiUrl(), "hope-streams", dir);
+        HopeStreamsConfig input = new HopeStreamsConfig(kitListener(
+                appConfig(cluster.bootstrapServers(), REGISTRY.apiUrl(), "hope-streams", dir), PASSWORD));
+        learnsThrough(input, new HopeStreamsConfig(tlsListener(m, user, password, true)),
+                "SASL_SSL/SCRAM-SHA-512 as the KafkaUser " + user);
     }
 
     /**
