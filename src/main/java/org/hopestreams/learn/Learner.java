@@ -287,10 +287,39 @@ public final class Learner implements AutoCloseable {
      *     {@link UnreadableStateException} having changed nothing, then continue with the rest)
      */
     public List<LearnOutcome> learnBatch(List<BatchItem> items) {
+        return learnBatch(items, null);
+    }
+
+    /**
+     * As {@link #learnBatch(List)}, telling {@code afterEach} after each sub-batch (and after each record
+     * learned or rejected alone) the index of its first item and its outcomes, before the next one starts:
+     * a caller that must act between sub-batches (write a LOW version that a sub-batch consolidated) does it there.
+     */
+    public List<LearnOutcome> learnBatch(List<BatchItem> items,
+                                         java.util.function.BiConsumer<Integer, List<LearnOutcome>> afterEach) {
         if (queryOnly) {
             throw new IllegalStateException("a query learner does not learn");
         }
-        List<LearnOutcome> out = new java.util.ArrayList<>(items.size());
+        List<LearnOutcome> out = new java.util.ArrayList<>(items.size()) {
+            @Override
+            public boolean add(LearnOutcome o) {
+                super.add(o);
+                if (afterEach != null) {
+                    afterEach.accept(size() - 1, List.of(o));
+                }
+                return true;
+            }
+
+            @Override
+            public boolean addAll(java.util.Collection<? extends LearnOutcome> os) {
+                int start = size();
+                super.addAll(os);
+                if (afterEach != null) {
+                    afterEach.accept(start, List.copyOf(os));
+                }
+                return true;
+            }
+        };
         int i = 0;
         while (i < items.size()) {
             BatchItem first = items.get(i);
@@ -354,13 +383,15 @@ public final class Learner implements AutoCloseable {
                     items.get(rows.get(0)).streamTimeMs()))
                     : learnRows(rows.stream().map(items::get).toList(), states);
             int r = 0;
+            List<LearnOutcome> sub = new java.util.ArrayList<>(j - i);
             for (int k = i; k < j; k++) {
                 if (rejectedHere.contains(k)) {
-                    out.add(rejected(validate(items.get(k).bytes()), items.get(k).bytes().length));
+                    sub.add(rejected(validate(items.get(k).bytes()), items.get(k).bytes().length));
                 } else {
-                    out.add(learned.get(r++));
+                    sub.add(learned.get(r++));
                 }
             }
+            out.addAll(sub);
             i = j;
         }
         return out;
