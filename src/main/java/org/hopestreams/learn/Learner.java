@@ -913,6 +913,11 @@ public final class Learner implements AutoCloseable {
         return counters.steps.clone();
     }
 
+    /** Records learned so far (accepted; with batches HIGH steps fewer times than this). */
+    public long recordsLearned() {
+        return counters.records;
+    }
+
     public long modelVersion() {
         return counters.version;
     }

@@ -80,6 +80,12 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private final List<Pending> pending = new ArrayList<>();
     private final Set<String> pendingKeys = new HashSet<>();
     private long nextPending;
+    /**
+     * The wall clock of the linger: the system's, not {@link ProcessorContext#currentSystemTimeMs}, which Kafka
+     * Streams caches per processing round (a round that learns slowly would make records look older than they
+     * are, and batches would be cut by the linger where they need not be).
+     */
+    java.util.function.LongSupplier wallClock = System::currentTimeMillis;
 
     /** A record waiting for its batch: its arrival number (its key in the store) and its wall-clock arrival. */
     private record Pending(long seq, Record<String, LearnRecord> record, long arrivedWallMs) {
@@ -124,7 +130,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             } else {
                 learner = restore(LearnerSnapshots.joined(groups.values()), "the stores", device);
                 LOG.info("task {}: model version {} restored from the stores ({} records learned)", context.taskId(),
-                        learner.modelVersion(), learner.levelSteps()[0]);
+                        learner.modelVersion(), learner.recordsLearned());
             }
         } catch (IOException e) {
             throw new IllegalStateException("task " + context.taskId() + ": cannot load the model: " + e.getMessage(), e);
@@ -211,7 +217,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             }
             long seq = nextPending++;
             pendingStore.put(org.apache.kafka.common.utils.Bytes.wrap(versionName(seq)), PendingCodec.encode(record));
-            pending.add(new Pending(seq, record, context.currentSystemTimeMs()));
+            pending.add(new Pending(seq, record, wallClock.getAsLong()));
             pendingKeys.add(key);
             if (pending.size() >= batchRecords()) {
                 flushPending();
@@ -232,10 +238,10 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         handle(record, o, consolidations, midSteps, t0);
     }
 
-    /** The wall-clock linger: learns a batch whose first record has waited long enough. */
-    void lingered(long wallTime) {
-        if (!closed && !pending.isEmpty()
-                && wallTime - pending.get(0).arrivedWallMs() >= config.getLong(HopeStreamsConfig.BATCH_LINGER_MS)) {
+    /** The wall-clock linger: learns a batch whose first record has waited long enough (by {@link #wallClock}). */
+    void lingered(long punctuationTime) {
+        if (!closed && !pending.isEmpty() && wallClock.getAsLong() - pending.get(0).arrivedWallMs()
+                >= config.getLong(HopeStreamsConfig.BATCH_LINGER_MS)) {
             flushPending();
         }
     }
@@ -247,7 +253,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             while (it.hasNext()) {
                 var kv = it.next();
                 long seq = ByteBuffer.wrap(kv.key.get()).getLong();
-                stored.add(new Pending(seq, PendingCodec.decode(kv.value), context.currentSystemTimeMs()));
+                stored.add(new Pending(seq, PendingCodec.decode(kv.value), wallClock.getAsLong()));
             }
         }
         stored.sort(java.util.Comparator.comparingLong(Pending::seq));
@@ -286,7 +292,15 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             List<LearnOutcome> outs = learner.learnBatch(items, (start, os) -> {
                 long nanos = (System.nanoTime() - t0) / Math.max(1, os.size());
                 if (learner.consolidations() > seen[0]) {
-                    consolidated(context.currentSystemTimeMs());   // before the events of the sub-batch that did it
+                    // The sub-batch's first record opened the period (as a record alone does, it counts in the
+                    // stream time of the consolidation); written before the events of the sub-batch.
+                    for (int k = 0; k < os.size(); k++) {
+                        if (os.get(k).accepted()) {
+                            streamTime = Math.max(streamTime, batch.get(base + start + k).record().timestamp());
+                            break;
+                        }
+                    }
+                    consolidated(context.currentSystemTimeMs());
                     seen[0] = learner.consolidations();
                 }
                 for (int k = 0; k < os.size(); k++) {
@@ -421,7 +435,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             checkpoints.delete(versionName(kept.get(i)));
         }
         long[] steps = learner.levelSteps();
-        CheckpointEvent e = CheckpointEvent.newBuilder().setModelVersion(version).setRecords(steps[0])
+        CheckpointEvent e = CheckpointEvent.newBuilder().setModelVersion(version).setRecords(learner.recordsLearned())
                 .setHighSteps(steps[0]).setMidSteps(steps[1]).setLowSteps(steps[2])
                 .setWallTime(Instant.ofEpochMilli(wallTime))
                 .setStreamTime(Instant.ofEpochMilli(Math.max(0, streamTime))).setStateBytes(bytes).build();

@@ -86,6 +86,7 @@ class BatchedProcessorTest {
 
         void start() {
             processor = new HopeProcessor(new HopeStreamsConfig(config));
+            processor.wallClock = ctx::currentSystemTimeMs;
             processor.init(ctx);
         }
 
@@ -101,7 +102,8 @@ class BatchedProcessorTest {
         void linger() {
             var punctuator = ctx.scheduledPunctuators().stream()   // the current life's (the last scheduled)
                     .filter(c -> c.getInterval().toMillis() == LINGER).reduce((a, b) -> b).orElseThrow();
-            punctuator.getPunctuator().punctuate(ctx.currentSystemTimeMs() + LINGER);
+            ctx.setCurrentSystemTimeMs(ctx.currentSystemTimeMs() + LINGER);
+            punctuator.getPunctuator().punctuate(ctx.currentSystemTimeMs());
         }
 
         void commit() {
