@@ -135,13 +135,17 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or gpu (default: ${DEFAULT-VALUE}).")
     String device;
 
-    /** The text the context level's global model is primed with, or null when it starts empty. */
-    private byte[] primeText(byte[] neutralText) {
+    /**
+     * The start of a variant whose context level is primed with the pretraining text under {@code lc}
+     * (each start primed once), or the start as it is when priming is off.
+     */
+    private java.util.function.UnaryOperator<StateSnapshot> primedStart(LearnerConfig lc, byte[] neutralText) {
         if (neutralText == null || contextPrimeBytes != null && contextPrimeBytes == 0) {
-            return null;
+            return st -> st;
         }
-        return contextPrimeBytes == null ? neutralText
-                : Arrays.copyOf(neutralText, Math.min(contextPrimeBytes, neutralText.length));
+        int maxBytes = contextPrimeBytes == null ? Integer.MAX_VALUE : contextPrimeBytes;
+        Map<StateSnapshot, StateSnapshot> primed = new java.util.IdentityHashMap<>();
+        return st -> primed.computeIfAbsent(st, x -> LearnerSnapshots.withPrimedContext(x, lc, neutralText, maxBytes));
     }
 
     private String primed() {
@@ -217,13 +221,7 @@ final class EvalCommand implements Callable<Integer> {
         int warm = fromScratch ? segRecs : 0;
         ContinualEval.Starts starts = memory -> startCache.computeIfAbsent(memory, m -> {
             try {
-                StateSnapshot s = start(base.withMemory(m), neutralText, steps, dev, neutral);
-                byte[] prime = primeText(neutralText);
-                if (prime != null) {
-                    s = LearnerSnapshots.withPrimedContext(s, LearnerConfig.defaults().withMixerSelect(mixerSelect)
-                            .withContextOverflow(contextOverflow), prime);
-                }
-                return s;
+                return start(base.withMemory(m), neutralText, steps, dev, neutral);
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -262,21 +260,23 @@ final class EvalCommand implements Callable<Integer> {
                 + LearnerConfig.DEFAULT_CONTEXT_ORDERS + ", mixer rate " + mixerRate + ", selection " + mixerSelect + ", "
                 + primed() + ")",
                 hope.config().withContext("mix", LearnerConfig.DEFAULT_CONTEXT_ORDERS, LearnerConfig.DEFAULT_KEY_CONTEXTS,
-                        LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate).withMixerSelect(mixerSelect), period, true, false);
-        Variant ppmMix = new Variant("ctx-only", "the exact-context level alone: key and global models mixed, no network (" + primed() + ")",
-                hopeMix.config().withContextMode("ppm-mix"), period, true, false);
+                        LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate).withMixerSelect(mixerSelect), period, true, false)
+                .startingFrom(primedStart(hope.config().withContext("mix", LearnerConfig.DEFAULT_CONTEXT_ORDERS,
+                        LearnerConfig.DEFAULT_KEY_CONTEXTS, LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate)
+                        .withMixerSelect(mixerSelect), neutralText));
+        // the same primed start as hope+ctx: its level's global model (the mixer of another shape starts afresh)
+        Variant ppmMix = new Variant("ctx-only", "the exact-context level alone: key and global models mixed, no network ("
+                + primed() + ")", hopeMix.config().withContextMode("ppm-mix"), period, true, false)
+                .startingFrom(hopeMix.start());
         Variant ppm = new Variant("ppm", "classical PPM (order " + PPM_ORDER + ", method D escapes + SEE, exclusion) over "
                 + "all keys, no network", hopeMix.config().withContext("ppm-global", PPM_ORDERS,
                 LearnerConfig.DEFAULT_KEY_CONTEXTS, LearnerConfig.DEFAULT_GLOBAL_CONTEXTS, mixerRate), period, true, false);
         Variant ppmKey = new Variant("ppm-key", "classical PPM as above, one model per key, no network",
                 ppm.config().withContextMode("ppm-key"), period, true, false);
         // The classical baseline given the same prior text as the context level (the network has it by pretraining).
-        byte[] ppmPrime = primeText(neutralText);
-        Map<StateSnapshot, StateSnapshot> primedStarts = new java.util.IdentityHashMap<>();
         Variant ppmPrimed = new Variant("ppm-primed", "classical PPM as `ppm`, its model primed with the same "
                 + "pretraining text as the context level (up to half its bound)", ppm.config(), period, true, false)
-                .startingFrom(st -> ppmPrime == null ? st : primedStarts.computeIfAbsent(st,
-                        x -> LearnerSnapshots.withPrimedContext(x, ppm.config(), ppmPrime)));
+                .startingFrom(primedStart(ppm.config(), neutralText));
 
         // 1. domain cycling (with the passkey probes on each final model)
         Map<String, List<CycleResult>> cycling = new LinkedHashMap<>();

@@ -14,7 +14,6 @@ import picocli.CommandLine.Option;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -79,9 +78,8 @@ final class PretrainCommand implements Callable<Integer> {
                     });
             LearnerConfig lc = model.learnerConfig();
             if (lc.contextConfig().mode() != ContextLevel.Mode.OFF && (contextPrimeBytes == null || contextPrimeBytes > 0)) {
-                byte[] prime = contextPrimeBytes == null ? bytes
-                        : Arrays.copyOf(bytes, Math.min(bytes.length, contextPrimeBytes));
-                pretrained = LearnerSnapshots.withPrimedContext(pretrained, lc, prime);
+                pretrained = LearnerSnapshots.withPrimedContext(pretrained, lc, bytes,
+                        contextPrimeBytes == null ? Integer.MAX_VALUE : contextPrimeBytes);
                 System.out.printf("primed the exact-context level's global model with %,d bytes of the corpus%n",
                         Long.parseLong(pretrained.meta(LearnerSnapshots.PRIMED_BYTES)));
             }

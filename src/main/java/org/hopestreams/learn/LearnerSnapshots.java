@@ -109,12 +109,17 @@ public final class LearnerSnapshots {
      * stops when the model holds half its bound ({@link #primeGlobal}).
      */
     public static StateSnapshot withPrimedContext(StateSnapshot start, LearnerConfig lc, byte[] text) {
+        return withPrimedContext(start, lc, text, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #withPrimedContext(StateSnapshot, LearnerConfig, byte[])}, counting at most the first {@code maxBytes} of {@code text}. */
+    public static StateSnapshot withPrimedContext(StateSnapshot start, LearnerConfig lc, byte[] text, int maxBytes) {
         ContextLevel.Config cc = lc.contextConfig();
         if (cc.mode() == ContextLevel.Mode.OFF) {
             throw new IllegalArgumentException("priming the exact-context level needs a configuration with it on");
         }
         ContextLevel level = new ContextLevel(cc);
-        int counted = primeGlobal(level.global(), text);
+        int counted = primeGlobal(level.global(), text, maxBytes);
         StateSnapshot.Builder b = StateSnapshot.builder();
         start.meta().forEach((name, v) -> {
             if (!name.equals(PRIMED_BYTES)) {
@@ -135,13 +140,14 @@ public final class LearnerSnapshots {
     /**
      * Counts {@code text} into {@code global} (one history through it) until it is spent or the model
      * holds half its bound of contexts, so that the stream has the other half before the model
-     * would start again empty. Returns the bytes counted.
+     * would start again empty, or {@code maxBytes} are counted. Returns the bytes counted.
      */
-    public static int primeGlobal(ContextModel global, byte[] text) {
+    public static int primeGlobal(ContextModel global, byte[] text, int maxBytes) {
         org.hopestreams.context.History h = new org.hopestreams.context.History();
         int limit = global.maxContexts() / 2;
+        int end = Math.min(text.length, Math.max(maxBytes, 0));
         int n = 0;
-        while (n < text.length && global.size() < limit) {
+        while (n < end && global.size() < limit) {
             int b = text[n++] & 0xff;
             global.update(h, b);
             h.append(b);
