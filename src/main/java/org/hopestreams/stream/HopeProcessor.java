@@ -56,6 +56,11 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     /** Records waiting for their batch ({@code hope.batch.records} > 1), by arrival number; deleted when learned. */
     public static final String PENDING = "pending-batch";
     private static final Logger LOG = LoggerFactory.getLogger(HopeProcessor.class);
+    /**
+     * The wall-clock linger is checked this many times per linger: a batch that is not full waits at most
+     * 1 + 1/{@value} lingers (checked once per linger, a record that came just after a check waited almost two).
+     */
+    static final int LINGER_CHECKS = 4;
     /** The TTL check runs every TTL, at least once a minute, so that a long TTL still expires keys promptly. */
     private static final long TTL_CHECK_MAX_MS = 60_000;
 
@@ -160,8 +165,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                     PunctuationType.WALL_CLOCK_TIME, this::checkpointNow);
         }
         if (batchRecords() > 1 || !pending.isEmpty()) {
-            long linger = config.getLong(HopeStreamsConfig.BATCH_LINGER_MS);
-            context.schedule(Duration.ofMillis(linger), PunctuationType.WALL_CLOCK_TIME, this::lingered);
+            context.schedule(Duration.ofMillis(lingerCheckMs(config.getLong(HopeStreamsConfig.BATCH_LINGER_MS))),
+                    PunctuationType.WALL_CLOCK_TIME, this::lingered);
         }
         long ttl = config.getLong(HopeStreamsConfig.KEYS_TTL_MS);
         if (ttl > 0) {
@@ -238,6 +243,11 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             return;
         }
         handle(record, o, consolidations, midSteps, t0);
+    }
+
+    /** How often the wall-clock linger is checked: {@link #LINGER_CHECKS} times per linger, 1 ms apart at the least. */
+    static long lingerCheckMs(long lingerMs) {
+        return Math.max(1, lingerMs / LINGER_CHECKS);
     }
 
     /** The wall-clock linger: learns a batch whose first record has waited long enough (by {@link #wallClock}). */
@@ -443,8 +453,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 .setStreamTime(Instant.ofEpochMilli(Math.max(0, streamTime))).setStateBytes(bytes).build();
         context.forward(new Record<>(context.taskId().toString(), e, Math.max(0, streamTime)));
         lastCheckpointWall = wallTime;
-        LOG.info("task {}: checkpoint, model version {} ({} records learned, LOW state {} bytes)", context.taskId(),
-                version, steps[0], bytes);
+        LOG.info("task {}: checkpoint, model version {} ({} records learned, {} HIGH steps, LOW state {} bytes)",
+                context.taskId(), version, learner.recordsLearned(), steps[0], bytes);
         hub.checkpoint(context.taskId().partition(), version, wallTime, bytes);
     }
 

@@ -239,7 +239,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
                             + "holds. 1 learns every record at once, as before.")
             .define(BATCH_LINGER_MS, Type.LONG, 100L, Range.atLeast(1), Importance.LOW,
                     "With " + BATCH_RECORDS + " > 1: a batch that is not full is learned once its first record has "
-                            + "waited this long (wall clock) or a record comes this much stream time after it.")
+                            + "waited this long (wall clock, checked every quarter of it: at most 1.25 times this) or "
+                            + "a record comes this much stream time after it.")
             .define(KEYS_TTL_MS, Type.LONG, 0L, Range.atLeast(0), Importance.MEDIUM,
                     "Fast memories of keys with no record for longer than this, ms of stream time, are deleted "
                             + "(tombstones in the changelog; checked every min(ttl, 1 min) of wall time); the key "

@@ -3,6 +3,7 @@ package org.hopestreams.stream;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.StateStore;
 import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
@@ -81,12 +82,17 @@ class BatchedProcessorTest {
                 ctx.addStateStore(s);
             }
             open.addAll(stores);
+            ctx.setCurrentSystemTimeMs(0);
             start();
         }
+
+        /** Wall time of the current life's {@code init}: where Kafka Streams starts its wall-clock punctuations. */
+        long started;
 
         void start() {
             processor = new HopeProcessor(new HopeStreamsConfig(config));
             processor.wallClock = ctx::currentSystemTimeMs;
+            started = ctx.currentSystemTimeMs();
             processor.init(ctx);
         }
 
@@ -98,12 +104,32 @@ class BatchedProcessorTest {
                     ("record " + i + " of " + key).getBytes(StandardCharsets.UTF_8), time, 0, 1, "in", 0, i), time));
         }
 
+        /** The current life's linger punctuation (the last scheduled; the only wall-clock one in this configuration). */
+        MockProcessorContext.CapturedPunctuator lingerPunctuation() {
+            return ctx.scheduledPunctuators().stream().filter(c -> c.getType() == PunctuationType.WALL_CLOCK_TIME)
+                    .reduce((a, b) -> b).orElseThrow();
+        }
+
         /** The linger punctuation, fired long after the last record arrived. */
         void linger() {
-            var punctuator = ctx.scheduledPunctuators().stream()   // the current life's (the last scheduled)
-                    .filter(c -> c.getInterval().toMillis() == LINGER).reduce((a, b) -> b).orElseThrow();
             ctx.setCurrentSystemTimeMs(ctx.currentSystemTimeMs() + LINGER);
-            punctuator.getPunctuator().punctuate(ctx.currentSystemTimeMs());
+            lingerPunctuation().getPunctuator().punctuate(ctx.currentSystemTimeMs());
+        }
+
+        /**
+         * Moves the wall clock to {@code to}, firing the linger punctuation at each of its times on the way, as Kafka
+         * Streams does: every interval after {@link #start}.
+         */
+        void wallClockTo(long to) {
+            var p = lingerPunctuation();
+            long interval = p.getInterval().toMillis();
+            for (long at = started + interval; at <= to; at += interval) {
+                if (at > ctx.currentSystemTimeMs()) {
+                    ctx.setCurrentSystemTimeMs(at);
+                    p.getPunctuator().punctuate(at);
+                }
+            }
+            ctx.setCurrentSystemTimeMs(to);
         }
 
         void commit() {
@@ -152,6 +178,25 @@ class BatchedProcessorTest {
             assertEquals(i / 3 + 1, events.get(i).getHighSteps(), "HIGH steps once per batch, record " + i);
             assertEquals(100L * i / 1000, events.get(i).getMidSteps(), "MID per second of stream time, record " + i);
         }
+        t.processor.close();
+    }
+
+    /**
+     * The wall-clock linger bounds a waiting record's wait by about the linger, wherever it falls between two
+     * checks: here a record comes 100 ms after the task started, and is learned within 1.25 lingers of that.
+     * (Checked once per linger, as before, it waited until the second check, 1.9 lingers: the 30 s linger of
+     * CrashRecoveryTest's batched runs held the input's last records for up to a minute.)
+     */
+    @Test
+    void aBatchThatIsNotFullWaitsAboutTheLingerNotTwice() {
+        Task t = new Task("linger");
+        t.process(1);   // at wall time 100 ms
+        t.wallClockTo(100 + LINGER - 1);
+        assertEquals(0, t.events().size(), "not before the linger");
+        assertEquals(1, t.waiting());
+        t.wallClockTo(100 + LINGER * 5 / 4);
+        assertEquals(1, t.events().size(), "learned within 1.25 lingers of its arrival");
+        assertEquals(0, t.waiting());
         t.processor.close();
     }
 
