@@ -108,7 +108,7 @@ final class ChildApp {
             if (System.nanoTime() > end) {
                 StringBuilder tails = new StringBuilder();
                 for (ChildApp c : alive) {
-                    tails.append(c.tail()).append('\n');
+                    tails.append(c.tail()).append('\n').append(c.threadDump()).append('\n');
                 }
                 fail(topic + ": only " + count + " of " + n + " records committed in " + deadline + "\n" + tails);
             }
@@ -183,6 +183,32 @@ final class ChildApp {
         List<String> lines = log().lines().toList();
         return "---- tail of " + log + " ----\n"
                 + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+    }
+
+    /**
+     * A thread dump of the child ({@code jstack}), also written beside its log as NAME.threads.txt; the stream
+     * thread's part when that can be found, for a failure message.
+     */
+    String threadDump() {
+        if (!process.isAlive()) {
+            return "(" + name + " has exited: no thread dump)";
+        }
+        try {
+            Path jstack = Path.of(System.getProperty("java.home"), "bin", "jstack");
+            Process p = new ProcessBuilder(jstack.toString(), Long.toString(process.pid())).redirectErrorStream(true)
+                    .start();
+            String dump = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            Path file = log.resolveSibling(name + ".threads.txt");
+            Files.writeString(file, dump);
+            int at = dump.indexOf("StreamThread-");
+            int start = at < 0 ? 0 : dump.lastIndexOf("\n\"", at) + 1;
+            int end = at < 0 ? dump.length() : dump.indexOf("\n\n", at);
+            return "---- threads of " + name + " (all in " + file + ") ----\n"
+                    + dump.substring(start, end < 0 ? dump.length() : end);
+        } catch (IOException | InterruptedException e) {
+            return "(no thread dump of " + name + ": " + e + ")";
+        }
     }
 
     /** Records learned in the model this child restored first, 0 if it started a new model. */

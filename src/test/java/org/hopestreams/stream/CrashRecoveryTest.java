@@ -59,6 +59,7 @@ class CrashRecoveryTest {
     private static final int N = 240;
     private static final long T0 = 1_000_000L;
     private static final long STEP_MS = 250L;
+    private static final List<String> KEYS = List.of("doc-a", "doc-b", "doc-c", "doc-d");
     private static final String INPUT = "crash.events";
     /** The crashed run's input: the same events with poison records among them ({@link #poisoned}). */
     private static final String POISONED = "crash.poisoned.events";
@@ -84,8 +85,9 @@ class CrashRecoveryTest {
 
     /**
      * B = 1 learns record by record; B = 8 batches (hope.batch.records = 8, a linger of 30 s of stream and wall
-     * time, so that batches are cut only by a key already waiting, here every 4 records, and the input's end):
-     * kills fall mid-batch, with records waiting in the pending-batch store, and the result must still be bit-exact.
+     * time, so that batches are cut only by a key already waiting, here every 4 records; a last record of a waiting
+     * key ends the input, see {@link #input}): kills fall mid-batch, with records waiting in the pending-batch store,
+     * and the result must still be bit-exact.
      */
     @org.junit.jupiter.params.ParameterizedTest(name = "hope.batch.records = {0}")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 8})
@@ -214,9 +216,18 @@ class CrashRecoveryTest {
         Files.writeString(LOGS.resolve(p + "summary.txt"), summary);
     }
 
-    /** The fixed input: 4 keys, short texts, event times 250 ms apart (a MID window per 4, a LOW period per 20). */
-    private static List<TextEvent> input() {
-        return StreamTestSupport.shortEvents(N, List.of("doc-a", "doc-b", "doc-c", "doc-d"), T0, STEP_MS);
+    /**
+     * The fixed input: 4 keys, short texts, event times 250 ms apart (a MID window per 4, a LOW period per 20). Batched,
+     * one more record of the last batch's first key ends it: that record learns the last batch, as a waiting key's
+     * record does, where the wall-clock linger would hold it for 30-40 s in each of the two runs that reach the end;
+     * it is none of the N records the comparisons read, and is left waiting in the pending-batch store by both.
+     */
+    private List<TextEvent> input() {
+        List<TextEvent> events = new ArrayList<>(StreamTestSupport.shortEvents(N, KEYS, T0, STEP_MS));
+        if (batch > 1) {
+            events.add(StreamTestSupport.event("ev-end", KEYS.get(N % KEYS.size()), "the end", T0 + STEP_MS * N));
+        }
+        return events;
     }
 
     /**
