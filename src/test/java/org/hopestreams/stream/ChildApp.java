@@ -32,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 final class ChildApp {
     private static final Pattern RESTORED = Pattern.compile("restored from the stores \\((\\d+) records learned\\)");
     private static final Pattern HTTP_PORT = Pattern.compile("HTTP on port (\\d+)");
+    private static final Pattern STREAM_THREAD = Pattern.compile("\n\"[^\"\n]*-StreamThread-\\d+\" ");
 
     final String name;
     final Process process;
@@ -201,9 +202,9 @@ final class ChildApp {
             p.waitFor(30, TimeUnit.SECONDS);
             Path file = log.resolveSibling(name + ".threads.txt");
             Files.writeString(file, dump);
-            int at = dump.indexOf("StreamThread-");
-            int start = at < 0 ? 0 : dump.lastIndexOf("\n\"", at) + 1;
-            int end = at < 0 ? dump.length() : dump.indexOf("\n\n", at);
+            Matcher m = STREAM_THREAD.matcher(dump);   // the stream thread itself, not its clients' threads
+            int start = m.find() ? m.start() + 1 : 0;
+            int end = start == 0 ? dump.length() : dump.indexOf("\n\n", start);
             return "---- threads of " + name + " (all in " + file + ") ----\n"
                     + dump.substring(start, end < 0 ? dump.length() : end);
         } catch (IOException | InterruptedException e) {
