@@ -46,6 +46,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--chunk", defaultValue = "16", description = "Memory chunk length b (default: ${DEFAULT-VALUE}).")
     int chunk;
 
+    @Option(names = "--batch-records", defaultValue = "1,4,8,16,32", split = ",", paramLabel = "B",
+            description = "Batch sizes to sweep: B records of B distinct keys learned in one forward and backward "
+                    + "(hope.batch.records; default: ${DEFAULT-VALUE}).")
+    List<Integer> batchRecords;
+
     @Option(names = "--text", paramLabel = "FILE", description = "Text to learn (default: generated English-like text).")
     Path text;
 
@@ -92,40 +97,71 @@ final class BenchCommand implements Callable<Integer> {
         double gflops = matmulGflops(device);
         System.out.printf("device %s, %s threads; matmul roofline %.1f GFLOP/s (best of 256x128@128x512, "
                 + "256x512@512x128, 512x512@512x512)%n", device, engine.threads == 0 ? "default" : engine.threads, gflops);
-        System.out.printf("%-6s %10s %5s %14s %14s %10s %12s %9s  %s%n", "preset", "params", "b", "learn bytes/s",
-                "score bytes/s", "ms/record", "MFLOP/byte", "roofline", "time per record (ms)");
+        System.out.printf("%-6s %10s %5s %4s %14s %14s %10s %8s %12s %9s  %s%n", "preset", "params", "b", "B",
+                "learn bytes/s", "score bytes/s", "ms/record", "speedup", "MFLOP/byte", "roofline",
+                "time per record (ms)");
         for (String preset : presets) {
             HopeConfig c = HopeConfig.preset(preset).withChunk(chunk);
-            try (Learner l = Learner.create(c, LearnerConfig.defaults().withWarmup(0).withContextMode(context), 0, new InMemoryFastStateStore(),
-                    device)) {
-                for (int i = 0; i < 5; i++) {
-                    l.learn("k", record(data, i), i);
+            double single = 0;
+            for (int batch : batchRecords) {
+                if (batch < 1) {
+                    throw new IllegalArgumentException("--batch-records " + batch + " must be >= 1");
                 }
-                Map<String, Double> before = l.phaseSeconds();
-                long t0 = System.nanoTime();
-                for (int i = 5; i < records + 5; i++) {
-                    l.learn("k", record(data, i), i);
+                try (Learner l = Learner.create(c, LearnerConfig.defaults().withWarmup(0).withContextMode(context), 0,
+                        new InMemoryFastStateStore(), device)) {
+                    int n = Math.max(records, batch) / batch * batch;   // whole batches
+                    int[] next = {0};
+                    learnBatch(l, data, batch, Math.max(5, batch), next);   // warm: one batch (at least 5 records)
+                    Map<String, Double> before = l.phaseSeconds();
+                    long t0 = System.nanoTime();
+                    learnBatch(l, data, batch, n, next);
+                    double learnSecs = (System.nanoTime() - t0) / 1e9;
+                    double scoreRate = Double.NaN;
+                    if (batch == batchRecords.get(0)) {
+                        long t1 = System.nanoTime();
+                        for (int i = 0; i < Math.min(n, records); i++) {
+                            l.score("k" + i % batch, record(data, i + 5));
+                        }
+                        scoreRate = (double) Math.min(n, records) * recordBytes / ((System.nanoTime() - t1) / 1e9);
+                    }
+                    double bytes = (double) n * recordBytes;
+                    double flops = flopsPerByte(c);
+                    double achieved = bytes / learnSecs * flops / 1e9;
+                    if (single == 0) {
+                        single = bytes / learnSecs;
+                    }
+                    StringBuilder phases = new StringBuilder();
+                    l.phaseSeconds().forEach((k, v) -> phases.append(String.format("%s %.1f  ", k,
+                            (v - before.get(k)) * 1000 / n)));
+                    System.out.printf("%-6s %,10d %5d %4d %,14.0f %14s %10.2f %7.2fx %12.2f %8.1f%%  %s%n", preset,
+                            HopeParameters.count(c, null), chunk, batch, bytes / learnSecs,
+                            Double.isNaN(scoreRate) ? "" : String.format("%,.0f", scoreRate), learnSecs * 1000 / n,
+                            bytes / learnSecs / single, flops / 1e6, 100 * achieved / gflops, phases.toString().trim());
                 }
-                double learnSecs = (System.nanoTime() - t0) / 1e9;
-                long t1 = System.nanoTime();
-                for (int i = 5; i < records + 5; i++) {
-                    l.score("k", record(data, i));
-                }
-                double scoreSecs = (System.nanoTime() - t1) / 1e9;
-                double bytes = (double) records * recordBytes;
-                double flops = flopsPerByte(c);
-                double achieved = bytes / learnSecs * flops / 1e9;
-                StringBuilder phases = new StringBuilder();
-                l.phaseSeconds().forEach((k, v) -> phases.append(String.format("%s %.1f  ", k,
-                        (v - before.get(k)) * 1000 / records)));
-                System.out.printf("%-6s %,10d %5d %,14.0f %,14.0f %10.2f %12.2f %8.1f%%  %s%n", preset,
-                        HopeParameters.count(c, null), chunk, bytes / learnSecs, bytes / scoreSecs,
-                        learnSecs * 1000 / records, flops / 1e6, 100 * achieved / gflops, phases.toString().trim());
             }
         }
+        System.out.println("B: records of B distinct keys per forward and backward (hope.batch.records); speedup "
+                + "against the preset's first B; time per record: the batch's phases divided by its records");
         System.out.println("roofline = (learn bytes/s x FLOP/byte) / matmul GFLOP/s; FLOP/byte = 3 x forward, "
                 + "forward = 2 x multiply-adds (projections, CMS, head, memory reads/writes, conv)");
         return 0;
+    }
+
+    /** Learns {@code n} records in batches of {@code batch} distinct keys, records taken in turn from the data. */
+    private void learnBatch(Learner l, byte[] data, int batch, int n, int[] next) {
+        int per = data.length / recordBytes;
+        for (int done = 0; done < n; done += batch) {
+            List<Learner.BatchItem> items = new java.util.ArrayList<>(batch);
+            for (int r = 0; r < batch && done + r < n; r++) {
+                int i = next[0]++;
+                items.add(new Learner.BatchItem("k" + r, record(data, i % per), i));
+            }
+            if (items.size() == 1) {
+                l.learn(items.get(0).key(), items.get(0).bytes(), items.get(0).streamTimeMs());
+            } else {
+                l.learnBatch(items);
+            }
+        }
     }
 
     private byte[] record(byte[] data, int i) {

@@ -15,7 +15,9 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -51,6 +53,12 @@ final class LearnCommand implements Callable<Integer> {
     @Option(names = "--passes", defaultValue = "1", description = "Read the file this many times (default: ${DEFAULT-VALUE}).")
     int passes;
 
+    @Option(names = "--batch-records", defaultValue = "1", paramLabel = "B",
+            description = "Learn B records of B keys in one forward and backward (hope.batch.records): the file is "
+                    + "cut into B contiguous parts, learned side by side as keys KEY/0 .. KEY/B-1, one record of each "
+                    + "per batch (default: ${DEFAULT-VALUE}: the whole file as one key, record by record).")
+    int batchRecords;
+
     @Option(names = "--no-progress", description = "No progress bar (logs, CI).")
     boolean noProgress;
 
@@ -62,8 +70,9 @@ final class LearnCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (recordBytes < 1 || checkpointRecords < 1 || passes < 1) {
-            throw new IllegalArgumentException("--record-bytes, --checkpoint-records and --passes must be >= 1");
+        if (recordBytes < 1 || checkpointRecords < 1 || passes < 1 || batchRecords < 1) {
+            throw new IllegalArgumentException("--record-bytes, --checkpoint-records, --passes and --batch-records "
+                    + "must be >= 1");
         }
         if (!Files.isReadable(text)) {
             throw new IllegalArgumentException("cannot read --text " + text);
@@ -93,8 +102,51 @@ final class LearnCommand implements Callable<Integer> {
             long start = System.nanoTime();
             long records = 0;
             byte[] buf = new byte[recordBytes];
+            if (batchRecords > 1) {
+                byte[] all0 = Files.readAllBytes(text);
+                byte[] data = new byte[all0.length * passes];
+                for (int pass = 0; pass < passes; pass++) {
+                    System.arraycopy(all0, 0, data, pass * all0.length, all0.length);
+                }
+                long part = (data.length / batchRecords + recordBytes - 1) / recordBytes * recordBytes;
+                for (long off = 0; off < part && (maxRecords == 0 || records < maxRecords); off += recordBytes) {
+                    List<Learner.BatchItem> items = new ArrayList<>();
+                    for (int k = 0; k < batchRecords; k++) {
+                        long from = k * part + off;
+                        long to = Math.min(Math.min(data.length, (k + 1) * part), from + recordBytes);
+                        if (from < to && (maxRecords == 0 || records + items.size() < maxRecords)) {
+                            items.add(new Learner.BatchItem(key + "/" + k,
+                                    Arrays.copyOfRange(data, (int) from, (int) to), records + items.size()));
+                        }
+                    }
+                    long midBefore = learner.levelSteps()[1];
+                    List<LearnOutcome> os = learner.learnBatch(items);
+                    for (int k = 0; k < os.size(); k++) {
+                        LearnOutcome o = os.get(k);
+                        int n = items.get(k).bytes().length;
+                        records++;
+                        if (o.accepted()) {
+                            all.add(o.bitsPerByte(), n);
+                            period.add(o.bitsPerByte(), n);
+                            window.add(o.bitsPerByte(), n);
+                        } else {
+                            out.println("record " + records + " rejected: " + o.reason());
+                        }
+                        bar.step();
+                        if (records % checkpointRecords == 0) {
+                            learner.checkpoint();
+                            row(out, learner, records, all, period, lastWindow, start);
+                            period = new Tally();
+                        }
+                    }
+                    if (learner.levelSteps()[1] != midBefore) {
+                        lastWindow = window.mean();
+                        window = new Tally();
+                    }
+                }
+            }
             outer:
-            for (int pass = 0; pass < passes; pass++) {
+            for (int pass = 0; pass < (batchRecords > 1 ? 0 : passes); pass++) {
                 try (InputStream in = new BufferedInputStream(Files.newInputStream(text), 1 << 16)) {
                     int n;
                     while ((n = in.readNBytes(buf, 0, recordBytes)) > 0) {

@@ -262,6 +262,295 @@ public final class Learner implements AutoCloseable {
         }
     }
 
+    /** A record of a batch: its key, bytes and stream time (see {@link #learnBatch}). */
+    public record BatchItem(String key, byte[] bytes, long streamTimeMs) {
+    }
+
+    /**
+     * Learns a batch of records (docs/streaming.md "Batched learning"): the list is cut, in order, into
+     * sub-batches, each learned in one forward and one backward with each record in its own row (its
+     * key's fast state). A sub-batch ends before a record whose key it already holds (so a key's records
+     * are learned in order, each after the one before), before a record that opens a new stream-time MID
+     * window or LOW period, and at the record that closes a record-count window (or HIGH period); during
+     * warm-up records are learned one at a time. In a sub-batch every record is scored before any weight
+     * changes; then the keys' fast states are stored, the exact-context level learns record after record
+     * (each with its own network log-probabilities), and the levels take the batch's gradient: HIGH
+     * steps once on the sum, MID and LOW add the sum and count its records. Clipping: each level's
+     * summed gradient is clipped to {@code gradClip} times the sub-batch's records (one backward yields
+     * no per-record gradients); a sub-batch of one record is {@link #learn} itself.
+     *
+     * <p>Records that are empty or over the cap are rejected in place. If any record of a sub-batch has
+     * a non-finite loss, log-probability or gradient, nothing of the batch's forward is kept and its
+     * records are learned one at a time with {@link #learn} (which rejects the bad one).
+     *
+     * @return one outcome per record, in order, for a prefix of {@code items}: the learner stops before a
+     *     record whose key's stored state cannot be read (learn that one with {@link #learn}, which throws
+     *     {@link UnreadableStateException} having changed nothing, then continue with the rest)
+     */
+    public List<LearnOutcome> learnBatch(List<BatchItem> items) {
+        return learnBatch(items, null);
+    }
+
+    /**
+     * As {@link #learnBatch(List)}, telling {@code afterEach} after each sub-batch (and after each record
+     * learned or rejected alone) the index of its first item and its outcomes, before the next one starts:
+     * a caller that must act between sub-batches (write a LOW version that a sub-batch consolidated) does it there.
+     */
+    public List<LearnOutcome> learnBatch(List<BatchItem> items,
+                                         java.util.function.BiConsumer<Integer, List<LearnOutcome>> afterEach) {
+        if (queryOnly) {
+            throw new IllegalStateException("a query learner does not learn");
+        }
+        List<LearnOutcome> out = new java.util.ArrayList<>(items.size()) {
+            @Override
+            public boolean add(LearnOutcome o) {
+                super.add(o);
+                if (afterEach != null) {
+                    afterEach.accept(size() - 1, List.of(o));
+                }
+                return true;
+            }
+
+            @Override
+            public boolean addAll(java.util.Collection<? extends LearnOutcome> os) {
+                int start = size();
+                super.addAll(os);
+                if (afterEach != null) {
+                    afterEach.accept(start, List.copyOf(os));
+                }
+                return true;
+            }
+        };
+        int i = 0;
+        while (i < items.size()) {
+            BatchItem first = items.get(i);
+            String bad = validate(first.bytes());
+            if (bad != null) {
+                out.add(rejected(bad, first.bytes().length));
+                i++;
+                continue;
+            }
+            boolean single = inWarmup() || items.size() - i == 1 || config.selfModifying()
+                    || (context != null && !context.config().mode().usesNetwork());
+            if (single) {
+                try {
+                    stateOf(first.key());
+                } catch (UnreadableStateException e) {
+                    return out;
+                }
+                out.add(learn(first.key(), first.bytes(), first.streamTimeMs()));
+                i++;
+                continue;
+            }
+            // Form the sub-batch: records i .. j-1, with the rejected ones among them answered in place.
+            List<Integer> rows = new java.util.ArrayList<>();
+            List<FastState> states = new java.util.ArrayList<>();
+            java.util.Set<String> keys = new java.util.HashSet<>();
+            Clock clock = new Clock();
+            int j = i;
+            java.util.Set<Integer> rejectedHere = new java.util.HashSet<>();
+            while (j < items.size()) {
+                BatchItem it = items.get(j);
+                String why = validate(it.bytes());
+                if (why != null) {
+                    rejectedHere.add(j);
+                    j++;
+                    continue;
+                }
+                if (!rows.isEmpty() && (keys.contains(it.key()) || clock.opens(it.streamTimeMs()))) {
+                    break;
+                }
+                FastState st;
+                try {
+                    st = stateOf(it.key());
+                } catch (UnreadableStateException e) {
+                    break;   // it starts the next sub-batch, where it is reported
+                }
+                clock.add(it.streamTimeMs());
+                rows.add(j);
+                states.add(st);
+                keys.add(it.key());
+                j++;
+                if (clock.closesByCount()) {
+                    break;
+                }
+            }
+            if (rows.isEmpty()) {
+                return out;   // the first record's key has an unreadable state
+            }
+            // Rejected records inside the sub-batch: answered in order after it (they change nothing).
+            List<LearnOutcome> learned = rows.size() == 1
+                    ? List.of(learn(items.get(rows.get(0)).key(), items.get(rows.get(0)).bytes(),
+                    items.get(rows.get(0)).streamTimeMs()))
+                    : learnRows(rows.stream().map(items::get).toList(), states);
+            int r = 0;
+            List<LearnOutcome> sub = new java.util.ArrayList<>(j - i);
+            for (int k = i; k < j; k++) {
+                if (rejectedHere.contains(k)) {
+                    sub.add(rejected(validate(items.get(k).bytes()), items.get(k).bytes().length));
+                } else {
+                    sub.add(learned.get(r++));
+                }
+            }
+            out.addAll(sub);
+            i = j;
+        }
+        return out;
+    }
+
+    /**
+     * Where a sub-batch must end (see {@link #learnBatch}): a simulation of the MID and LOW stream-time
+     * clocks and the record-count windows, as {@link #advanceStreamTime} and {@link #applyLevels} move them.
+     */
+    private final class Clock {
+        long window = counters.window;
+        long low = counters.lowWindow;
+        long mid = levels.get(Level.MID).accumulated;
+        long high = levels.get(Level.HIGH).accumulated;
+
+        /** Whether a record at this stream time would close the MID window or the LOW period. */
+        boolean opens(long t) {
+            boolean w = learnerConfig.windowMillis() > 0 && window != Long.MIN_VALUE
+                    && Math.floorDiv(t, learnerConfig.windowMillis()) > window;
+            boolean p = learnerConfig.checkpointMillis() > 0 && low != Long.MIN_VALUE
+                    && Math.floorDiv(t, learnerConfig.checkpointMillis()) > low;
+            return w || p;
+        }
+
+        void add(long t) {
+            if (learnerConfig.windowMillis() > 0) {
+                long w = Math.floorDiv(t, learnerConfig.windowMillis());
+                if (window != Long.MIN_VALUE && w > window && mid > 0) {
+                    mid = 0;   // the window closes before this record's gradient is added
+                }
+                window = Math.max(window, w);
+            }
+            if (learnerConfig.checkpointMillis() > 0) {
+                low = Math.max(low, Math.floorDiv(t, learnerConfig.checkpointMillis()));
+            }
+            mid++;
+            high++;
+        }
+
+        /** Whether the records so far fill the record-count MID window or HIGH period. */
+        boolean closesByCount() {
+            return (learnerConfig.windowRecords() > 0 && mid >= learnerConfig.windowRecords())
+                    || (learnerConfig.highPeriodRecords() > 1 && high >= learnerConfig.highPeriodRecords());
+        }
+    }
+
+    /** One forward and one backward for records of distinct keys (see {@link #learnBatch}). */
+    private List<LearnOutcome> learnRows(List<BatchItem> rows, List<FastState> states) {
+        phases.start();
+        int n = rows.size();
+        List<byte[]> records = rows.stream().map(BatchItem::bytes).toList();
+        try (NDManager scope = root.newSubManager()) {
+            Map<String, NDArray> leaves = Autograd.views(params, scope, true);
+            HopeModel.BatchLoss loss;
+            double[] nats;
+            boolean was = Autograd.setRecording(true);
+            try {
+                loss = model.batchLoss(scope, leaves, records, states);
+                nats = loss.rowNats().toType(DataType.FLOAT64, false).toDoubleArray();
+                phases.lap(PhaseTimes.Phase.FORWARD);
+                for (double v : nats) {
+                    if (!Double.isFinite(v)) {
+                        return oneByOne(rows);
+                    }
+                }
+                Autograd.backward(loss.total());
+                phases.lap(PhaseTimes.Phase.BACKWARD);
+            } finally {
+                Autograd.setRecording(was);
+            }
+            Map<Level, NDArray> grads = new EnumMap<>(Level.class);
+            for (LevelOptimizer opt : levels.values()) {
+                NDArray g = flatGradient(opt, leaves, scope);
+                double sq = g.square().sum().toType(DataType.FLOAT64, false).getDouble();
+                if (!Double.isFinite(sq)) {
+                    return oneByOne(rows);
+                }
+                double norm = Math.sqrt(sq);
+                double clip = learnerConfig.gradClip() * n;
+                if (clip > 0 && norm > clip) {
+                    g = g.mul(clip / (norm + 1e-12));
+                }
+                grads.put(opt.level, g);
+            }
+            double[] lp = null;
+            if (context != null) {
+                lp = loss.logProbs().stopGradient().toType(DataType.FLOAT64, false).toDoubleArray();
+                for (int r = 0; r < n; r++) {
+                    int t = (int) loss.logProbs().getShape().get(1);
+                    for (int k = r * t * 256, e = k + records.get(r).length * 256; k < e; k++) {
+                        if (!Double.isFinite(lp[k])) {
+                            return oneByOne(rows);
+                        }
+                    }
+                }
+            }
+            phases.lap(PhaseTimes.Phase.GRADIENTS);
+            double[] bits = new double[n];
+            List<FastState> next = new java.util.ArrayList<>(loss.states());
+            for (int r = 0; r < n; r++) {
+                bits[r] = nats[r] / LN2;
+                if (context != null) {
+                    int t = (int) loss.logProbs().getShape().get(1);
+                    int len = records.get(r).length;
+                    double[] own = java.util.Arrays.copyOfRange(lp, r * t * 256, (r * t + len) * 256);
+                    KeyContext kc = ownKeyContext(states.get(r));
+                    bits[r] = context.learn(kc, records.get(r), own) / len;
+                    next.set(r, next.get(r).withContext(kc));
+                    dirty.add(StateGroup.CONTEXT);
+                }
+            }
+            for (int r = 0; r < n; r++) {
+                advanceStreamTime(rows.get(r).streamTimeMs());
+            }
+            for (int r = 0; r < n; r++) {
+                fast.put(rows.get(r).key(), next.get(r));
+            }
+            phases.lap(PhaseTimes.Phase.STATE);
+            applyBatchLevels(grads, n, scope);
+            counters.records += n;
+            phases.lap(PhaseTimes.Phase.UPDATE);
+            List<LearnOutcome> out = new java.util.ArrayList<>(n);
+            long[] steps = levelSteps();
+            for (int r = 0; r < n; r++) {
+                out.add(new LearnOutcome(true, null, records.get(r).length, bits[r], loss.surprise()[r], steps,
+                        counters.version));
+            }
+            return out;
+        }
+    }
+
+    /** The fallback of a batch with a non-finite value: every record by itself, as {@link #learn} does it. */
+    private List<LearnOutcome> oneByOne(List<BatchItem> rows) {
+        List<LearnOutcome> out = new java.util.ArrayList<>(rows.size());
+        for (BatchItem it : rows) {
+            out.add(learn(it.key(), it.bytes(), it.streamTimeMs()));
+        }
+        return out;
+    }
+
+    /** {@link #applyLevels} for a sub-batch of {@code n} records past warm-up: HIGH steps once, MID and LOW count n. */
+    private void applyBatchLevels(Map<Level, NDArray> grads, int n, NDManager scope) {
+        dirty.addAll(java.util.EnumSet.of(StateGroup.META, StateGroup.HIGH, StateGroup.MID_ACC, StateGroup.LOW_ACC));
+        if (learnerConfig.highPeriodRecords() <= 1) {
+            step(levels.get(Level.HIGH), grads.get(Level.HIGH), scope);
+        } else {
+            levels.get(Level.HIGH).accumulate(grads.get(Level.HIGH), n, scope);
+            if (levels.get(Level.HIGH).accumulated >= learnerConfig.highPeriodRecords()) {
+                stepAccumulated(Level.HIGH);
+            }
+        }
+        levels.get(Level.MID).accumulate(grads.get(Level.MID), n, scope);
+        levels.get(Level.LOW).accumulate(grads.get(Level.LOW), n, scope);
+        if (learnerConfig.windowRecords() > 0 && levels.get(Level.MID).accumulated >= learnerConfig.windowRecords()) {
+            closeWindow();
+        }
+    }
+
     /** The context level alone (a classical baseline): the network neither runs nor learns, no level steps. */
     private LearnOutcome learnContextOnly(String key, byte[] record, FastState state) {
         KeyContext kc = ownKeyContext(state);
@@ -639,6 +928,11 @@ public final class Learner implements AutoCloseable {
     /** Steps taken so far by HIGH, MID, LOW. */
     public long[] levelSteps() {
         return counters.steps.clone();
+    }
+
+    /** Records learned so far (accepted; with batches HIGH steps fewer times than this). */
+    public long recordsLearned() {
+        return counters.records;
     }
 
     public long modelVersion() {

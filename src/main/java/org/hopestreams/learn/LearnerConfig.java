@@ -203,6 +203,11 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         return CONSOLIDATION_ANCHOR.equals(consolidation);
     }
 
+    /** Each level's gradient clipped to this norm per record (0 = off). */
+    public LearnerConfig withGradClip(double clip) {
+        return with(Map.of("gradClip", clip));
+    }
+
     public LearnerConfig withMaxRecordBytes(int cap) {
         return with(Map.of("maxRecordBytes", cap));
     }

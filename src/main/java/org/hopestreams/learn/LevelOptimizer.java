@@ -42,8 +42,13 @@ final class LevelOptimizer {
 
     /** Adds a record's (clipped) gradient to the accumulator. */
     void accumulate(NDArray grad, NDManager scope) {
+        accumulate(grad, 1, scope);
+    }
+
+    /** Adds the (clipped) gradient summed over {@code records} records of a batch to the accumulator. */
+    void accumulate(NDArray grad, int records, NDManager scope) {
         Autograd.view(acc, scope).addi(grad);
-        accumulated++;
+        accumulated += records;
     }
 
     /** One step on the accumulated sum, then zero it. */

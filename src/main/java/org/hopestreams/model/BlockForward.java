@@ -26,8 +26,20 @@ final class BlockForward {
     private final Map<String, NDArray> next = new LinkedHashMap<>();
     private NDArray surpriseSum;
     private long surpriseCount;
+    /** Tokens of each row when rows are padded at their ends (null: every row is full). */
+    private final long[] lengths;
+    private NDArray rowSurprise;
 
     BlockForward(HopeConfig c, NDManager m, Map<String, NDArray> p, String prefix, Map<String, NDArray> state) {
+        this(c, m, p, prefix, state, null);
+    }
+
+    BlockForward(HopeConfig c, NDManager m, Map<String, NDArray> p, String prefix, Map<String, NDArray> state,
+                 long[] lengths) {
+        if (lengths != null && c.memory() && c.selfModifying()) {
+            throw new IllegalArgumentException("padded rows are not supported with self-modifying projections");
+        }
+        this.lengths = lengths;
         this.c = c;
         this.m = m;
         this.p = p;
@@ -47,7 +59,16 @@ final class BlockForward {
         long t = x.getShape().get(1);
         int k = c.convK();
         NDArray hc = NDArrays.concat(new NDList(state.get("tail"), HopeModel.rmsNorm(x, param("norm1.g"))), 1);
-        next.put("tail", hc.get(":, " + t + ":"));
+        if (lengths == null) {
+            next.put("tail", hc.get(":, " + t + ":"));
+        } else {
+            // Each row's tail: the last K-1 normed inputs of its own tokens (hc starts with the K-1 carried ones).
+            NDList tails = new NDList();
+            for (int r = 0; r < lengths.length; r++) {
+                tails.add(hc.get(r + ":" + (r + 1) + ", " + lengths[r] + ":" + (lengths[r] + k - 1)));
+            }
+            next.put("tail", NDArrays.concat(tails, 0));
+        }
         // Depthwise causal conv, one engine call: out[t] = Σ_j w[:, j] · hc[t + j] (cross-correlation).
         NDArray convW = param("conv_w").reshape(c.d(), 1, k);
         NDArray hcT = hc.transpose(0, 2, 1);
@@ -85,12 +106,14 @@ final class BlockForward {
         int b = c.chunk();
         NDArray o;
         if (kv == null) {
-            TitansMemory.Chunk r = TitansMemory.sequence(q, kAll, vAll, theta, alpha, eta, m0, dM, s, b, c.innerClip());
+            TitansMemory.Chunk r = TitansMemory.sequence(q, kAll, vAll, theta, alpha, eta, m0, dM, s, b, c.innerClip(),
+                    lengths);
             o = r.out();
             dM = r.dM();
             s = r.s();
             surpriseSum = r.surpriseSum();
             surpriseCount = r.residuals();
+            rowSurprise = r.rowSurprise();
         } else {
             NDArray fullMask = TitansMemory.strictLowerMask(m, Math.min(b, t), conv.getDataType());
             NDList outs = new NDList();
@@ -131,6 +154,19 @@ final class BlockForward {
 
     Map<String, NDArray> newState() {
         return next;
+    }
+
+    /** Padded rows only: each row's mean residual norm over its own tokens (zeros without memory). */
+    double[] rowMeanSurprise() {
+        double[] out = new double[lengths.length];
+        if (rowSurprise == null) {
+            return out;
+        }
+        double[] sums = rowSurprise.toType(DataType.FLOAT64, false).toDoubleArray();
+        for (int r = 0; r < out.length; r++) {
+            out[r] = sums[r] / (lengths[r] * c.heads());
+        }
+        return out;
     }
 
     double meanSurprise() {

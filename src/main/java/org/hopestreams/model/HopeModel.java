@@ -66,6 +66,75 @@ public final class HopeModel {
         return new RecordLoss(loss, n, next, out.surprise(), logProbs);
     }
 
+    /**
+     * Losses of a batch of records of distinct keys, record r continuing {@code states.get(r)}, in one
+     * forward: rows padded at their ends to the longest record; padding adds no loss, no gradient
+     * and no change of fast state (see {@link TitansMemory#sequence(NDArray, NDArray, NDArray, NDArray, NDArray,
+     * NDArray, NDArray, NDArray, NDArray, int, double, long[])}).
+     *
+     * @param total     the sum over records of each record's mean loss (nats): its gradient is the sum of the
+     *                  records' gradients
+     * @param rowNats   each record's mean loss (nats), (B)
+     * @param states    each record's new fast state (detached, host)
+     * @param surprise  per record, per block, the mean residual norm
+     * @param logProbs  (B, T, 256) log-probabilities; row r's first {@code lengths[r]} are its own
+     */
+    public record BatchLoss(NDArray total, NDArray rowNats, List<FastState> states, double[][] surprise,
+                            NDArray logProbs, long[] lengths) {
+    }
+
+    public BatchLoss batchLoss(NDManager m, Map<String, NDArray> p, List<byte[]> records, List<FastState> states) {
+        int rows = records.size();
+        int t = 0;
+        for (byte[] r : records) {
+            t = Math.max(t, r.length);
+        }
+        int[][] inputs = new int[rows][t];
+        int[][] targets = new int[rows][t];
+        long[] lengths = new long[rows];
+        double[] weights = new double[rows * t];     // 1 / length on a record's own tokens, 0 on padding
+        for (int r = 0; r < rows; r++) {
+            byte[] rec = records.get(r);
+            int n = rec.length;
+            lengths[r] = n;
+            inputs[r][0] = states.get(r).lastInput();
+            for (int i = 0; i < n; i++) {
+                targets[r][i] = rec[i] & 0xff;
+                if (i + 1 < n) {
+                    inputs[r][i + 1] = rec[i] & 0xff;
+                }
+                weights[r * t + i] = 1.0 / n;
+            }
+        }
+        BatchState engineStates = toEngine(m, states);
+        NDArray emb = p.get("emb");
+        NDArray ids = m.create(inputs).toType(DataType.INT64, false);
+        NDArray x = ids.getNDArrayInternal().embedding(ids, emb, SparseFormat.DENSE).singletonOrThrow();
+        List<Map<String, NDArray>> next = new ArrayList<>();
+        double[][] surprise = new double[rows][config.blocks()];
+        for (int b = 0; b < config.blocks(); b++) {
+            BlockForward f = new BlockForward(config, m, p, "blocks." + b + ".", engineStates.blocks().get(b), lengths);
+            x = f.run(x);
+            next.add(f.newState());
+            double[] rs = f.rowMeanSurprise();
+            for (int r = 0; r < rows; r++) {
+                surprise[r][b] = rs[r];
+            }
+        }
+        NDArray head = emb.get("0:" + HopeConfig.VOCAB);
+        NDArray logProbs = rmsNorm(x, p.get("norm_f.g")).matMul(head.transpose()).logSoftmax(-1);
+        NDArray tgt = m.create(targets).toType(DataType.INT64, false).expandDims(-1);
+        NDArray picked = logProbs.gather(tgt, -1).squeeze(-1);                          // (B, T)
+        NDArray w = TitansMemory.constant(m, weights, new ai.djl.ndarray.types.Shape(rows, t), logProbs.getDataType());
+        NDArray rowNats = picked.mul(w).sum(new int[] {1}).neg();
+        BatchState bs = new BatchState(next);
+        List<FastState> out = new ArrayList<>(rows);
+        for (int r = 0; r < rows; r++) {
+            out.add(toHost(bs, r, targets[r][(int) lengths[r] - 1]).withContext(states.get(r).context()));
+        }
+        return new BatchLoss(rowNats.sum(), rowNats, out, surprise, logProbs, lengths);
+    }
+
     /** Mean next-byte cross-entropy (nats) of logits (B, T, 256) against targets (B, T). */
     public NDArray crossEntropy(NDArray logits, int[][] targets) {
         return crossEntropyOfLogProbs(logits.logSoftmax(-1), targets);

@@ -24,8 +24,15 @@ public final class TitansMemory {
     private TitansMemory() {
     }
 
-    /** The memory after a chunk, the chunk's reads, and the summed residual norm (detached). */
-    public record Chunk(NDArray out, NDArray dM, NDArray s, NDArray surpriseSum, long residuals) {
+    /**
+     * The memory after a chunk, the chunk's reads, and the summed residual norm (detached);
+     * {@code rowSurprise}: the summed residual norm of each row (B), only from the padded form of
+     * {@link #sequence} (else null).
+     */
+    public record Chunk(NDArray out, NDArray dM, NDArray s, NDArray surpriseSum, long residuals, NDArray rowSurprise) {
+        public Chunk(NDArray out, NDArray dM, NDArray s, NDArray surpriseSum, long residuals) {
+            this(out, dM, s, surpriseSum, residuals, null);
+        }
     }
 
     /**
@@ -69,6 +76,19 @@ public final class TitansMemory {
      */
     public static Chunk sequence(NDArray q, NDArray k, NDArray v, NDArray theta, NDArray alpha, NDArray eta,
                                  NDArray m0, NDArray dM, NDArray s, int b, double clip) {
+        return sequence(q, k, v, theta, alpha, eta, m0, dM, s, b, clip, null);
+    }
+
+    /**
+     * As {@link #sequence(NDArray, NDArray, NDArray, NDArray, NDArray, NDArray, NDArray, NDArray, NDArray, int,
+     * double)} for a batch of rows padded at their ends: row r holds {@code lengths[r]} tokens (null: every row
+     * is full). A padded token writes nothing (θ = 0), forgets nothing (α = 1) and does not count in its chunk's
+     * momentum (η_c is the mean over the row's own tokens); a chunk that holds none of a row's tokens leaves the
+     * row's ΔM and S as they were. Reads are causal, so padding never changes a real token's read. So each row
+     * gets what it would get alone, up to rounding. {@link Chunk#rowSurprise} sums each row's real residuals.
+     */
+    public static Chunk sequence(NDArray q, NDArray k, NDArray v, NDArray theta, NDArray alpha, NDArray eta,
+                                 NDArray m0, NDArray dM, NDArray s, int b, double clip, long[] lengths) {
         Shape shape = q.getShape();
         long bsz = shape.get(0);
         long h = shape.get(1);
@@ -78,6 +98,43 @@ public final class TitansMemory {
         long[] cuts = new long[Math.toIntExact((t - 1) / b)];
         for (int i = 0; i < cuts.length; i++) {
             cuts[i] = (long) (i + 1) * b;
+        }
+        NDManager mgr = q.getManager();
+        NDArray valid = null;          // (B, 1, T): 1 on a row's own tokens, 0 on padding
+        NDArray[] keep = null;         // per chunk (B, 1, 1, 1): 1 where the chunk holds some of the row's tokens
+        long[] counts = null;          // per row and chunk: the row's tokens in the chunk
+        if (lengths != null) {
+            int chunks = Math.toIntExact((t + b - 1) / b);
+            double[] mask = new double[Math.toIntExact(bsz * t)];
+            counts = new long[Math.toIntExact(bsz * chunks)];
+            keep = new NDArray[chunks];
+            double[][] keepRows = new double[chunks][Math.toIntExact(bsz)];
+            boolean[] partial = new boolean[chunks];
+            for (int r = 0; r < bsz; r++) {
+                for (int i = 0; i < lengths[r]; i++) {
+                    mask[Math.toIntExact(r * t + i)] = 1;
+                }
+                for (int c = 0; c < chunks; c++) {
+                    long n = Math.max(0, Math.min(lengths[r], (long) (c + 1) * b) - (long) c * b);
+                    n = Math.min(n, Math.min(t, (long) (c + 1) * b) - (long) c * b);
+                    counts[r * chunks + c] = n;
+                    keepRows[c][r] = n > 0 ? 1 : 0;
+                    partial[c] |= n == 0;
+                }
+            }
+            valid = constant(mgr, mask, new Shape(bsz, 1, t), q.getDataType());
+            for (int c = 0; c < chunks; c++) {
+                if (partial[c]) {
+                    keep[c] = constant(mgr, keepRows[c], new Shape(bsz, 1, 1, 1), q.getDataType());
+                }
+            }
+            double[] inv = new double[mask.length];
+            for (int i = 0; i < inv.length; i++) {
+                inv[i] = 1 - mask[i];
+            }
+            theta = theta.mul(valid);
+            alpha = alpha.mul(valid).add(constant(mgr, inv, new Shape(bsz, 1, t), q.getDataType()));
+            eta = eta.mul(valid);
         }
         // Per chunk, reads are [q | A] @ [Mcᵀ ; θe] in one product, A the masked intra-chunk q kᵀ;
         // the θ gate and the clip share one scale: θe_clipped = e · (θ c / max(|e|, c)).
@@ -92,7 +149,9 @@ public final class TitansMemory {
         if (full > 0) {
             long n = full * b;
             NDArray a = alpha.get(":, :, 0:" + n).reshape(bsz, h, full, b).prod(new int[] {-1}, false);
-            NDArray e = eta.get(":, :, 0:" + n).reshape(bsz, h, full, b).mean(new int[] {-1}, false);
+            NDArray e = lengths == null ? eta.get(":, :, 0:" + n).reshape(bsz, h, full, b).mean(new int[] {-1}, false)
+                    : eta.get(":, :, 0:" + n).reshape(bsz, h, full, b).sum(new int[] {-1}, false)
+                            .div(chunkCounts(mgr, counts, bsz, 0, full, q.getDataType()));
             acs.addAll(a.expandDims(2).split(full, 3));
             ecs.addAll(e.expandDims(2).split(full, 3));
             NDArray qf = q.get(":, :, 0:" + n).reshape(bsz, h, full, b, dh);
@@ -104,7 +163,9 @@ public final class TitansMemory {
         if (t > full * b) {
             String rest = ":, :, " + full * b + ":";
             acs.add(alpha.get(rest).prod(new int[] {-1}, true).expandDims(-1));
-            ecs.add(eta.get(rest).mean(new int[] {-1}, true).expandDims(-1));
+            ecs.add(lengths == null ? eta.get(rest).mean(new int[] {-1}, true).expandDims(-1)
+                    : eta.get(rest).sum(new int[] {-1}, true)
+                            .div(chunkCounts(mgr, counts, bsz, full, 1, q.getDataType())).expandDims(-1));
             NDArray qr = q.get(rest);
             NDArray masked = qr.matMul(kts.get(kts.size() - 1))
                     .mul(strictLowerMask(q.getManager(), t - full * b, q.getDataType()));
@@ -122,12 +183,46 @@ public final class TitansMemory {
             norms.add(nrm);
             NDArray te = e.mul(c == null ? scales.get(i) : scales.get(i).div(nrm.maximum(c)));
             outs.add(reads.get(i).matMul(NDArrays.concat(new NDList(mt, te), 2)));
-            st = st.mul(ecs.get(i)).add(kts.get(i).matMul(te));         // Sᵀ = η_c Sᵀ + kᵀ (θ e)
-            dMt = dMt.mul(acs.get(i)).add(st);                          // ΔMᵀ = α_c ΔMᵀ + Sᵀ
+            NDArray st2 = st.mul(ecs.get(i)).add(kts.get(i).matMul(te));   // Sᵀ = η_c Sᵀ + kᵀ (θ e)
+            NDArray dMt2 = dMt.mul(acs.get(i)).add(st2);                   // ΔMᵀ = α_c ΔMᵀ + Sᵀ
+            if (keep != null && keep[i] != null) {                          // rows with no token here keep theirs
+                NDArray drop = keep[i].neg().add(HopeModel.scalar(keep[i], 1));
+                st2 = st2.mul(keep[i]).add(st.mul(drop));
+                dMt2 = dMt2.mul(keep[i]).add(dMt.mul(drop));
+            }
+            st = st2;
+            dMt = dMt2;
         }
-        NDArray surprise = NDArrays.concat(norms, 2).stopGradient().sum();
+        NDArray allNorms = NDArrays.concat(norms, 2).stopGradient();
         NDArray o = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 2);
-        return new Chunk(o, dMt.transpose(0, 1, 3, 2), st.transpose(0, 1, 3, 2), surprise, bsz * h * t);
+        if (lengths != null) {
+            NDArray rows = allNorms.squeeze(-1).mul(valid).sum(new int[] {1, 2});
+            long real = 0;
+            for (long l : lengths) {
+                real += l * h;
+            }
+            return new Chunk(o, dMt.transpose(0, 1, 3, 2), st.transpose(0, 1, 3, 2), rows.sum(), real, rows);
+        }
+        return new Chunk(o, dMt.transpose(0, 1, 3, 2), st.transpose(0, 1, 3, 2), allNorms.sum(), bsz * h * t);
+    }
+
+    /** A constant (no gradient) array of {@code type}, in the engine's own memory. */
+    static NDArray constant(NDManager manager, double[] values, Shape shape, DataType type) {
+        try (NDArray borrowed = manager.create(values, shape)) {
+            return borrowed.toType(type, false).duplicate();   // toType(same, true) aliases
+        }
+    }
+
+    /** Tokens per row in chunks {@code first} .. {@code first + n - 1}, at least 1, as (B, 1, n). */
+    private static NDArray chunkCounts(NDManager manager, long[] counts, long bsz, long first, long n, DataType type) {
+        int chunks = counts.length / Math.toIntExact(bsz);
+        double[] v = new double[Math.toIntExact(bsz * n)];
+        for (int r = 0; r < bsz; r++) {
+            for (int c = 0; c < n; c++) {
+                v[Math.toIntExact(r * n + c)] = Math.max(1, counts[Math.toIntExact(r * chunks + first + c)]);
+            }
+        }
+        return constant(manager, v, new Shape(bsz, 1, n), type);
     }
 
     /** [t, i] = 1 iff i &lt; t. */

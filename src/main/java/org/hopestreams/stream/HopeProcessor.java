@@ -53,7 +53,14 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     public static final String FAST_MEMORY = "fast-memory";
     public static final String MODEL = "model";
     public static final String CHECKPOINTS = "checkpoints";
+    /** Records waiting for their batch ({@code hope.batch.records} > 1), by arrival number; deleted when learned. */
+    public static final String PENDING = "pending-batch";
     private static final Logger LOG = LoggerFactory.getLogger(HopeProcessor.class);
+    /**
+     * The wall-clock linger is checked this many times per linger: a batch that is not full waits at most
+     * 1 + 1/{@value} lingers (checked once per linger, a record that came just after a check waited almost two).
+     */
+    static final int LINGER_CHECKS = 4;
     /** The TTL check runs every TTL, at least once a minute, so that a long TTL still expires keys promptly. */
     private static final long TTL_CHECK_MAX_MS = 60_000;
 
@@ -73,6 +80,21 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private boolean persistAll;
     private boolean closed;
     private long streamTime = Long.MIN_VALUE;
+    /** The pending-batch store, or null where the topology has none (then only hope.batch.records = 1). */
+    private org.apache.kafka.streams.state.KeyValueStore<org.apache.kafka.common.utils.Bytes, byte[]> pendingStore;
+    private final List<Pending> pending = new ArrayList<>();
+    private final Set<String> pendingKeys = new HashSet<>();
+    private long nextPending;
+    /**
+     * The wall clock of the linger: the system's, not {@link ProcessorContext#currentSystemTimeMs}, which Kafka
+     * Streams caches per processing round (a round that learns slowly would make records look older than they
+     * are, and batches would be cut by the linger where they need not be).
+     */
+    java.util.function.LongSupplier wallClock = System::currentTimeMillis;
+
+    /** A record waiting for its batch: its arrival number (its key in the store) and its wall-clock arrival. */
+    private record Pending(long seq, Record<String, LearnRecord> record, long arrivedWallMs) {
+    }
 
     public HopeProcessor(HopeStreamsConfig config) {
         this(config, new LearnerHub());
@@ -115,10 +137,21 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             } else {
                 learner = restore(LearnerSnapshots.joined(groups.values()), "the stores", device);
                 LOG.info("task {} assigned: model version {} restored from the stores ({} records learned)", context.taskId(),
-                        learner.modelVersion(), learner.levelSteps()[0]);
+                        learner.modelVersion(), learner.recordsLearned());
             }
         } catch (IOException e) {
             throw new IllegalStateException("task " + context.taskId() + ": cannot load the model: " + e.getMessage(), e);
+        }
+        pending.clear();
+        pendingKeys.clear();
+        nextPending = 0;
+        pendingStore = storeOrNull(context, PENDING);
+        if (pendingStore != null) {
+            loadPending();
+        }
+        if (batchRecords() > 1 && pendingStore == null) {
+            throw new IllegalStateException(HopeStreamsConfig.BATCH_RECORDS + " = " + batchRecords()
+                    + " needs the " + PENDING + " store on the hope processor (HopeTopology adds it)");
         }
         modelStore.attach(this::takeDirty);
         // Commits publish only the groups that changed: a restarted or moved task would otherwise answer
@@ -130,6 +163,10 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         if (!config.streamTimeCheckpoints()) {
             context.schedule(Duration.ofMillis(config.getLong(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS)),
                     PunctuationType.WALL_CLOCK_TIME, this::checkpointNow);
+        }
+        if (batchRecords() > 1 || !pending.isEmpty()) {
+            context.schedule(Duration.ofMillis(lingerCheckMs(config.getLong(HopeStreamsConfig.BATCH_LINGER_MS))),
+                    PunctuationType.WALL_CLOCK_TIME, this::lingered);
         }
         long ttl = config.getLong(HopeStreamsConfig.KEYS_TTL_MS);
         if (ttl > 0) {
@@ -164,8 +201,39 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         return LearnerSnapshots.restore(stored, after, fast, device);
     }
 
+    private int batchRecords() {
+        return config.getInt(HopeStreamsConfig.BATCH_RECORDS);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <S> S storeOrNull(ProcessorContext<String, Object> context, String name) {
+        try {
+            return (S) context.getStateStore(name);
+        } catch (RuntimeException e) {
+            return null;   // not connected to this processor
+        }
+    }
+
     @Override
     public void process(Record<String, LearnRecord> record) {
+        if (batchRecords() > 1) {
+            String key = record.value().key();
+            if (!pending.isEmpty() && (pendingKeys.contains(key) || record.timestamp()
+                    - pending.get(0).record().timestamp() >= config.getLong(HopeStreamsConfig.BATCH_LINGER_MS))) {
+                flushPending();
+            }
+            long seq = nextPending++;
+            pendingStore.put(org.apache.kafka.common.utils.Bytes.wrap(versionName(seq)), PendingCodec.encode(record));
+            pending.add(new Pending(seq, record, wallClock.getAsLong()));
+            pendingKeys.add(key);
+            if (pending.size() >= batchRecords()) {
+                flushPending();
+            }
+            return;
+        }
+        if (!pending.isEmpty()) {
+            flushPending();   // left by a life with hope.batch.records > 1
+        }
         LearnRecord r = record.value();
         long consolidations = learner.consolidations();
         long midSteps = learner.levelSteps()[Level.MID.ordinal()];
@@ -174,6 +242,107 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         if (o == null) {
             return;
         }
+        handle(record, o, consolidations, midSteps, t0);
+    }
+
+    /** How often the wall-clock linger is checked: {@link #LINGER_CHECKS} times per linger, 1 ms apart at the least. */
+    static long lingerCheckMs(long lingerMs) {
+        return Math.max(1, lingerMs / LINGER_CHECKS);
+    }
+
+    /** The wall-clock linger: learns a batch whose first record has waited long enough (by {@link #wallClock}). */
+    void lingered(long punctuationTime) {
+        if (!closed && !pending.isEmpty() && wallClock.getAsLong() - pending.get(0).arrivedWallMs()
+                >= config.getLong(HopeStreamsConfig.BATCH_LINGER_MS)) {
+            flushPending();
+        }
+    }
+
+    /** Records waiting in the store (a previous life's), in arrival order. */
+    private void loadPending() {
+        List<Pending> stored = new ArrayList<>();
+        try (var it = pendingStore.all()) {
+            while (it.hasNext()) {
+                var kv = it.next();
+                long seq = ByteBuffer.wrap(kv.key.get()).getLong();
+                stored.add(new Pending(seq, PendingCodec.decode(kv.value), wallClock.getAsLong()));
+            }
+        }
+        stored.sort(java.util.Comparator.comparingLong(Pending::seq));
+        for (Pending p : stored) {
+            pending.add(p);
+            pendingKeys.add(p.record().value().key());
+            nextPending = Math.max(nextPending, p.seq() + 1);
+        }
+        if (!stored.isEmpty()) {
+            LOG.info("task {}: {} records wait for their batch (from the pending-batch store)", context.taskId(),
+                    stored.size());
+        }
+    }
+
+    /**
+     * Learns the waiting records as one batch ({@link Learner#learnBatch}, which cuts it where the learner
+     * must) and deletes them from the pending store: learned effects, outputs and the deletions commit together.
+     */
+    void flushPending() {
+        if (closed || pending.isEmpty()) {
+            return;
+        }
+        List<Pending> batch = new ArrayList<>(pending);
+        pending.clear();
+        pendingKeys.clear();
+        long t0 = System.nanoTime();
+        int i = 0;
+        while (i < batch.size()) {
+            List<Learner.BatchItem> items = new ArrayList<>();
+            for (Pending p : batch.subList(i, batch.size())) {
+                items.add(new Learner.BatchItem(p.record().value().key(), p.record().value().bytes(),
+                        p.record().timestamp()));
+            }
+            int base = i;
+            long[] seen = {learner.consolidations(), learner.levelSteps()[Level.MID.ordinal()]};
+            List<LearnOutcome> outs = learner.learnBatch(items, (start, os) -> {
+                long nanos = (System.nanoTime() - t0) / Math.max(1, os.size());
+                if (learner.consolidations() > seen[0]) {
+                    // The sub-batch's first record opened the period (as a record alone does, it counts in the
+                    // stream time of the consolidation); written before the events of the sub-batch.
+                    for (int k = 0; k < os.size(); k++) {
+                        if (os.get(k).accepted()) {
+                            streamTime = Math.max(streamTime, batch.get(base + start + k).record().timestamp());
+                            break;
+                        }
+                    }
+                    consolidated(context.currentSystemTimeMs());
+                    seen[0] = learner.consolidations();
+                }
+                for (int k = 0; k < os.size(); k++) {
+                    handle(batch.get(base + start + k).record(), os.get(k), seen[0], seen[1], System.nanoTime() - nanos);
+                    if (os.get(k).accepted()) {
+                        seen[1] = os.get(k).levelSteps()[Level.MID.ordinal()];
+                    }
+                }
+            });
+            i += outs.size();
+            if (i < batch.size()) {   // its key's stored memory cannot be read: as a record alone
+                Pending p = batch.get(i);
+                long consolidations = learner.consolidations();
+                long midSteps = learner.levelSteps()[Level.MID.ordinal()];
+                LearnOutcome o = learn(p.record());
+                if (o != null) {
+                    handle(p.record(), o, consolidations, midSteps, System.nanoTime());
+                }
+                i++;
+            }
+        }
+        for (Pending p : batch) {
+            pendingStore.delete(org.apache.kafka.common.utils.Bytes.wrap(versionName(p.seq())));
+        }
+    }
+
+    /** What follows a record's outcome: dead letter, or counters, checkpoint, metrics and its LearningEvent. */
+    private void handle(Record<String, LearnRecord> record, LearnOutcome o, long consolidations, long midSteps,
+                        long t0) {
+        LearnRecord r = record.value();
         if (!o.accepted()) {
             deadLetter(record, o.reason().startsWith("non-finite") ? "non-finite"
                     : o.reason().startsWith("empty") ? "empty" : "oversize", o.reason());
@@ -239,8 +408,9 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 .setParts(r.parts()).build();
     }
 
-    /** The wall-clock checkpoint punctuation. */
+    /** The wall-clock checkpoint punctuation (the waiting batch is learned first). */
     void checkpointNow(long wallTime) {
+        flushPending();
         if (!closed && learner.checkpoint()) {
             consolidated(wallTime);
         }
@@ -256,6 +426,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         if (closed || streamTime == Long.MIN_VALUE) {
             return;
         }
+        flushPending();   // a waiting record's key is not idle
         long deleted = fast.deleteIdle(streamTime - config.getLong(HopeStreamsConfig.KEYS_TTL_MS));
         if (deleted > 0) {
             LOG.info("task {}: deleted the fast memories of {} keys idle for more than {} ms of stream time",
@@ -276,14 +447,14 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             checkpoints.delete(versionName(kept.get(i)));
         }
         long[] steps = learner.levelSteps();
-        CheckpointEvent e = CheckpointEvent.newBuilder().setModelVersion(version).setRecords(steps[0])
+        CheckpointEvent e = CheckpointEvent.newBuilder().setModelVersion(version).setRecords(learner.recordsLearned())
                 .setHighSteps(steps[0]).setMidSteps(steps[1]).setLowSteps(steps[2])
                 .setWallTime(Instant.ofEpochMilli(wallTime))
                 .setStreamTime(Instant.ofEpochMilli(Math.max(0, streamTime))).setStateBytes(bytes).build();
         context.forward(new Record<>(context.taskId().toString(), e, Math.max(0, streamTime)));
         lastCheckpointWall = wallTime;
-        LOG.info("task {}: checkpoint, model version {} ({} records learned, LOW state {} bytes)", context.taskId(),
-                version, steps[0], bytes);
+        LOG.info("task {}: checkpoint, model version {} ({} records learned, {} HIGH steps, LOW state {} bytes)",
+                context.taskId(), version, learner.recordsLearned(), steps[0], bytes);
         hub.checkpoint(context.taskId().partition(), version, wallTime, bytes);
     }
 

@@ -75,6 +75,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CHECKPOINT_INTERVAL_MS = "hope.checkpoint.interval.ms";
     public static final String CHECKPOINTS_KEEP = "hope.checkpoints.keep";
     public static final String KEYS_TTL_MS = "hope.keys.ttl.ms";
+    public static final String BATCH_RECORDS = "hope.batch.records";
+    public static final String BATCH_LINGER_MS = "hope.batch.linger.ms";
     public static final String FAST_STATE_RESET_UNREADABLE = "hope.fast.state.reset.unreadable";
     public static final String CORRUPTION_REBALANCE = "hope.corruption.rebalance";
     public static final String ROCKSDB_MEMORY = BoundedRocksDbConfig.MEMORY_CONFIG;
@@ -236,6 +238,15 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     "LOW consolidation period, ms of the checkpoint clock.")
             .define(CHECKPOINTS_KEEP, Type.INT, 5, Range.atLeast(1), Importance.LOW,
                     "LOW versions kept in the checkpoints store.")
+            .define(BATCH_RECORDS, Type.INT, 1, Range.between(1, 256), Importance.MEDIUM,
+                    "Records of distinct keys learned in one forward and backward (docs/streaming.md \"Batched "
+                            + "learning\"): HIGH steps once per batch; a record of a key already waiting closes the "
+                            + "batch first. Waiting records are kept in the pending-batch store, so exactly-once "
+                            + "holds. 1 learns every record at once, as before.")
+            .define(BATCH_LINGER_MS, Type.LONG, 100L, Range.atLeast(1), Importance.LOW,
+                    "With " + BATCH_RECORDS + " > 1: a batch that is not full is learned once its first record has "
+                            + "waited this long (wall clock, checked every quarter of it: at most 1.25 times this) or "
+                            + "a record comes this much stream time after it.")
             .define(KEYS_TTL_MS, Type.LONG, 0L, Range.atLeast(0), Importance.MEDIUM,
                     "Fast memories of keys with no record for longer than this, ms of stream time, are deleted "
                             + "(tombstones in the changelog; checked every min(ttl, 1 min) of wall time); the key "

@@ -63,6 +63,10 @@ public final class HopeTopology {
         b.addStateStore(new ModelStoreBuilder(HopeProcessor.MODEL));
         b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.CHECKPOINTS),
                 Serdes.Bytes(), Serdes.ByteArray()).withCachingDisabled());
+        // Records waiting for their batch (hope.batch.records > 1): committed with their offsets, deleted when
+        // learned. Always there, so that a life with hope.batch.records = 1 learns what a batched life left.
+        b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HopeProcessor.PENDING),
+                Serdes.Bytes(), Serdes.ByteArray()).withCachingEnabled());
 
         KStream<String, Object> ingested = b.stream(config.inputTopic(),
                         Consumed.with(Serdes.Bytes(), Serdes.ByteArray()).withName("input"))
@@ -80,7 +84,7 @@ public final class HopeTopology {
             records = records.repartition(Repartitioned.with(Serdes.String(), LearnRecord.SERDE).withName("by-key"));
         }
         KStream<String, Object> out = records.process(() -> new HopeProcessor(config, hub), Named.as("hope"),
-                HopeProcessor.FAST_MEMORY, HopeProcessor.MODEL, HopeProcessor.CHECKPOINTS);
+                HopeProcessor.FAST_MEMORY, HopeProcessor.MODEL, HopeProcessor.CHECKPOINTS, HopeProcessor.PENDING);
         Map<String, KStream<String, Object>> outputs = out.split(Named.as("hope-"))
                 .branch((k, v) -> v instanceof LearningEvent, Branched.as("learning"))
                 .branch((k, v) -> v instanceof CheckpointEvent, Branched.as("checkpoints"))

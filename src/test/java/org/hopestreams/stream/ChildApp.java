@@ -32,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 final class ChildApp {
     private static final Pattern RESTORED = Pattern.compile("restored from the stores \\((\\d+) records learned\\)");
     private static final Pattern HTTP_PORT = Pattern.compile("HTTP on port (\\d+)");
+    private static final Pattern STREAM_THREAD = Pattern.compile("\n\"[^\"\n]*-StreamThread-\\d+\" ");
 
     final String name;
     final Process process;
@@ -108,7 +109,7 @@ final class ChildApp {
             if (System.nanoTime() > end) {
                 StringBuilder tails = new StringBuilder();
                 for (ChildApp c : alive) {
-                    tails.append(c.tail()).append('\n');
+                    tails.append(c.tail()).append('\n').append(c.threadDump()).append('\n');
                 }
                 fail(topic + ": only " + count + " of " + n + " records committed in " + deadline + "\n" + tails);
             }
@@ -183,6 +184,32 @@ final class ChildApp {
         List<String> lines = log().lines().toList();
         return "---- tail of " + log + " ----\n"
                 + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+    }
+
+    /**
+     * A thread dump of the child ({@code jstack}), also written beside its log as NAME.threads.txt; the stream
+     * thread's part when that can be found, for a failure message.
+     */
+    String threadDump() {
+        if (!process.isAlive()) {
+            return "(" + name + " has exited: no thread dump)";
+        }
+        try {
+            Path jstack = Path.of(System.getProperty("java.home"), "bin", "jstack");
+            Process p = new ProcessBuilder(jstack.toString(), Long.toString(process.pid())).redirectErrorStream(true)
+                    .start();
+            String dump = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            Path file = log.resolveSibling(name + ".threads.txt");
+            Files.writeString(file, dump);
+            Matcher m = STREAM_THREAD.matcher(dump);   // the stream thread itself, not its clients' threads
+            int start = m.find() ? m.start() + 1 : 0;
+            int end = start == 0 ? dump.length() : dump.indexOf("\n\n", start);
+            return "---- threads of " + name + " (all in " + file + ") ----\n"
+                    + dump.substring(start, end < 0 ? dump.length() : end);
+        } catch (IOException | InterruptedException e) {
+            return "(no thread dump of " + name + ": " + e + ")";
+        }
     }
 
     /** Records learned in the model this child restored first, 0 if it started a new model. */

@@ -59,6 +59,7 @@ class CrashRecoveryTest {
     private static final int N = 240;
     private static final long T0 = 1_000_000L;
     private static final long STEP_MS = 250L;
+    private static final List<String> KEYS = List.of("doc-a", "doc-b", "doc-c", "doc-d");
     private static final String INPUT = "crash.events";
     /** The crashed run's input: the same events with poison records among them ({@link #poisoned}). */
     private static final String POISONED = "crash.poisoned.events";
@@ -78,22 +79,35 @@ class CrashRecoveryTest {
         children.forEach(ChildApp::kill);
     }
 
-    @Test
-    void sigkilledRunsCommitExactlyOnceAndEndWithTheUninterruptedModel() throws Exception {
+    /** The run's prefix of topics, application ids and logs ("" for B = 1, as before batching existed). */
+    private String p = "";
+    private int batch = 1;
+
+    /**
+     * B = 1 learns record by record; B = 8 batches (hope.batch.records = 8, a linger of 30 s of stream and wall
+     * time, so that batches are cut only by a key already waiting, here every 4 records; a last record of a waiting
+     * key ends the input, see {@link #input}): kills fall mid-batch, with records waiting in the pending-batch store,
+     * and the result must still be bit-exact.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "hope.batch.records = {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 8})
+    void sigkilledRunsCommitExactlyOnceAndEndWithTheUninterruptedModel(int batchRecords) throws Exception {
+        batch = batchRecords;
+        p = batchRecords == 1 ? "" : "b" + batchRecords + "-";
         long t0 = System.nanoTime();
         Files.createDirectories(LOGS);
         // Output records carry their event time (here 1970): with the default time retention the broker would
         // delete whole segments of them while the test runs, so the test's topics keep everything.
         SERVERS.kafka().admin().createTopics(Stream.of(INPUT, POISONED, "ref.learning", "ref.checkpoints", "ref.dlq", "crashy.learning",
                         "crashy.checkpoints", "crashy.dlq")
-                .map(t -> new NewTopic(t, 1, (short) 1).configs(Map.of("retention.ms", "-1"))).toList())
+                .map(t -> new NewTopic(p + t, 1, (short) 1).configs(Map.of("retention.ms", "-1"))).toList())
                 .all().get(30, TimeUnit.SECONDS);
-        StreamTestSupport.produce(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), INPUT, input());
+        StreamTestSupport.produce(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), p + INPUT, input());
         Map<Long, String> poison = poisoned();
 
         // The uninterrupted reference run.
         ChildApp ref = start("ref", "ref", null);
-        waitForCommitted(ref, "ref.learning", N);
+        waitForCommitted(ref, p + "ref.learning", N);
         String refSummary = ref.summary(ref.terminate(), N) + " (SIGTERM at the end)";
         long refSeconds = (System.nanoTime() - t0) / 1_000_000_000L;
 
@@ -114,7 +128,7 @@ class CrashRecoveryTest {
                     () -> c.name + " did not report the crash point\n" + c.tail());
             assertTrue(c.restoredRecords() >= committed, () -> c.name + " restored a model that learned less than "
                     + "the committed output of its predecessor\n" + c.tail());
-            committed = countCommitted("crashy.learning");
+            committed = countCommitted(p + "crashy.learning");
             committedAfter.add(committed);
             report.add(c.summary(exit, committed));
         }
@@ -128,7 +142,7 @@ class CrashRecoveryTest {
         long extraMs = random.nextInt(501);
         ChildApp e = start("crashy-external", "crashy", null);
         long deadline = System.nanoTime() + CHILD_DEADLINE.toNanos();
-        while (countCommitted("crashy.learning") < target) {
+        while (countCommitted(p + "crashy.learning") < target) {
             assertTrue(e.process.isAlive(), () -> "crashy-external died by itself\n" + e.tail());
             assertTrue(System.nanoTime() < deadline, () -> "crashy-external did not reach " + target + "\n"
                     + e.tail());
@@ -140,7 +154,7 @@ class CrashRecoveryTest {
         int exitE = e.awaitExit(Duration.ofSeconds(30));
         assertTrue(e.restoredRecords() >= before, () -> "crashy-external restored too little\n" + e.tail());
         assertEquals(137, exitE, "destroyForcibly is a SIGKILL");
-        committed = countCommitted("crashy.learning");
+        committed = countCommitted(p + "crashy.learning");
         committedAfter.add(committed);
         report.add(e.summary(exitE, committed) + ", killed " + extraMs + " ms after " + target + " were committed");
 
@@ -154,8 +168,8 @@ class CrashRecoveryTest {
         assertTrue(committed < N, "the crashes left work for the last run: " + committedAfter);
 
         ChildApp last = start("crashy-final", "crashy", null);
-        waitForCommitted(last, "crashy.learning", N);
-        report.add(last.summary(last.terminate(), countCommitted("crashy.learning")) + " (SIGTERM at the end)");
+        waitForCommitted(last, p + "crashy.learning", N);
+        report.add(last.summary(last.terminate(), countCommitted(p + "crashy.learning")) + " (SIGTERM at the end)");
         assertTrue(last.restoredRecords() >= committedAfter.get(committedAfter.size() - 1) && committed > 0,
                 "the last run continued from the stores\n" + last.tail());
 
@@ -163,10 +177,11 @@ class CrashRecoveryTest {
         // and stores equal to the reference's, which learned the same events without poison among them.
         SortedMap<RunComparison.InputOffset, RunComparison.InputOffset> good =
                 RunComparison.skipping(0, N, poison.keySet());
-        RunComparison.assertSameGoodRecordsAsUninterrupted(bootstrap(), registry(), "ref", "crashy", good);
+        RunComparison.assertSameGoodRecordsAsUninterrupted(bootstrap(), registry(), p + "ref", p + "crashy", good,
+                batch == 1);
         // One HIGH step per record, a MID step per 1 s window closed (4 records), a LOW step per 5 s (20), counted
         // in events (the reference's offsets): poison is no record of the learner.
-        var crashEvents = RunComparison.learningEvents(bootstrap(), registry(), "crashy.learning");
+        var crashEvents = RunComparison.learningEvents(bootstrap(), registry(), p + "crashy.learning");
         for (var in : good.entrySet()) {
             long offset = in.getKey().offset();
             long event = in.getValue().offset();
@@ -175,10 +190,10 @@ class CrashRecoveryTest {
         }
 
         // Exactly one dead letter per poison record, with its reason and offset; none in the reference run.
-        assertEquals(0, countCommitted("ref.dlq"), "the reference run's input had no poison");
+        assertEquals(0, countCommitted(p + "ref.dlq"), "the reference run's input had no poison");
         Map<Long, String> deadLetters = new TreeMap<>();
-        for (var d : StreamTestSupport.readAllCommitted(bootstrap(), "crashy.dlq", Duration.ofSeconds(30))) {
-            assertEquals(POISONED, StreamTestSupport.header(d, DeadLetter.TOPIC));
+        for (var d : StreamTestSupport.readAllCommitted(bootstrap(), p + "crashy.dlq", Duration.ofSeconds(30))) {
+            assertEquals(p + POISONED, StreamTestSupport.header(d, DeadLetter.TOPIC));
             assertEquals("0", StreamTestSupport.header(d, DeadLetter.PARTITION));
             assertEquals("ingest", StreamTestSupport.header(d, DeadLetter.STAGE));
             long offset = Long.parseLong(StreamTestSupport.header(d, DeadLetter.OFFSET));
@@ -187,42 +202,56 @@ class CrashRecoveryTest {
         }
         assertEquals(poison, deadLetters, "one dead letter per poison record, with its reason");
         assertEquals(EnumSet.allOf(StateGroup.class).stream().map(Enum::name).collect(Collectors.toSet()),
-                StoreChangelogs.state(bootstrap(), "crashy-model-changelog").keySet());
+                StoreChangelogs.state(bootstrap(), p + "crashy-model-changelog").keySet());
+        if (batch > 1) {
+            assertTrue(StoreChangelogs.state(bootstrap(), p + "crashy-model-changelog").get(StateGroup.META.name())
+                    .counters().get("steps.HIGH") < N / 2, "HIGH stepped once per batch, not per record");
+        }
 
         long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
-        String summary = "crash test: " + N + " records, reference run done after " + refSeconds + " s, total "
+        String summary = "crash test (hope.batch.records = " + batch + "): " + N + " records, reference run done after " + refSeconds + " s, total "
                 + seconds + " s, " + (points.length + 1) + " SIGKILLs; final model bit-exact\n  " + refSummary
                 + "\n  " + String.join("\n  ", report) + "\n";
         System.out.print(summary);
-        Files.writeString(LOGS.resolve("summary.txt"), summary);
+        Files.writeString(LOGS.resolve(p + "summary.txt"), summary);
     }
 
-    /** The fixed input: 4 keys, short texts, event times 250 ms apart (a MID window per 4, a LOW period per 20). */
-    private static List<TextEvent> input() {
-        return StreamTestSupport.shortEvents(N, List.of("doc-a", "doc-b", "doc-c", "doc-d"), T0, STEP_MS);
+    /**
+     * The fixed input: 4 keys, short texts, event times 250 ms apart (a MID window per 4, a LOW period per 20). Batched,
+     * one more record of the last batch's first key ends it: that record learns the last batch, as a waiting key's
+     * record does, where the wall-clock linger would hold it for 30-40 s in each of the two runs that reach the end;
+     * it is none of the N records the comparisons read, and is left waiting in the pending-batch store by both.
+     */
+    private List<TextEvent> input() {
+        List<TextEvent> events = new ArrayList<>(StreamTestSupport.shortEvents(N, KEYS, T0, STEP_MS));
+        if (batch > 1) {
+            events.add(StreamTestSupport.event("ev-end", KEYS.get(N % KEYS.size()), "the end", T0 + STEP_MS * N));
+        }
+        return events;
     }
 
     /**
      * Writes {@link #input()} to {@link #POISONED} with a poison record of each ingest-stage kind among the events
      * (one producer, in order); returns the poison records' offsets and the dead-letter reason each must get.
      */
-    private static Map<Long, String> poisoned() throws Exception {
+    private Map<Long, String> poisoned() throws Exception {
         String registry = registry();
         List<TextEvent> events = input();
         // before event i: a poison record {reason, Kafka key, value}
         Map<Integer, Object[]> before = new TreeMap<>();
-        byte[] whole = StreamTestSupport.avroBytes(registry, POISONED, StreamTestSupport.event("cut", "doc-a",
+        String poisoned = p + POISONED;
+        byte[] whole = StreamTestSupport.avroBytes(registry, poisoned, StreamTestSupport.event("cut", "doc-a",
                 "an Avro body cut in half", T0));
         before.put(3, new Object[] {"corrupt", "doc-a", StreamTestSupport.utf8("plain text, not the wire format")});
         before.put(38, new Object[] {"unknown-schema", "doc-b", new byte[] {0, 0, 0, 0x7f, 0x7e, 1, 2, 3}});
-        before.put(61, new Object[] {"wrong-schema", "doc-c", StreamTestSupport.avroBytes(registry, POISONED,
+        before.put(61, new Object[] {"wrong-schema", "doc-c", StreamTestSupport.avroBytes(registry, poisoned,
                 StreamTestSupport.event("past", "doc-c", "from before 1970", -5000L))});
         before.put(99, new Object[] {"undecodable", "doc-d", Arrays.copyOf(whole, 5 + (whole.length - 5) / 2)});
-        before.put(140, new Object[] {"future-time", "doc-a", StreamTestSupport.avroBytes(registry, POISONED,
+        before.put(140, new Object[] {"future-time", "doc-a", StreamTestSupport.avroBytes(registry, poisoned,
                 StreamTestSupport.event("future", "doc-a", "from the year 3000",
                         Instant.parse("3000-01-01T00:00:00Z").toEpochMilli()))});
         before.put(177, new Object[] {"empty", "doc-b", new byte[0]});
-        before.put(219, new Object[] {"key-too-long", "doc-c", StreamTestSupport.avroBytes(registry, POISONED,
+        before.put(219, new Object[] {"key-too-long", "doc-c", StreamTestSupport.avroBytes(registry, poisoned,
                 StreamTestSupport.event("long", "k".repeat(5000), "a context key over the cap", T0))});
         Map<Long, String> poison = new TreeMap<>();
         try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(StreamTestSupport.producerProps(bootstrap()),
@@ -230,13 +259,13 @@ class CrashRecoveryTest {
             for (int i = 0; i < events.size(); i++) {
                 Object[] bad = before.get(i);
                 if (bad != null) {
-                    var md = p.send(new ProducerRecord<>(POISONED, StreamTestSupport.utf8((String) bad[1]),
+                    var md = p.send(new ProducerRecord<>(poisoned, StreamTestSupport.utf8((String) bad[1]),
                             (byte[]) bad[2])).get(30, TimeUnit.SECONDS);
                     poison.put(md.offset(), (String) bad[0]);
                 }
                 TextEvent e = events.get(i);
-                p.send(new ProducerRecord<>(POISONED, StreamTestSupport.utf8(e.getKey()),
-                        StreamTestSupport.avroBytes(registry, POISONED, e))).get(30, TimeUnit.SECONDS);
+                p.send(new ProducerRecord<>(poisoned, StreamTestSupport.utf8(e.getKey()),
+                        StreamTestSupport.avroBytes(registry, poisoned, e))).get(30, TimeUnit.SECONDS);
             }
         }
         assertEquals(before.size(), poison.size());
@@ -245,8 +274,13 @@ class CrashRecoveryTest {
 
     /** A child of application {@code appId}: the reference ("ref") reads the events, the crashed run the poisoned. */
     private ChildApp start(String name, String appId, String crashAt) throws IOException {
-        ChildApp c = ChildApp.start(name, ChildApp.config(SERVERS, appId, appId.equals("ref") ? INPUT : POISONED,
-                        work.resolve(appId + "-state")),
+        Map<String, Object> config = ChildApp.config(SERVERS, p + appId, p + (appId.equals("ref") ? INPUT : POISONED),
+                work.resolve(p + appId + "-state"));
+        if (batch > 1) {
+            config.put(HopeStreamsConfig.BATCH_RECORDS, Integer.toString(batch));
+            config.put(HopeStreamsConfig.BATCH_LINGER_MS, "30000");
+        }
+        ChildApp c = ChildApp.start(p + name, config,
                 crashAt == null ? List.of() : List.of("-D" + CrashPoints.PROPERTY + "=" + crashAt), LOGS);
         children.add(c);
         return c;
