@@ -61,6 +61,8 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
      * 1 + 1/{@value} lingers (checked once per linger, a record that came just after a check waited almost two).
      */
     static final int LINGER_CHECKS = 4;
+    /** Unit tests only: runs before a batch is learned (a failure injected there), null otherwise. */
+    Runnable batchFailure;
     /** The TTL check runs every TTL, at least once a minute, so that a long TTL still expires keys promptly. */
     private static final long TTL_CHECK_MAX_MS = 60_000;
 
@@ -283,6 +285,10 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     /**
      * Learns the waiting records as one batch ({@link Learner#learnBatch}, which cuts it where the learner
      * must) and deletes them from the pending store: learned effects, outputs and the deletions commit together.
+     * If learning fails for a reason that is not the infrastructure's (which fails the task: the transaction,
+     * the pending store's changes included, aborts and the records wait again), every record of the batch not yet
+     * learned goes to the dead-letter topic ({@code processing-error}, the failure named), as one record alone
+     * would through {@link RecordFailureHandler}: none stays behind in the store unseen.
      */
     void flushPending() {
         if (closed || pending.isEmpty()) {
@@ -291,6 +297,34 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         List<Pending> batch = new ArrayList<>(pending);
         pending.clear();
         pendingKeys.clear();
+        boolean[] done = new boolean[batch.size()];
+        try {
+            learnWaiting(batch, done);
+        } catch (RuntimeException e) {
+            if (RecordFailureHandler.infrastructure(e)) {
+                throw e;
+            }
+            int failed = 0;
+            for (int k = 0; k < batch.size(); k++) {
+                if (!done[k]) {
+                    deadLetter(batch.get(k).record(), "processing-error", "learning the batch of " + batch.size()
+                            + " records it waited in failed: " + e);
+                    failed++;
+                }
+            }
+            LOG.warn("task {}: learning a batch of {} records failed ({}); the {} not learned went to the dead-letter "
+                    + "topic", context.taskId(), batch.size(), e.toString(), failed);
+        }
+        for (Pending p : batch) {
+            pendingStore.delete(org.apache.kafka.common.utils.Bytes.wrap(versionName(p.seq())));
+        }
+    }
+
+    /** The learning of {@link #flushPending}; {@code done[k]} is set once record k's outcome is handled. */
+    private void learnWaiting(List<Pending> batch, boolean[] done) {
+        if (batchFailure != null) {
+            batchFailure.run();
+        }
         long t0 = System.nanoTime();
         int i = 0;
         while (i < batch.size()) {
@@ -317,6 +351,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 }
                 for (int k = 0; k < os.size(); k++) {
                     handle(batch.get(base + start + k).record(), os.get(k), seen[0], seen[1], System.nanoTime() - nanos);
+                    done[base + start + k] = true;
                     if (os.get(k).accepted()) {
                         seen[1] = os.get(k).levelSteps()[Level.MID.ordinal()];
                     }
@@ -331,11 +366,9 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 if (o != null) {
                     handle(p.record(), o, consolidations, midSteps, System.nanoTime());
                 }
+                done[i] = true;
                 i++;
             }
-        }
-        for (Pending p : batch) {
-            pendingStore.delete(org.apache.kafka.common.utils.Bytes.wrap(versionName(p.seq())));
         }
     }
 

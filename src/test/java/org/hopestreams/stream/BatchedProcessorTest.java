@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Properties;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -178,6 +179,48 @@ class BatchedProcessorTest {
             assertEquals(i / 3 + 1, events.get(i).getHighSteps(), "HIGH steps once per batch, record " + i);
             assertEquals(100L * i / 1000, events.get(i).getMidSteps(), "MID per second of stream time, record " + i);
         }
+        t.processor.close();
+    }
+
+    /**
+     * A batch whose learning fails for a reason of its own (not the broker's or the disk's) sends each of its
+     * records to the dead-letter topic and leaves none waiting in the store unseen; the next records learn as
+     * usual. A failure of the infrastructure escapes (the task fails, its transaction aborts) and the records
+     * still wait in the store for the next life.
+     */
+    @Test
+    void aFailedBatchGoesToTheDeadLetterTopicAndNothingStaysBehind() {
+        Task t = new Task("failed");
+        t.processor.batchFailure = () -> {
+            throw new IllegalStateException("injected engine failure");
+        };
+        for (int i = 0; i < 4; i++) {
+            t.process(i);   // k0 k1 k2, then k0 again: the batch of three is learned, and fails
+        }
+        List<DeadLetter> dead = new ArrayList<>();
+        t.ctx.forwarded().forEach(f -> {
+            if (f.record().value() instanceof DeadLetter d) {
+                dead.add(d);
+            }
+        });
+        assertEquals(3, dead.size(), "each record of the failed batch is dead-lettered");
+        dead.forEach(d -> assertEquals("processing-error", d.reason()));
+        assertEquals(0, t.events().size());
+        assertEquals(1, t.waiting(), "only the record that came after the batch waits");
+        t.processor.batchFailure = null;
+        t.linger();
+        assertEquals(1, t.events().size(), "the next batch learns");
+        assertEquals(3, t.events().get(0).getSourceOffset());
+        assertEquals(0, t.waiting());
+
+        t.processor.batchFailure = () -> {
+            throw new org.apache.kafka.common.KafkaException("injected broker failure");
+        };
+        t.process(4);
+        t.process(5);
+        assertThrows(org.apache.kafka.common.KafkaException.class, () -> t.process(7), "k1 again: the batch fails");
+        assertEquals(2, t.waiting(), "an infrastructure failure leaves the batch in the store for the next life");
+        t.processor.batchFailure = null;
         t.processor.close();
     }
 
