@@ -389,15 +389,19 @@ public final class LearnerSnapshots {
      * checkpoint has none); its other settings are the stored ones, its fast states go into {@code fast}.
      */
     public static Learner load(Path file, String contextMode, FastStateStore fast, Device device) throws IOException {
-        StateSnapshot s = new StateCodec().readFile(file);
-        return restore(s, learnerConfig(s).withContextMode(contextMode), fast, device);
+        return load(file, lc -> lc.withContextMode(contextMode), fast, device);
     }
 
     /** As {@link #load(Path, String, FastStateStore, Device)}, the context models doing {@code overflow} when full. */
     public static Learner load(Path file, String contextMode, String overflow, FastStateStore fast, Device device)
             throws IOException {
+        return load(file, lc -> lc.withContextMode(contextMode).withContextOverflow(overflow), fast, device);
+    }
+
+    private static Learner load(Path file, java.util.function.UnaryOperator<LearnerConfig> settings, FastStateStore fast,
+                                Device device) throws IOException {
         StateSnapshot s = new StateCodec().readFile(file);
-        return restore(s, learnerConfig(s).withContextMode(contextMode).withContextOverflow(overflow), fast, device);
+        return restore(s, settings.apply(learnerConfig(s)), fast, device);
     }
 
     /** A learner from a checkpoint file; its fast states go into {@code fast}. */
