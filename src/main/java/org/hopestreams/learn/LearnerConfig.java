@@ -71,7 +71,8 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     /** The mixer training of snapshots that do not name one (written before it was an option). */
     private static final String FIRST_MIXER_TRAIN = "selected";
     public static final double DEFAULT_TICKS_THRESHOLD = 4.0;
-    public static final double DEFAULT_TICKS_MIN_GAIN = 0.01;
+    /** One HIGH step at pretraining's final rate (3e-4) lowers a 256-byte record's loss by about 0.004 bpb (tiny). */
+    public static final double DEFAULT_TICKS_MIN_GAIN = 0.001;
     public static final String CONSOLIDATION_STEP = "step";
     public static final String CONSOLIDATION_ANCHOR = "anchor";
     /** The selection of snapshots that do not name one (written before it was an option). */

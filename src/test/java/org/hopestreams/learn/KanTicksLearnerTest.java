@@ -6,6 +6,8 @@ import org.hopestreams.model.HostTensor;
 import org.hopestreams.model.Level;
 import org.hopestreams.store.StateSnapshot;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.Map;
 
@@ -83,10 +85,11 @@ class KanTicksLearnerTest {
         }
     }
 
-    @Test
-    void aSurprisingRecordTicksWhileItsLossFallsAndEveryTickIsCounted() {
+    /** ε = 1000: the first tick's loss never falls by that much, so every record takes exactly one tick and HIGH no extra step. */
+    @ParameterizedTest(name = "a surprising record ticks while its loss falls by more than {0}, every tick counted")
+    @ValueSource(doubles = {0.02, 1000})
+    void aSurprisingRecordTicksWhileItsLossFallsAndEveryTickIsCounted(double minGain) {
         int max = 3;
-        double minGain = 0.02;
         LearnerConfig lc = LearnerConfig.defaults().withWarmup(0).withWindow(3, 0).withTicks(max, 0, minGain);
         byte[][] recs = records(6, 32, 7);
         try (Learner l = LearnerContractTest.network(lc, 3)) {
