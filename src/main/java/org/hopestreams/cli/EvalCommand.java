@@ -109,6 +109,10 @@ final class EvalCommand implements Callable<Integer> {
             description = "Bytes per pretraining window (default: ${DEFAULT-VALUE}).")
     int pretrainWindow;
 
+    @Option(names = "--alpha-bias", paramLabel = "B",
+            description = "Initial bias of the memory's retention gate in the model pretrained here (default: the preset's, 4).")
+    Double alphaBias;
+
     @Option(names = "--pretrain-recall", defaultValue = "0", paramLabel = "SHARE",
             description = "Share of pretraining documents with recall content (pretrain --recall; default: ${DEFAULT-VALUE}).")
     double pretrainRecall;
@@ -262,7 +266,7 @@ final class EvalCommand implements Callable<Integer> {
             String name = p.getFileName().toString().replaceFirst("\\.txt$", "");
             domains.add(ContinualEval.Domain.split(name, Files.readAllBytes(p), 0.1));
         }
-        HopeConfig base = HopeConfig.preset(preset);
+        HopeConfig base = alphaBias == null ? HopeConfig.preset(preset) : HopeConfig.preset(preset).withAlphaBias(alphaBias);
         Map<String, StateSnapshot> startCache = new LinkedHashMap<>();
         byte[] neutralText = fromScratch ? null : concat(neutral);
         int warm = fromScratch ? segRecs : 0;
@@ -417,10 +421,10 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         boolean plain = pretrainWindow == 128 && pretrainRecall == 0 && pretrainCarry == 1;
-        String tag = String.format(Locale.ROOT, "pretrain-%s-memory-%s%s-%d-steps%s-%08x.ckpt", config.preset(), config.memory(),
+        String tag = String.format(Locale.ROOT, "pretrain-%s-memory-%s%s-%d-steps%s%s-%08x.ckpt", config.preset(), config.memory(),
                 config.kan().equals(HopeConfig.KAN_NONE) ? "" : "-kan-" + config.kan() + "-g" + config.kanGrid(),
                 steps, plain ? "" : String.format(Locale.ROOT, "-w%d-r%g-c%d", pretrainWindow, pretrainRecall, pretrainCarry),
-                Arrays.hashCode(neutralText));
+                alphaBias == null ? "" : String.format(Locale.ROOT, "-alpha%g", alphaBias), Arrays.hashCode(neutralText));
         Path ckpt = out.resolve(tag);
         if (Files.isReadable(ckpt)) {
             say("using cached %s", ckpt);

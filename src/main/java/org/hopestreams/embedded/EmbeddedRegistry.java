@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A real Apicurio Registry server (H2 storage, in memory unless {@link Builder#storageDir}) run as a child JVM on
+ * A real Apicurio Registry server (H2 storage, in memory unless {@link Builder#storageDir}; or the storage its
+ * {@link Builder#environment} names, such as KafkaSQL as in {@code k8s/base/registry.yaml}) run as a child JVM on
  * 127.0.0.1 and a free port (or {@link Builder#port}). It serves
  * the Apicurio v3 API (for the Apicurio serdes) and the Confluent-compatible API (for Confluent clients).
  *
@@ -210,6 +211,7 @@ public final class EmbeddedRegistry implements AutoCloseable {
         private Path logFile;
         private int port;
         private Path storageDir;
+        private Map<String, String> environment = Map.of();
 
         private Builder(Path home) {
             // absolute: the server runs with its own folder as working directory
@@ -252,6 +254,16 @@ public final class EmbeddedRegistry implements AutoCloseable {
         }
 
         /**
+         * Environment variables of the server ({@code APICURIO_*}, as a container gets them). Where they set
+         * {@code APICURIO_STORAGE_KIND}, the storage is theirs (e.g. {@code kafkasql} with its
+         * {@code APICURIO_KAFKASQL_*} and {@code APICURIO_KAFKA_COMMON_*} keys) instead of H2.
+         */
+        public Builder environment(Map<String, String> environment) {
+            this.environment = Map.copyOf(environment);
+            return this;
+        }
+
+        /**
          * Where server stdout/stderr go, appended (default: {@code <home>/registry-<port>.log}); may be the file this
          * JVM logs to (the {@code demo}'s log).
          */
@@ -277,13 +289,16 @@ public final class EmbeddedRegistry implements AutoCloseable {
             cmd.add("-Dquarkus.http.port=" + port);
             cmd.add("-Dquarkus.management.host=127.0.0.1");
             cmd.add("-Dquarkus.management.port=" + managementPort);
-            cmd.add("-Dapicurio.storage.kind=sql");
-            cmd.add("-Dapicurio.storage.sql.kind=h2");
-            cmd.add("-Dapicurio.datasource.url=" + (storageDir == null ? "jdbc:h2:mem:registry"
-                    : "jdbc:h2:file:" + storageDir.resolve("registry")));
-            cmd.add("-Dapicurio.datasource.jdbc.initial-size=2");
-            cmd.add("-Dapicurio.datasource.jdbc.min-size=2");
-            cmd.add("-Dapicurio.datasource.jdbc.max-size=10");
+            if (!environment.containsKey("APICURIO_STORAGE_KIND")) {
+                // system properties would win over the environment's storage
+                cmd.add("-Dapicurio.storage.kind=sql");
+                cmd.add("-Dapicurio.storage.sql.kind=h2");
+                cmd.add("-Dapicurio.datasource.url=" + (storageDir == null ? "jdbc:h2:mem:registry"
+                        : "jdbc:h2:file:" + storageDir.resolve("registry")));
+                cmd.add("-Dapicurio.datasource.jdbc.initial-size=2");
+                cmd.add("-Dapicurio.datasource.jdbc.min-size=2");
+                cmd.add("-Dapicurio.datasource.jdbc.max-size=10");
+            }
             cmd.add("-Dquarkus.log.level=WARN");
             cmd.add("-Dquarkus.log.category.\"io.apicurio\".level=WARN");
             cmd.add("-Dquarkus.http.access-log.enabled=false");
@@ -293,11 +308,12 @@ public final class EmbeddedRegistry implements AutoCloseable {
 
             LOG.info("Embedded registry: starting {} on 127.0.0.1:{} (log {})", jar, port, log);
             long t0 = System.nanoTime();
-            Process p = new ProcessBuilder(cmd)
+            ProcessBuilder pb = new ProcessBuilder(cmd)
                     .directory(jar.getParent().toFile())
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .start();
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            pb.environment().putAll(environment);
+            Process p = pb.start();
             Thread hook = new Thread(() -> {
                 LOG.warn("Embedded registry: JVM shutting down, stopping pid {}", p.pid());
                 stop(p);

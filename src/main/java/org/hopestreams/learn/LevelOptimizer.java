@@ -69,11 +69,16 @@ final class LevelOptimizer {
         double bc1 = 1 - Math.pow(cfg.beta1(), t);
         double bc2 = 1 - Math.pow(cfg.beta2(), t);
         NDArray update = mv.div(vv.div(bc2).sqrt().add(LearnerConfig.ADAM_EPS)).mul(lr / bc1);
-        NDList pieces = update.split(offsets());
+        subtract(params, update, cfg.weightDecay() > 0 ? 1 - lr * cfg.weightDecay() : 1, scope);
+    }
+
+    /** Each of the level's weights times {@code decay} (1: unchanged) minus its piece of the flat {@code delta}. */
+    private void subtract(Map<String, NDArray> params, NDArray delta, double decay, NDManager scope) {
+        NDList pieces = delta.split(offsets());
         for (int i = 0; i < names.size(); i++) {
             NDArray p = Autograd.view(params.get(names.get(i)), scope);
-            if (cfg.weightDecay() > 0) {
-                p.muli(1 - lr * cfg.weightDecay());
+            if (decay != 1) {
+                p.muli(decay);
             }
             p.subi(pieces.get(i).reshape(p.getShape()));
         }
@@ -97,11 +102,7 @@ final class LevelOptimizer {
         NDArray w = flatWeights(params, scope);
         NDArray a = Autograd.view(anchor, scope);
         a.addi(w.sub(a).mul(absorb));
-        NDList pieces = w.sub(a).mul(pull).split(offsets());
-        for (int i = 0; i < names.size(); i++) {
-            NDArray p = Autograd.view(params.get(names.get(i)), scope);
-            p.subi(pieces.get(i).reshape(p.getShape()));
-        }
+        subtract(params, w.sub(a).mul(pull), 1, scope);
     }
 
     private long[] offsets() {

@@ -58,7 +58,11 @@ final class HopeLogger extends LegacyAbstractLogger {
     protected void handleNormalizedLoggingCall(Level l, Marker marker, String pattern, Object[] args, Throwable t) {
         // the public methods check the level before they get here; the fluent API may not
         if (enabled(l)) {
-            Logging.write(name, l, MessageFormatter.basicArrayFormat(pattern, args), t);
+            String message = MessageFormatter.basicArrayFormat(pattern, args);
+            Level effective = Logging.effectiveLevel(name, l, message);
+            if (effective == l || enabled(effective)) {
+                Logging.write(name, effective, message, t);
+            }
         }
     }
 }

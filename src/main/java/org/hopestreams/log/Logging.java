@@ -14,10 +14,13 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The application's logging backend (an SLF4J 2 provider, {@link HopeLoggerProvider}): every library that logs
@@ -35,7 +38,9 @@ import java.util.TreeMap;
  * </ul>
  * Levels: {@code hope-logging.properties} on the class path ({@code level} the default, {@code level.PREFIX} per
  * logger name prefix, the longest prefix wins; {@code off} silences), then system properties
- * {@code hope.log.level} and {@code hope.log.level.PREFIX} over them.
+ * {@code hope.log.level} and {@code hope.log.level.PREFIX} over them. Routine WARN messages
+ * ({@code routine.LOGGER.N=TEXT} there: a library's WARN that says what is expected, beside real problems on the
+ * same logger) are logged at INFO ({@link #effectiveLevel}).
  */
 public final class Logging {
     /** System property prefix of per-logger levels ({@code -Dhope.log.level.org.apache.kafka=info}). */
@@ -60,6 +65,16 @@ public final class Logging {
     record Setup(Format consoleFormat, boolean consoleOwnErrorsOnly, PrintStream file) {
     }
 
+    /**
+     * A WARN record that says something routine ({@code routine.LOGGER.N=TEXT} in {@code hope-logging.properties}):
+     * a logger named {@code logger} or below it whose message contains {@code text}.
+     */
+    record Routine(String logger, String text) {
+        boolean matches(String name, String message) {
+            return (name.equals(logger) || name.startsWith(logger + ".")) && message.contains(text);
+        }
+    }
+
     /** The streams the process started with, before any redirection: the console. */
     private static final PrintStream ORIGINAL_OUT = System.out;
     private static final PrintStream ORIGINAL_ERR = System.err;
@@ -68,6 +83,7 @@ public final class Logging {
 
     private static volatile Setup setup = new Setup(Format.TEXT, false, null);
     private static volatile Map<String, Integer> levels = loadLevels();
+    private static volatile List<Routine> routine = loadRoutine();
     private static volatile int generation;
 
     static {
@@ -136,7 +152,10 @@ public final class Logging {
                     } catch (RuntimeException ignored) {
                         // the raw message
                     }
-                    write(name, l, String.valueOf(msg), r.getThrown());
+                    Level effective = effectiveLevel(name, l, String.valueOf(msg));
+                    if (effective.toInt() >= levelOf(name)) {
+                        write(name, effective, String.valueOf(msg), r.getThrown());
+                    }
                 }
             }
 
@@ -162,6 +181,7 @@ public final class Logging {
     /** Reads the levels again (after a change of the {@value #LEVEL_PROPERTY} system properties). */
     public static synchronized void reloadLevels() {
         levels = loadLevels();
+        routine = loadRoutine();
         generation++;
     }
 
@@ -199,9 +219,7 @@ public final class Logging {
         }
     }
 
-    /** Levels from {@code hope-logging.properties}, then the system properties over them. */
-    static Map<String, Integer> loadLevels() {
-        Map<String, Integer> out = new TreeMap<>();
+    private static Properties configuration() {
         Properties p = new Properties();
         try (InputStream in = Logging.class.getResourceAsStream("/hope-logging.properties")) {
             if (in != null) {
@@ -210,6 +228,45 @@ public final class Logging {
         } catch (IOException e) {
             ORIGINAL_ERR.println("hope-logging.properties: " + e);
         }
+        return p;
+    }
+
+    /**
+     * The routine WARN messages of {@code hope-logging.properties}: {@code routine.LOGGER.N=TEXT} (N a number, so that
+     * one logger may have several).
+     */
+    static List<Routine> loadRoutine() {
+        Properties p = configuration();
+        List<Routine> out = new ArrayList<>();
+        for (String k : new TreeSet<>(p.stringPropertyNames())) {
+            if (k.startsWith("routine.") && k.lastIndexOf('.') > "routine.".length()) {
+                String logger = k.substring("routine.".length(), k.lastIndexOf('.'));
+                out.add(new Routine(logger, p.getProperty(k).strip()));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * The level a record is logged at: {@code level}, except that a WARN record that says something routine
+     * ({@link Routine}) is INFO, below the libraries' WARN level: not on the console, and in the log (a file, or
+     * the console at INFO) where the logger's level is INFO or lower.
+     */
+    static Level effectiveLevel(String logger, Level level, String message) {
+        if (level == Level.WARN) {
+            for (Routine r : routine) {
+                if (r.matches(logger, message)) {
+                    return Level.INFO;
+                }
+            }
+        }
+        return level;
+    }
+
+    /** Levels from {@code hope-logging.properties}, then the system properties over them. */
+    static Map<String, Integer> loadLevels() {
+        Map<String, Integer> out = new TreeMap<>();
+        Properties p = configuration();
         p.stringPropertyNames().forEach(k -> put(out, k, "level", p.getProperty(k)));
         System.getProperties().stringPropertyNames().forEach(k -> put(out, k, LEVEL_PROPERTY, System.getProperty(k)));
         return out;

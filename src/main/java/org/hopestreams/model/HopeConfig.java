@@ -97,6 +97,11 @@ public record HopeConfig(String preset, int d, int blocks, int heads, int dHead,
         return with("blocks", n);
     }
 
+    /** The retention gate's initial bias bα (retention σ(bα) per byte where its input is 0). */
+    public HopeConfig withAlphaBias(double bias) {
+        return with("alphaBias", bias);
+    }
+
     public HopeConfig withFloat64(boolean on) {
         return with("float64", on);
     }

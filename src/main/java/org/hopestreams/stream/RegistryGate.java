@@ -227,11 +227,16 @@ public final class RegistryGate implements AutoCloseable, MeterBinder {
 
     /**
      * Whether {@code e} says the registry could not answer, rather than that it answered (404, other 4xx)
-     * or that the bytes do not decode: a transport failure, no answer in time, or a 5xx, 408 or 429 status.
+     * or that the bytes do not decode: a transport failure, no answer in time, or a 5xx, 408 or 429 status. Not
+     * Kafka refusing this application (an {@link org.apache.kafka.common.errors.AuthenticationException}, whose
+     * failed TLS handshake has an {@link javax.net.ssl.SSLException} inside): that stops the application.
      */
     public static boolean unanswered(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String name = t.getClass().getName();
+            if (t instanceof org.apache.kafka.common.errors.AuthenticationException) {
+                return false;
+            }
             if (t instanceof org.hopestreams.registry.RegistryException r) {
                 return r.kind() == org.hopestreams.registry.RegistryException.Kind.UNAVAILABLE;
             }

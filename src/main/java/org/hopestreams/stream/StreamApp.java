@@ -239,7 +239,35 @@ public final class StreamApp implements AutoCloseable {
         return null;
     }
 
+    /**
+     * The sentence for an {@link org.apache.kafka.common.errors.AuthenticationException}: the problem and the
+     * settings to check. A TLS handshake that failed because this side does not trust the broker's certificate (no
+     * or the wrong CA, a host name the certificate does not cover) says so, with the verifier's own words; another
+     * failed handshake (the broker refused this client's certificate, no common protocol) names the TLS settings;
+     * anything else is Kafka refusing the credentials.
+     */
     static String authenticationFailed(org.apache.kafka.common.errors.AuthenticationException e) {
+        if (e instanceof org.apache.kafka.common.errors.SslAuthenticationException) {
+            Throwable untrusted = null;
+            Throwable root = e;
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof java.security.cert.CertificateException
+                        || t instanceof java.security.cert.CertPathBuilderException
+                        || t instanceof java.security.cert.CertPathValidatorException) {
+                    untrusted = untrusted == null ? t : untrusted;
+                }
+                root = t;
+            }
+            if (untrusted != null) {
+                return "This application does not trust Kafka's TLS certificate (" + untrusted.getMessage() + "): "
+                        + "give Kafka's CA in ssl.truststore.location (ssl.truststore.type PEM for a CA file such as "
+                        + "Strimzi's ca.crt; PKCS12 or JKS with ssl.truststore.password) and check that the broker's "
+                        + "certificate names the host of bootstrap.servers; not retrying";
+            }
+            return "The TLS handshake with Kafka failed (" + e.getMessage() + (root == e ? "" : ": " + root.getMessage())
+                    + "): check security.protocol, ssl.truststore.* (Kafka's CA) and, for mutual TLS, ssl.keystore.* "
+                    + "(a certificate the broker trusts); not retrying";
+        }
         return "Kafka refused this application's credentials (" + e.getMessage() + "): check security.protocol, "
                 + "sasl.mechanism and sasl.jaas.config (or the ssl.keystore.* of mutual TLS); not retrying";
     }

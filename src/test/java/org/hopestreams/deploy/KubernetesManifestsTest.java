@@ -483,12 +483,7 @@ class KubernetesManifestsTest {
     void kafkaClientsUseTlsScramAsAKafkaUserWithAclsOnItsOwnResources() {
         GenericKubernetesResource kafka = K8sManifests.strimzi(base, "Kafka").get(0);
         Map<String, Object> kafkaSpec = map(map(kafka.getAdditionalProperties().get("spec")).get("kafka"));
-        String bootstrap = config.getData().get(HopeStreamsConfig.envName(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
-        int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
-        Map<String, Object> listener = list(kafkaSpec.get("listeners")).stream()
-                .filter(l -> ((Number) l.get("port")).intValue() == port).findFirst().orElseThrow();
-        assertEquals(Boolean.TRUE, listener.get("tls"), "the app's listener is TLS");
-        assertEquals("scram-sha-512", map(listener.get("authentication")).get("type"), "SCRAM-SHA-512");
+        assertTlsScramListener(kafka, config.getData().get(HopeStreamsConfig.envName(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)));
         assertEquals("simple", map(kafkaSpec.get("authorization")).get("type"), "ACLs enforced");
 
         Map<String, String> data = config.getData();
@@ -497,32 +492,119 @@ class KubernetesManifestsTest {
         Container c = appContainer(sts.getSpec().getTemplate());
         String userSecret = envValueFromSecret(c, "STREAMS_SASL_JAAS_CONFIG");
         assertNotNull(userSecret, "sasl.jaas.config from the KafkaUser's Secret");
-        String ca = data.get("STREAMS_SSL_TRUSTSTORE_LOCATION");
-        assertTrue(c.getVolumeMounts().stream().anyMatch(m -> ca.startsWith(m.getMountPath() + "/")
-                && sts.getSpec().getTemplate().getSpec().getVolumes().stream().anyMatch(v -> v.getName().equals(m.getName())
-                && v.getSecret() != null && v.getSecret().getSecretName().equals(kafka.getMetadata().getName()
-                + "-cluster-ca-cert"))), "the truststore is Strimzi's cluster CA Secret");
+        assertMountsClusterCa(sts.getSpec().getTemplate(), c, data.get("STREAMS_SSL_TRUSTSTORE_LOCATION"), kafka);
 
-        List<GenericKubernetesResource> users = K8sManifests.strimzi(base, "KafkaUser");
-        GenericKubernetesResource user = users.stream().filter(u -> u.getMetadata().getName().equals(userSecret))
-                .findFirst().orElseThrow(() -> new AssertionError("no KafkaUser " + userSecret));
-        assertEquals(kafka.getMetadata().getName(), user.getMetadata().getLabels().get("strimzi.io/cluster"));
-        Map<String, Object> uspec = map(user.getAdditionalProperties().get("spec"));
-        assertEquals("scram-sha-512", map(uspec.get("authentication")).get("type"));
         String appId = data.get("STREAMS_APPLICATION_ID");
-        Set<String> topics = new HashSet<>();
+        Set<String> resources = aclResources(scramUser(kafka, userSecret));
+        Set<String> topics = literalTopics(resources);
+        assertEquals(DeployContract.defaultTopics(), topics, "literal topic ACLs: the application's four topics");
+        assertTrue(resources.containsAll(Set.of("topic:" + appId + "-:prefix", "group:" + appId + ":literal",
+                "transactionalId:" + appId + "-:prefix")), "internal topics, group, transactional ids: " + resources);
+    }
+
+    /**
+     * The registry's KafkaSQL storage is a Kafka client like the learners: TLS + SCRAM-SHA-512 as a KafkaUser of its
+     * own whose ACLs name only Apicurio's topics and groups; the cluster has no listener without authentication and
+     * no super user (the anonymous principal the plain listener once needed is gone).
+     */
+    @Test
+    void registryStorageUsesItsOwnKafkaUserAndNoPrincipalIsASuperUser() {
+        GenericKubernetesResource kafka = K8sManifests.strimzi(base, "Kafka").get(0);
+        Map<String, Object> kafkaSpec = map(map(kafka.getAdditionalProperties().get("spec")).get("kafka"));
+        for (Map<String, Object> l : list(kafkaSpec.get("listeners"))) {
+            assertEquals(Boolean.TRUE, l.get("tls"), "every listener is TLS: " + l);
+            assertEquals("scram-sha-512", map(l.get("authentication")).get("type"), "every listener authenticates: " + l);
+        }
+        Map<String, Object> authz = map(kafkaSpec.get("authorization"));
+        assertEquals("simple", authz.get("type"), "ACLs enforced");
+        assertTrue(authz.get("superUsers") == null || list(authz.get("superUsers")).isEmpty(),
+                "no super users: " + authz.get("superUsers"));
+        assertFalse(String.valueOf(kafkaSpec).contains("ANONYMOUS"), "ANONYMOUS appears nowhere");
+
+        Deployment registry = one(base, Deployment.class, "apicurio-registry");
+        PodTemplateSpec pod = registry.getSpec().getTemplate();
+        Container rc = pod.getSpec().getContainers().get(0);
+        Map<String, String> env = new LinkedHashMap<>();
+        rc.getEnv().stream().filter(e -> e.getValue() != null).forEach(e -> env.put(e.getName(), e.getValue()));
+        assertEquals("kafkasql", env.get("APICURIO_STORAGE_KIND"));
+        Map<String, Object> listener = assertTlsScramListener(kafka, env.get("APICURIO_KAFKASQL_BOOTSTRAP_SERVERS"));
+        assertTrue(String.valueOf(listener.get("networkPolicyPeers")).contains("apicurio-registry"),
+                "the listener admits the registry's pods: " + listener.get("networkPolicyPeers"));
+        assertEquals("SASL_SSL", env.get("APICURIO_KAFKA_COMMON_SECURITY_PROTOCOL"));
+        assertEquals("SCRAM-SHA-512", env.get("APICURIO_KAFKA_COMMON_SASL_MECHANISM"));
+        assertEquals("PEM", env.get("APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_TYPE"));
+        assertMountsClusterCa(pod, rc, env.get("APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_LOCATION"), kafka);
+        String userSecret = envValueFromSecret(rc, "APICURIO_KAFKA_COMMON_SASL_JAAS_CONFIG");
+        assertNotNull(userSecret, "the registry's sasl.jaas.config from its KafkaUser's Secret");
+        assertFalse(userSecret.equals(envValueFromSecret(appContainer(sts.getSpec().getTemplate()),
+                "STREAMS_SASL_JAAS_CONFIG")), "the registry is not the learners' user");
+
+        Set<String> resources = aclResources(scramUser(kafka, userSecret));
+        assertEquals(Set.of("kafkasql-journal", "kafkasql-snapshots", "registry-events"), literalTopics(resources),
+                "literal topic ACLs: Apicurio's journal, snapshots and events topics");
+        assertEquals(Set.of("topic:kafkasql-journal:literal", "topic:kafkasql-snapshots:literal",
+                "topic:registry-events:literal", "group:apicurio-:prefix"), resources,
+                "nothing but its topics and its consumer groups (none of the application's, no cluster rights)");
+    }
+
+    /** The listener of {@code bootstrap}'s port: Strimzi's bootstrap service of this cluster, TLS, SCRAM-SHA-512. */
+    private static Map<String, Object> assertTlsScramListener(GenericKubernetesResource kafka, String bootstrap) {
+        assertNotNull(bootstrap, "bootstrap servers");
+        assertTrue(bootstrap.startsWith(kafka.getMetadata().getName() + "-kafka-bootstrap:"), bootstrap);
+        int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
+        Map<String, Object> kafkaSpec = map(map(kafka.getAdditionalProperties().get("spec")).get("kafka"));
+        Map<String, Object> listener = list(kafkaSpec.get("listeners")).stream()
+                .filter(l -> ((Number) l.get("port")).intValue() == port).findFirst()
+                .orElseThrow(() -> new AssertionError("no listener on " + bootstrap));
+        assertEquals(Boolean.TRUE, listener.get("tls"), bootstrap + ": the listener is TLS");
+        assertEquals("scram-sha-512", map(listener.get("authentication")).get("type"), bootstrap + ": SCRAM-SHA-512");
+        return listener;
+    }
+
+    /** {@code location} lies in a read-only mount of Strimzi's cluster CA Secret. */
+    private static void assertMountsClusterCa(PodTemplateSpec pod, Container c, String location,
+                                              GenericKubernetesResource kafka) {
+        assertNotNull(location, "a truststore location");
+        String caSecret = kafka.getMetadata().getName() + "-cluster-ca-cert";
+        assertTrue(c.getVolumeMounts().stream().anyMatch(m -> location.startsWith(m.getMountPath() + "/")
+                && Boolean.TRUE.equals(m.getReadOnly())
+                && pod.getSpec().getVolumes().stream().anyMatch(v -> v.getName().equals(m.getName())
+                && v.getSecret() != null && v.getSecret().getSecretName().equals(caSecret))),
+                location + ": the truststore is Strimzi's cluster CA Secret " + caSecret);
+    }
+
+    /** The SCRAM-SHA-512 KafkaUser {@code name} of this cluster (its Secret has the same name). */
+    private GenericKubernetesResource scramUser(GenericKubernetesResource kafka, String name) {
+        GenericKubernetesResource user = K8sManifests.strimzi(base, "KafkaUser").stream()
+                .filter(u -> u.getMetadata().getName().equals(name))
+                .findFirst().orElseThrow(() -> new AssertionError("no KafkaUser " + name));
+        assertEquals(kafka.getMetadata().getName(), user.getMetadata().getLabels().get("strimzi.io/cluster"));
+        assertEquals("scram-sha-512", map(map(user.getAdditionalProperties().get("spec")).get("authentication"))
+                .get("type"), name + ": SCRAM-SHA-512");
+        return user;
+    }
+
+    /** A KafkaUser's ACL resources as {@code type:name:patternType}; none is a wildcard. */
+    private static Set<String> aclResources(GenericKubernetesResource user) {
+        Map<String, Object> uspec = map(user.getAdditionalProperties().get("spec"));
         Set<String> resources = new HashSet<>();
         for (Map<String, Object> acl : list(map(uspec.get("authorization")).get("acls"))) {
             Map<String, Object> r = map(acl.get("resource"));
             String name = String.valueOf(r.get("name"));
             assertFalse(name.equals("*") || name.isEmpty() && !"cluster".equals(r.get("type")), "no wildcard ACL: " + acl);
-            resources.add(r.get("type") + ":" + name + ":" + r.getOrDefault("patternType", "literal"));
-            if ("topic".equals(r.get("type")) && "literal".equals(r.get("patternType"))) {
-                topics.add(name);
+            resources.add(r.get("type") + ":" + (r.get("name") == null ? "" : name) + ":"
+                    + r.getOrDefault("patternType", "literal"));
+        }
+        return resources;
+    }
+
+    private static Set<String> literalTopics(Set<String> resources) {
+        Set<String> topics = new HashSet<>();
+        for (String r : resources) {
+            if (r.startsWith("topic:") && r.endsWith(":literal")) {
+                topics.add(r.substring("topic:".length(), r.length() - ":literal".length()));
             }
         }
-        assertEquals(DeployContract.defaultTopics(), topics, "literal topic ACLs: the application's four topics");
-        assertTrue(resources.containsAll(Set.of("topic:" + appId + "-:prefix", "group:" + appId + ":literal",
-                "transactionalId:" + appId + "-:prefix")), "internal topics, group, transactional ids: " + resources);
+        return topics;
     }
 }

@@ -54,13 +54,31 @@ class ContextLevelLearnerTest {
     @ValueSource(strings = {"mix", "ppm-mix", "ppm-key", "ppm-global", "mix:match+class", "ppm-mix:match+class",
             "mix:match+class:selected+keyless"})
     void saveLoadContinueEqualsNeverStopping(String mode) throws Exception {
+        assertResumesExactly(withContext(mode), null);
+    }
+
+    /** The same with models small enough to fill and prune (or clear) before the save and again after it. */
+    @ParameterizedTest
+    @ValueSource(strings = {"prune", "prune-global", "clear"})
+    void aFullLevelResumesExactlyUnderEachOverflowPolicy(String overflow) throws Exception {
+        LearnerConfig lc = withContext("mix:match+class").withContext("mix", "1,2,3,4,6,12", 120, 300, 0.01)
+                .withContextOverflow(overflow);
+        assertResumesExactly(lc, a -> assertTrue(a.contextLevel().global().restarts() > 0,
+                "the global model filled before the save"));
+    }
+
+    private static void assertResumesExactly(LearnerConfig lc, java.util.function.Consumer<Learner> beforeSave)
+            throws Exception {
         byte[][] recs = records(24);
-        try (Learner a = LearnerContractTest.tiny(withContext(mode), 1)) {
+        try (Learner a = LearnerContractTest.tiny(lc, 1)) {
             for (int i = 0; i < 10; i++) {
                 assertTrue(a.learn("k" + i % 2, recs[i], i).accepted());
                 if (i % 7 == 6) {
                     a.checkpoint();
                 }
+            }
+            if (beforeSave != null) {
+                beforeSave.accept(a);
             }
             StateCodec codec = new StateCodec(4096);
             try (Learner b = LearnerSnapshots.restore(codec.decode(codec.encode(LearnerSnapshots.of(a, true))),

@@ -61,6 +61,44 @@ class LoggingTest {
     }
 
     @Test
+    void routineWarningsAreInfo(@TempDir Path dir) throws Exception {
+        String client = "org.apache.kafka.clients.NetworkClient";
+        String routine = "[Consumer clientId=c] The metadata response from the cluster reported a recoverable issue "
+                + "with correlation id 2 : {app-by-key-repartition=UNKNOWN_TOPIC_OR_PARTITION}";
+        assertEquals(Level.INFO, Logging.effectiveLevel(client, Level.WARN, routine));
+        assertEquals(Level.WARN, Logging.effectiveLevel(client, Level.WARN, "Bootstrap broker b:9092 disconnected"));
+        assertEquals(Level.ERROR, Logging.effectiveLevel(client, Level.ERROR, routine), "only WARN records");
+        assertEquals(Level.WARN, Logging.effectiveLevel("org.example.Other", Level.WARN, routine), "only that logger");
+
+        Path file = dir.resolve("a.log");
+        Logging.toFile(file, false);
+        LoggerFactory.getLogger(client).warn(routine);
+        LoggerFactory.getLogger(client).warn("Bootstrap broker {} disconnected", "b:9092");
+        System.setProperty("hope.log.level.org.example", "info");
+        Logging.reloadLevels();
+        LoggerFactory.getLogger("org.example.Other").warn("a routine line elsewhere: reported a recoverable issue");
+        Logging.reset();
+        String log = Files.readString(file);
+        assertFalse(log.contains("recoverable issue with"), "below Kafka's WARN level: " + log);
+        assertTrue(log.contains("WARN [main] org.apache.kafka.clients.NetworkClient - Bootstrap broker b:9092 disconnected"),
+                log);
+        assertTrue(log.contains("WARN [main] org.example.Other - a routine line elsewhere"), log);
+
+        System.setProperty("hope.log.level.org.example", "info");
+        System.setProperty("hope.log.level.org.apache.kafka.clients", "info");
+        try {
+            Logging.reloadLevels();
+            Logging.toFile(file, false);
+            LoggerFactory.getLogger(client).warn(routine);
+            Logging.reset();
+            assertTrue(Files.readString(file).contains("INFO [main] org.apache.kafka.clients.NetworkClient - "
+                    + routine), "at INFO where Kafka's clients log at INFO");
+        } finally {
+            System.clearProperty("hope.log.level.org.apache.kafka.clients");
+        }
+    }
+
+    @Test
     void jsonLinesParse() throws Exception {
         String line = Logging.json(0, Level.WARN, "org.x.Y", "main", "a \"quoted\"\tline\nand\u0001 more",
                 new RuntimeException("boom"));

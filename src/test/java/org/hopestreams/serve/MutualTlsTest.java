@@ -2,6 +2,7 @@ package org.hopestreams.serve;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.hopestreams.TestCerts;
 import org.hopestreams.stream.LearnerHub;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,53 +14,27 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The API port with mutual TLS (keystores made by the JDK's keytool): a client with a certificate the server
- * trusts gets an answer; one without a certificate does not get past the handshake; plain HTTP gets nothing.
+ * The API port with mutual TLS (keystores made by the JDK's keytool, {@link TestCerts}): a client with a certificate
+ * the server trusts gets an answer; one without a certificate does not get past the handshake; plain HTTP gets
+ * nothing.
  */
 class MutualTlsTest {
     @TempDir
     Path dir;
 
-    private void keytool(String... args) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool")
-                .toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor(), "keytool " + String.join(" ", args) + ": " + out);
-    }
-
-    private Path pair(String name) throws Exception {
-        Path ks = dir.resolve(name + ".p12");
-        keytool("-genkeypair", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=" + name,
-                "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", ks.toString(),
-                "-storepass", "changeit");
-        keytool("-exportcert", "-alias", name, "-keystore", ks.toString(), "-storepass", "changeit", "-file",
-                dir.resolve(name + ".crt").toString());
-        return ks;
-    }
-
-    private Path trust(String name, String... certs) throws Exception {
-        Path ts = dir.resolve(name + ".p12");
-        for (String c : certs) {
-            keytool("-importcert", "-noprompt", "-alias", c, "-file", dir.resolve(c + ".crt").toString(),
-                    "-storetype", "PKCS12", "-keystore", ts.toString(), "-storepass", "changeit");
-        }
-        return ts;
-    }
-
     @Test
     void clientCertificateRequired() throws Exception {
-        Path server = pair("server");
-        Path client = pair("client");
-        HttpSettings.Tls serverTls = new HttpSettings.Tls(server, "changeit", trust("server-trust", "client"), "changeit");
+        TestCerts certs = new TestCerts(dir);
+        Path server = certs.selfSigned("server");
+        Path client = certs.selfSigned("client");
+        HttpSettings.Tls serverTls = new HttpSettings.Tls(server, "changeit", certs.trust("server-trust", "client"),
+                "changeit");
         HttpSettings open = HttpSettings.open();
         HttpSettings s = new HttpSettings(-1, null, serverTls, open.forward(), "", 1, 1, 5_000, 65_536, 512);
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -67,7 +42,7 @@ class MutualTlsTest {
                 null, s).start("127.0.0.1", 0)) {
             URI live = URI.create("https://127.0.0.1:" + http.port() + Routes.LIVE);
             SSLContext withCert = ApiTls.sslContext(new HttpSettings.Tls(client, "changeit",
-                    trust("client-trust", "server"), "changeit"));
+                    certs.trust("client-trust", "server"), "changeit"));
             HttpResponse<String> r = HttpClient.newBuilder().sslContext(withCert).build()
                     .send(HttpRequest.newBuilder(live).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());

@@ -56,4 +56,39 @@ class ClientSecurityConfigTest {
         assertEquals("reg", c.serdeConfig().get("apicurio.registry.auth.username"), "the registry client: basic auth");
         assertEquals("secret", c.serdeConfig().get("apicurio.registry.auth.password"));
     }
+    /**
+     * What stops the application names the problem: Kafka refusing the credentials, this side not trusting the
+     * broker's certificate, or another failed handshake (the broker refusing a client certificate); and none of
+     * them is taken for a schema registry that did not answer (a failed TLS handshake has an SSLException inside).
+     */
+    @Test
+    void kafkaAuthenticationFailuresSayWhatFailed() {
+        var refused = new org.apache.kafka.common.errors.SaslAuthenticationException(
+                "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512");
+        assertTrue(StreamApp.authenticationFailed(refused).startsWith("Kafka refused this application's credentials ("));
+
+        var pkix = new javax.net.ssl.SSLHandshakeException("PKIX path building failed");
+        pkix.initCause(new java.security.cert.CertificateException("PKIX path building failed: unable to find valid "
+                + "certification path to requested target"));
+        var untrusted = new org.apache.kafka.common.errors.SslAuthenticationException("SSL handshake failed", pkix);
+        String u = StreamApp.authenticationFailed(untrusted);
+        assertTrue(u.startsWith("This application does not trust Kafka's TLS certificate (PKIX path building failed: "
+                + "unable to find valid certification path"), u);
+        assertTrue(u.contains("ssl.truststore.location") && u.endsWith("not retrying"), u);
+
+        var badCertificate = new org.apache.kafka.common.errors.SslAuthenticationException("SSL handshake failed",
+                new javax.net.ssl.SSLHandshakeException("Received fatal alert: bad_certificate"));
+        String b = StreamApp.authenticationFailed(badCertificate);
+        assertEquals("The TLS handshake with Kafka failed (SSL handshake failed: Received fatal alert: bad_certificate): "
+                + "check security.protocol, ssl.truststore.* (Kafka's CA) and, for mutual TLS, ssl.keystore.* (a "
+                + "certificate the broker trusts); not retrying", b);
+
+        for (Throwable e : java.util.List.of(refused, untrusted, badCertificate)) {
+            Throwable inStreams = new org.apache.kafka.streams.errors.StreamsException(e);
+            assertTrue(StreamApp.authenticationFailure(inStreams) == e, "found in the causes: " + e);
+            assertTrue(!RegistryGate.holdsInput(inStreams), "not the registry's: " + e);
+        }
+        assertTrue(RegistryGate.unanswered(new javax.net.ssl.SSLHandshakeException("registry's certificate")),
+                "a registry's failed handshake still holds input");
+    }
 }
