@@ -25,7 +25,8 @@ import java.util.concurrent.Callable;
 /**
  * {@code hope bench}: bytes learned per second for each preset (records of 256 bytes), the
  * machine's measured matrix-multiply rate, the model's FLOPs per byte, the ratio of the achieved
- * rate to that roofline, and where a learned record's time goes.
+ * rate to that roofline, and where a learned record's time goes; with {@code --kan} and {@code --ticks},
+ * the same for KAN levels and for extra ticks (one row per preset, KAN setting and T).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure bytes learned per second per preset against the machine's matmul roofline.")
@@ -50,6 +51,23 @@ final class BenchCommand implements Callable<Integer> {
             description = "Batch sizes to sweep: B records of B distinct keys learned in one forward and backward "
                     + "(hope.batch.records; default: ${DEFAULT-VALUE}).")
     List<Integer> batchRecords;
+
+    @Option(names = "--kan", defaultValue = HopeConfig.KAN_NONE, split = ",", paramLabel = "LEVELS",
+            description = "CMS levels that are KAN, one row each: none, low, all (default: ${DEFAULT-VALUE}).")
+    List<String> kan;
+
+    @Option(names = "--kan-grid", defaultValue = "" + HopeConfig.DEFAULT_KAN_GRID, paramLabel = "G",
+            description = "Grid intervals of the KAN levels' splines (default: ${DEFAULT-VALUE}).")
+    int kanGrid;
+
+    @Option(names = "--ticks", defaultValue = "0", split = ",", paramLabel = "T",
+            description = "Most extra ticks per record, one row each (default: ${DEFAULT-VALUE}).")
+    List<Integer> ticks;
+
+    @Option(names = "--ticks-threshold", defaultValue = "0", paramLabel = "BPB",
+            description = "Bits per byte above which a record ticks (default: ${DEFAULT-VALUE}: every record may, "
+                    + "the cost's upper end; ticks per record is printed).")
+    double ticksThreshold;
 
     @Option(names = "--text", paramLabel = "FILE", description = "Text to learn (default: generated English-like text).")
     Path text;
@@ -97,54 +115,73 @@ final class BenchCommand implements Callable<Integer> {
         double gflops = matmulGflops(device);
         System.out.printf("device %s, %s threads; matmul roofline %.1f GFLOP/s (best of 256x128@128x512, "
                 + "256x512@512x128, 512x512@512x512)%n", device, engine.threads == 0 ? "default" : engine.threads, gflops);
-        System.out.printf("%-6s %10s %5s %4s %14s %14s %10s %8s %12s %9s  %s%n", "preset", "params", "b", "B",
-                "learn bytes/s", "score bytes/s", "ms/record", "speedup", "MFLOP/byte", "roofline",
+        System.out.printf("%-18s %10s %5s %4s %14s %14s %10s %8s %9s %12s %9s  %s%n", "model", "params", "b", "B",
+                "learn bytes/s", "score bytes/s", "ms/record", "speedup", "ticks/rec", "MFLOP/byte", "roofline",
                 "time per record (ms)");
         for (String preset : presets) {
-            HopeConfig c = HopeConfig.preset(preset).withChunk(chunk);
-            double single = 0;
-            for (int batch : batchRecords) {
-                if (batch < 1) {
-                    throw new IllegalArgumentException("--batch-records " + batch + " must be >= 1");
-                }
-                try (Learner l = Learner.create(c, LearnerConfig.defaults().withWarmup(0).withContextMode(context), 0,
-                        new InMemoryFastStateStore(), device)) {
-                    int n = Math.max(records, batch) / batch * batch;   // whole batches
-                    int[] next = {0};
-                    learnBatch(l, data, batch, Math.max(5, batch), next);   // warm: one batch (at least 5 records)
-                    Map<String, Double> before = l.phaseSeconds();
-                    long t0 = System.nanoTime();
-                    learnBatch(l, data, batch, n, next);
-                    double learnSecs = (System.nanoTime() - t0) / 1e9;
-                    double scoreRate = Double.NaN;
-                    if (batch == batchRecords.get(0)) {
-                        long t1 = System.nanoTime();
-                        for (int i = 0; i < Math.min(n, records); i++) {
-                            l.score("k" + i % batch, record(data, i + 5));
+            for (String levels : kan) {
+                for (int t : ticks) {
+                    double[] single = {0};
+                    for (int batch : batchRecords) {
+                        if (batch < 1) {
+                            throw new IllegalArgumentException("--batch-records " + batch + " must be >= 1");
                         }
-                        scoreRate = (double) Math.min(n, records) * recordBytes / ((System.nanoTime() - t1) / 1e9);
+                        row(preset, levels, t, batch, data, device, gflops, single);
                     }
-                    double bytes = (double) n * recordBytes;
-                    double flops = flopsPerByte(c);
-                    double achieved = bytes / learnSecs * flops / 1e9;
-                    if (single == 0) {
-                        single = bytes / learnSecs;
-                    }
-                    StringBuilder phases = new StringBuilder();
-                    l.phaseSeconds().forEach((k, v) -> phases.append(String.format("%s %.1f  ", k,
-                            (v - before.get(k)) * 1000 / n)));
-                    System.out.printf("%-6s %,10d %5d %4d %,14.0f %14s %10.2f %7.2fx %12.2f %8.1f%%  %s%n", preset,
-                            HopeParameters.count(c, null), chunk, batch, bytes / learnSecs,
-                            Double.isNaN(scoreRate) ? "" : String.format("%,.0f", scoreRate), learnSecs * 1000 / n,
-                            bytes / learnSecs / single, flops / 1e6, 100 * achieved / gflops, phases.toString().trim());
                 }
             }
         }
         System.out.println("B: records of B distinct keys per forward and backward (hope.batch.records); speedup "
                 + "against the preset's first B; time per record: the batch's phases divided by its records");
         System.out.println("roofline = (learn bytes/s x FLOP/byte) / matmul GFLOP/s; FLOP/byte = 3 x forward, "
-                + "forward = 2 x multiply-adds (projections, CMS, head, memory reads/writes, conv)");
+                + "forward = 2 x multiply-adds (projections, CMS, head, memory reads/writes, conv; a KAN level counts its "
+                + "base and spline weights, not the B-spline bases; ticks not counted)");
         return 0;
+    }
+
+    /**
+     * One row: the preset with KAN levels {@code levels}, up to {@code t} ticks per record, records learned in
+     * batches of {@code batch} distinct keys; {@code single} holds the rate of the model's first B (the speedup's base).
+     */
+    private void row(String preset, String levels, int t, int batch, byte[] data, Device device, double gflops,
+                     double[] single) {
+        HopeConfig c = HopeConfig.preset(preset).withChunk(chunk).withKan(levels, kanGrid);
+        String name = preset + (levels.equals(HopeConfig.KAN_NONE) ? "" : "+kan-" + levels) + (t == 0 ? "" : "+ticks" + t);
+        LearnerConfig lc = LearnerConfig.defaults().withWarmup(0).withContextMode(context)
+                .withTicks(t, ticksThreshold, LearnerConfig.DEFAULT_TICKS_MIN_GAIN);
+        try (Learner l = Learner.create(c, lc, 0, new InMemoryFastStateStore(), device)) {
+            int n = Math.max(records, batch) / batch * batch;   // whole batches
+            int[] next = {0};
+            learnBatch(l, data, batch, Math.max(5, batch), next);   // warm: one batch (at least 5 records)
+            Map<String, Double> before = l.phaseSeconds();
+            long ticks0 = l.ticksTaken();
+            long t0 = System.nanoTime();
+            learnBatch(l, data, batch, n, next);
+            double learnSecs = (System.nanoTime() - t0) / 1e9;
+            double ticksPerRecord = (double) (l.ticksTaken() - ticks0) / n;
+            String scoreRate = "";
+            if (single[0] == 0) {
+                long t1 = System.nanoTime();
+                for (int i = 0; i < Math.min(n, records); i++) {
+                    l.score("k" + i % batch, record(data, i + 5));
+                }
+                scoreRate = String.format("%,.0f", Math.min(n, records) * (double) recordBytes
+                        / ((System.nanoTime() - t1) / 1e9));
+            }
+            double bytes = (double) n * recordBytes;
+            double flops = flopsPerByte(c);
+            double achieved = bytes / learnSecs * flops / 1e9;
+            if (single[0] == 0) {
+                single[0] = bytes / learnSecs;
+            }
+            StringBuilder phases = new StringBuilder();
+            l.phaseSeconds().forEach((k, v) -> phases.append(String.format("%s %.1f  ", k,
+                    (v - before.get(k)) * 1000 / n)));
+            System.out.printf("%-18s %,10d %5d %4d %,14.0f %14s %10.2f %7.2fx %9.2f %12.2f %8.1f%%  %s%n", name,
+                    HopeParameters.count(c, null), chunk, batch, bytes / learnSecs, scoreRate, learnSecs * 1000 / n,
+                    bytes / learnSecs / single[0], ticksPerRecord, flops / 1e6, 100 * achieved / gflops,
+                    phases.toString().trim());
+        }
     }
 
     /** Learns {@code n} records in batches of {@code batch} distinct keys, records taken in turn from the data. */
@@ -178,8 +215,11 @@ final class BenchCommand implements Callable<Integer> {
         double h = c.heads();
         double dh = c.dHead();
         double b = c.chunk();
-        double mm = c.blocks() * (3 * d * h * dh + 3 * h * d + h * dh * d + c.cmsLevels() * 2 * d * c.hidden())
-                + HopeConfig.VOCAB * d;
+        double cms = 0;
+        for (int l = 0; l < c.cmsLevels(); l++) {
+            cms += c.kanLevel(l) ? 2 * d * c.kanHidden() * (c.kanGrid() + 4) : 2 * d * c.hidden();
+        }
+        double mm = c.blocks() * (3 * d * h * dh + 3 * h * d + h * dh * d + cms) + HopeConfig.VOCAB * d;
         double mem = c.memory() ? c.blocks() * h * (2 * dh * dh + dh * dh + dh * dh + 2 * b * dh / 2 + dh * dh / b * 2) : 0;
         double conv = c.blocks() * c.convK() * d;
         return 3 * (2 * (mm + mem) + conv);

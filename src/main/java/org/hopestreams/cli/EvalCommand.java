@@ -101,7 +101,8 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME",
             description = "Run only these variants besides the single-frequency sweep (default: all): hope, hope+anchor, slowest, frozen, "
-                    + "memory-off, hope+ctx, ctx-only, ppm, ppm-key, ppm-primed.")
+                    + "memory-off, hope+ctx, ctx-only, ppm, ppm-key, ppm-primed, hope+kan-low, hope+kan, hope+ticks (every "
+                    + "T and threshold) or one of them by name, e.g. hope+ticks2.")
     List<String> variants;
 
     @Option(names = "--pretrain-window", defaultValue = "128", paramLabel = "BYTES",
@@ -151,6 +152,24 @@ final class EvalCommand implements Callable<Integer> {
                     + "text up to that; 0: it starts empty). The PPM baselines start empty either way.")
     Integer contextPrimeBytes;
 
+    @Option(names = "--kan-grid", defaultValue = "" + HopeConfig.DEFAULT_KAN_GRID, paramLabel = "G",
+            description = "Grid intervals of the KAN variants' splines (hope+kan-low, hope+kan; default: ${DEFAULT-VALUE}).")
+    int kanGrid;
+
+    @Option(names = "--ticks", split = ",", defaultValue = "2,4", paramLabel = "T",
+            description = "Most extra ticks of each hope+ticks variant, one variant per value (T = 0 is hope itself; "
+                    + "default: ${DEFAULT-VALUE}; --quick runs the first only unless --variants names them).")
+    List<Integer> ticks;
+
+    @Option(names = "--ticks-threshold", split = ",", defaultValue = "" + LearnerConfig.DEFAULT_TICKS_THRESHOLD,
+            paramLabel = "BPB", description = "Bits per byte above which a record takes ticks; several values give one "
+            + "hope+ticks variant per T and threshold (default: ${DEFAULT-VALUE}).")
+    List<Double> ticksThresholds;
+
+    @Option(names = "--ticks-min-gain", defaultValue = "" + LearnerConfig.DEFAULT_TICKS_MIN_GAIN, paramLabel = "BPB",
+            description = "Bits per byte a tick's loss must fall for another to follow (default: ${DEFAULT-VALUE}).")
+    double ticksMinGain;
+
     @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}: on a small shared machine one thread is several times faster).")
     int threads;
 
@@ -176,9 +195,19 @@ final class EvalCommand implements Callable<Integer> {
                 : "the first " + contextPrimeBytes + " bytes of the pretraining text") + " up to half its bound";
     }
 
+    /**
+     * Whether a variant runs: every one named by --variants (hope+ticks names them all); without it, all,
+     * except that --quick keeps one KAN variant (hope+kan-low) and one ticks variant (the first) within its time.
+     */
     private boolean selected(Variant v) {
-        return variants == null || variants.contains(v.name());
+        if (variants != null) {
+            return variants.contains(v.name()) || v.name().startsWith(TICKS) && variants.contains(TICKS);
+        }
+        return !quick || !quickSkips.contains(v.name());
     }
+
+    static final String TICKS = "hope+ticks";
+    private final java.util.Set<String> quickSkips = new java.util.HashSet<>();
 
     private final StringBuilder log = new StringBuilder();
     private long started;
@@ -238,12 +267,12 @@ final class EvalCommand implements Callable<Integer> {
             domains.add(ContinualEval.Domain.split(name, Files.readAllBytes(p), 0.1));
         }
         HopeConfig base = alphaBias == null ? HopeConfig.preset(preset) : HopeConfig.preset(preset).withAlphaBias(alphaBias);
-        Map<Boolean, StateSnapshot> startCache = new LinkedHashMap<>();
+        Map<String, StateSnapshot> startCache = new LinkedHashMap<>();
         byte[] neutralText = fromScratch ? null : concat(neutral);
         int warm = fromScratch ? segRecs : 0;
-        ContinualEval.Starts starts = memory -> startCache.computeIfAbsent(memory, m -> {
+        ContinualEval.Starts starts = (memory, kan) -> startCache.computeIfAbsent(memory + "/" + kan, m -> {
             try {
-                return start(base.withMemory(m), neutralText, steps, dev, neutral);
+                return start(base.withMemory(memory).withKan(kan, kanGrid), neutralText, steps, dev, neutral);
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -253,7 +282,7 @@ final class EvalCommand implements Callable<Integer> {
                 preset, HopeParameters.count(base, null), HopeParameters.count(base.withMemory(false), null),
                 domains.stream().map(ContinualEval.Domain::name).toList(), nSeeds, segRecs, recordBytes, cycles,
                 fromScratch ? "from scratch (warm-up " + warm + " records)" : "from a pretrained checkpoint (" + steps + " steps on " + neutral + ")");
-        StateSnapshot started = starts.start(true);
+        StateSnapshot started = starts.start(true, HopeConfig.KAN_NONE);
         lr = lrOption != null ? lrOption : fromScratch ? 3e-3 : Double.parseDouble(started.meta("learner.lrHigh"));
 
         // variants
@@ -298,6 +327,26 @@ final class EvalCommand implements Callable<Integer> {
         Variant ppmPrimed = new Variant("ppm-primed", "classical PPM as `ppm`, its model primed with the same "
                 + "pretraining text as the context level (up to half its bound)", ppm.config(), period, true, false)
                 .startingFrom(primedStart(ppm.config(), neutralText));
+        HopeConfig kanLowShape = base.withKan(HopeConfig.KAN_LOW, kanGrid);
+        Variant kanLow = hope.withKan("hope+kan-low", "HOPE as above with the LOW CMS level a KAN layer pair (cubic "
+                + "B-splines, G = " + kanGrid + ", hidden " + kanLowShape.kanHidden() + ": " + HopeParameters.count(kanLowShape, null)
+                + " parameters against " + HopeParameters.count(base, null) + "), from its own pretrained start",
+                HopeConfig.KAN_LOW);
+        Variant kanAll = hope.withKan("hope+kan", "HOPE as above with every CMS level a KAN layer pair (G = " + kanGrid
+                + "), from its own pretrained start", HopeConfig.KAN_ALL);
+        List<Variant> tickVariants = new ArrayList<>();
+        for (int t : ticks) {
+            for (double threshold : ticksThresholds) {
+                if (t > 0) {
+                    tickVariants.add(new Variant(TICKS + t + (ticksThresholds.size() > 1 ? "@" + threshold : ""),
+                            "HOPE as above; a record above " + threshold + " bpb takes up to " + t + " extra ticks (fast-memory "
+                                    + "write and HIGH step again) while its loss falls by more than " + ticksMinGain + " bpb",
+                            hope.config().withTicks(t, threshold, ticksMinGain), period, true, false));
+                }
+            }
+        }
+        quickSkips.add(kanAll.name());
+        tickVariants.stream().skip(1).forEach(v -> quickSkips.add(v.name()));
 
         // 1. domain cycling (with the passkey probes on each final model)
         Map<String, List<CycleResult>> cycling = new LinkedHashMap<>();
@@ -306,7 +355,8 @@ final class EvalCommand implements Callable<Integer> {
         List<Variant> cycleOrder = new ArrayList<>();
         cycleOrder.add(hope);
         cycleOrder.addAll(sweepVariants);
-        cycleOrder.addAll(List.of(anchored, slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey, ppmPrimed));
+        cycleOrder.addAll(List.of(anchored, slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey, ppmPrimed, kanLow, kanAll));
+        cycleOrder.addAll(tickVariants);
         cycleOrder.removeIf(v -> !sweepVariants.contains(v) && !selected(v));
         for (Variant v : cycleOrder) {
             byName.put(v.name(), v);
@@ -327,7 +377,8 @@ final class EvalCommand implements Callable<Integer> {
         }
         say("single-frequency sweep: best %s", best.name());
         List<Variant> main = new ArrayList<>(List.of(hope, anchored, best, slowest, frozen, memOff, hopeMix, ppmMix, ppm,
-                ppmKey, ppmPrimed));
+                ppmKey, ppmPrimed, kanLow, kanAll));
+        main.addAll(tickVariants);
         Variant bestSweep = best;
         main.removeIf(v -> v != bestSweep && !selected(v));
 
@@ -370,7 +421,8 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         boolean plain = pretrainWindow == 128 && pretrainRecall == 0 && pretrainCarry == 1;
-        String tag = String.format(Locale.ROOT, "pretrain-%s-memory-%s-%d-steps%s%s-%08x.ckpt", config.preset(), config.memory(),
+        String tag = String.format(Locale.ROOT, "pretrain-%s-memory-%s%s-%d-steps%s%s-%08x.ckpt", config.preset(), config.memory(),
+                config.kan().equals(HopeConfig.KAN_NONE) ? "" : "-kan-" + config.kan() + "-g" + config.kanGrid(),
                 steps, plain ? "" : String.format(Locale.ROOT, "-w%d-r%g-c%d", pretrainWindow, pretrainRecall, pretrainCarry),
                 alphaBias == null ? "" : String.format(Locale.ROOT, "-alpha%g", alphaBias), Arrays.hashCode(neutralText));
         Path ckpt = out.resolve(tag);
@@ -384,8 +436,8 @@ final class EvalCommand implements Callable<Integer> {
         Pretrainer.Settings ps = new Pretrainer.Settings(steps, batch, win, 3e-3, 1.0, 0, pretrainRecall, pretrainCarry);
         StateSnapshot snapshot = Pretrainer.pretrain(config, lc, neutralText, ps, dev, (step, bpb) -> last[0] = bpb);
         new StateCodec().writeFile(ckpt, snapshot);
-        say("pretrained %s (memory %s): %d steps of %d x %d bytes on %s%s, last batch %.4f bpb, final rate %.2g  [%.0f s]",
-                config.preset(), config.memory(), steps, batch, win, neutral, plain ? "" : String.format(Locale.ROOT,
+        say("pretrained %s (memory %s, KAN levels %s): %d steps of %d x %d bytes on %s%s, last batch %.4f bpb, final rate %.2g  [%.0f s]",
+                config.preset(), config.memory(), config.kan(), steps, batch, win, neutral, plain ? "" : String.format(Locale.ROOT,
                         " (recall content in %.0f %% of documents of %d windows, state carried)", 100 * pretrainRecall,
                         pretrainCarry), last[0], Pretrainer.rate(ps, steps - 1), secs());
         return snapshot;
@@ -424,8 +476,10 @@ final class EvalCommand implements Callable<Integer> {
                 + "final minus best earlier held-out score per domain (≥ 0). Plasticity: mean change of the segment's own "
                 + "domain's held-out score over the segment (negative = learned). Recovery: bytes of the second visit until "
                 + "the prequential running mean (" + s.recoveryWindow() + " records) is within 5 % of the first visit's best "
-                + "(-1: never).\n\n");
-        List<String> head = new ArrayList<>(List.of("variant", "final avg bpb", "BWT", "prequential bpb", "plasticity"));
+                + "(-1: never). Ticks per record: extra ticks taken on surprising records (hope+ticks). Learn KB/s: bytes "
+                + "learned per second of learning (held-out scoring not counted; on a shared machine, compare within one run).\n\n");
+        List<String> head = new ArrayList<>(List.of("variant", "final avg bpb", "BWT", "prequential bpb", "plasticity",
+                "ticks per record", "learn KB/s"));
         names.forEach(n -> head.add("forgetting " + n));
         names.forEach(n -> head.add("recovery bytes " + n));
         List<List<String>> rows = new ArrayList<>();
@@ -433,7 +487,8 @@ final class EvalCommand implements Callable<Integer> {
             List<CycleResult> rs = cycling.get(v.name());
             List<String> row = new ArrayList<>(List.of("`" + v.name() + "`" + (v == best ? " (best sweep)" : ""),
                     ci(rs, CycleResult::finalAverage, "%.4f"), ci(rs, CycleResult::backwardTransfer, "%+.4f"),
-                    ci(rs, CycleResult::prequentialMean, "%.4f"), ci(rs, CycleResult::plasticity, "%+.4f")));
+                    ci(rs, CycleResult::prequentialMean, "%.4f"), ci(rs, CycleResult::plasticity, "%+.4f"),
+                    ci(rs, CycleResult::ticksPerRecord, "%.2f"), ci(rs, r -> r.learnBytesPerSecond() / 1000, "%.1f")));
             for (int j = 0; j < names.size(); j++) {
                 int jj = j;
                 row.add(ci(rs, r -> r.forgetting()[jj], "%.4f"));
@@ -480,10 +535,11 @@ final class EvalCommand implements Callable<Integer> {
         b.append(String.format(Locale.ROOT, "%d facts (\"the code of <name> is <6 random chars>.\"), each at the start of %d records "
                         + "of one background stream (a background record after each); then background only. Asked under a fresh "
                         + "key (slow weights only) at each delay after the last exposure (records). Gain: bits of the 6 answer bytes "
-                        + "saved against the start model; p: mean probability of the whole answer; acc: greedy completion exact. "
+                        + "saved against the start model; p: mean probability of the whole answer; acc: greedy completion exact; "
+                        + "after 1 exposure: the same at delay 0 after the first of the exposures. "
                         + "Half-life: delay at which the gain halves (∞: not within the delays measured). Cost: held-out bpb after "
                         + "the exposures minus that of the same stream without the facts.%n%n", s.facts(), s.exposures()));
-        List<String> kh = new ArrayList<>(List.of("variant"));
+        List<String> kh = new ArrayList<>(List.of("variant", "gain bits after 1 exposure", "acc after 1 exposure"));
         int[] delays = s.delays();
         headers(kh, "gain bits @", delays);
         headers(kh, "p @", delays);
@@ -493,7 +549,8 @@ final class EvalCommand implements Callable<Integer> {
         List<List<String>> krows = new ArrayList<>();
         for (Variant v : main) {
             List<KnowledgeResult> ks = knowledge.get(v.name());
-            List<String> row = new ArrayList<>(List.of("`" + v.name() + "`"));
+            List<String> row = new ArrayList<>(List.of("`" + v.name() + "`", ci(ks, KnowledgeResult::firstExposureGainBits, "%.2f"),
+                    ci(ks, KnowledgeResult::firstExposureAccuracy, "%.2f")));
             columns(row, ks, delays.length, (k, i) -> k.gainBits()[i], "%.2f");
             columns(row, ks, delays.length, (k, i) -> k.meanProbability()[i], "%.2g");
             columns(row, ks, delays.length, (k, i) -> k.accuracy()[i], "%.2f");

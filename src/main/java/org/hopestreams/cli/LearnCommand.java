@@ -89,10 +89,11 @@ final class LearnCommand implements Callable<Integer> {
                 : LearnerSnapshots.load(from, model.context, model.contextOverflow, new InMemoryFastStateStore(), device);
              ProgressBar bar = ProgressBars.create("learn", total, " rec", noProgress)) {
             out.printf("learning %s (%,d bytes x %d) as key '%s': preset %s, %,d parameters, b=%d, W=%d records, "
-                            + "P=%d records, warm-up %d, device %s%n", text, Files.size(text), passes, key,
-                    learner.config().preset(), org.hopestreams.model.HopeParameters.count(learner.config(), null),
-                    learner.config().chunk(), learner.learnerConfig().windowRecords(), checkpointRecords,
-                    learner.learnerConfig().warmupRecords(), device);
+                            + "P=%d records, warm-up %d, KAN levels %s, ticks up to %d, device %s%n", text, Files.size(text),
+                    passes, key, learner.config().preset(),
+                    org.hopestreams.model.HopeParameters.count(learner.config(), null), learner.config().chunk(),
+                    learner.learnerConfig().windowRecords(), checkpointRecords, learner.learnerConfig().warmupRecords(),
+                    learner.config().kan(), learner.learnerConfig().ticksMax(), device);
             out.printf("%9s %9s %9s %9s %9s %18s %8s %9s %7s%n", "records", "KiB", "bpb(MID)", "bpb(LOW)", "bpb(all)",
                     "steps H/M/L", "version", "bytes/s", "rss MiB");
             Tally all = new Tally();

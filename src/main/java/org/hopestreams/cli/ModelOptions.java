@@ -20,6 +20,26 @@ final class ModelOptions {
     @Option(names = "--self-modifying", description = "k and v from per-key fast memories (HOPE §8).")
     boolean selfModifying;
 
+    @Option(names = "--kan", defaultValue = HopeConfig.KAN_NONE, paramLabel = "none|low|all",
+            description = "CMS levels that are KAN layer pairs instead of MLPs (docs/kan-ticks.md; default: ${DEFAULT-VALUE}).")
+    String kan;
+
+    @Option(names = "--kan-grid", defaultValue = "" + HopeConfig.DEFAULT_KAN_GRID, paramLabel = "G",
+            description = "Grid intervals of the KAN levels' splines (default: ${DEFAULT-VALUE}).")
+    int kanGrid;
+
+    @Option(names = "--ticks", defaultValue = "0", paramLabel = "T",
+            description = "Most extra ticks on a surprising record (0 = off; default: ${DEFAULT-VALUE}).")
+    int ticks;
+
+    @Option(names = "--ticks-threshold", defaultValue = "" + LearnerConfig.DEFAULT_TICKS_THRESHOLD, paramLabel = "BPB",
+            description = "Bits per byte above which a record takes ticks (default: ${DEFAULT-VALUE}).")
+    double ticksThreshold;
+
+    @Option(names = "--ticks-min-gain", defaultValue = "" + LearnerConfig.DEFAULT_TICKS_MIN_GAIN, paramLabel = "BPB",
+            description = "Bits per byte a tick's loss must fall for another to follow (default: ${DEFAULT-VALUE}).")
+    double ticksMinGain;
+
     @Option(names = "--seed", defaultValue = "0", description = "Initialisation seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -51,13 +71,14 @@ final class ModelOptions {
     int maxRecordBytes;
 
     HopeConfig hopeConfig() {
-        HopeConfig c = HopeConfig.preset(preset).withMemory(memory).withSelfModifying(selfModifying);
+        HopeConfig c = HopeConfig.preset(preset).withMemory(memory).withSelfModifying(selfModifying).withKan(kan, kanGrid);
         return chunk == null ? c : c.withChunk(chunk);
     }
 
     LearnerConfig learnerConfig() {
         return LearnerConfig.defaults().withContextMode(context).withContextOverflow(contextOverflow)
                 .withRates(lr, lrMid == null ? lr : lrMid, lrLow == null ? lr : lrLow)
-                .withWindow(windowRecords, 0).withWarmup(warmup).withMaxRecordBytes(maxRecordBytes);
+                .withWindow(windowRecords, 0).withWarmup(warmup).withMaxRecordBytes(maxRecordBytes)
+                .withTicks(ticks, ticksThreshold, ticksMinGain);
     }
 }

@@ -37,19 +37,27 @@ public final class ContinualEval {
 
     /**
      * A learner variant: its learner configuration, the LOW consolidation period (records; 0 = the
-     * learner never checkpoints), whether the Titans memory is on, and whether the model is put
-     * back to its start before every segment (a test device: full forgetting by construction).
+     * learner never checkpoints), whether the Titans memory is on, whether the model is put
+     * back to its start before every segment (a test device: full forgetting by construction), and which
+     * CMS levels are KAN ({@link org.hopestreams.model.HopeConfig#kan}: a start model of its own).
      */
     public record Variant(String name, String description, LearnerConfig config, int checkpointRecords,
-                          boolean memory, boolean resetEachSegment, java.util.function.UnaryOperator<StateSnapshot> start) {
+                          boolean memory, boolean resetEachSegment, java.util.function.UnaryOperator<StateSnapshot> start,
+                          String kan) {
         public Variant(String name, String description, LearnerConfig config, int checkpointRecords, boolean memory,
                        boolean resetEachSegment) {
-            this(name, description, config, checkpointRecords, memory, resetEachSegment, s -> s);
+            this(name, description, config, checkpointRecords, memory, resetEachSegment, s -> s,
+                    org.hopestreams.model.HopeConfig.KAN_NONE);
         }
 
         /** This variant starting from its start snapshot changed by {@code edit} (e.g. a primed context level). */
         public Variant startingFrom(java.util.function.UnaryOperator<StateSnapshot> edit) {
-            return new Variant(name, description, config, checkpointRecords, memory, resetEachSegment, edit);
+            return new Variant(name, description, config, checkpointRecords, memory, resetEachSegment, edit, kan);
+        }
+
+        /** This variant, named {@code newName}, on a start model whose CMS levels {@code levels} are KAN. */
+        public Variant withKan(String newName, String newDescription, String levels) {
+            return new Variant(newName, newDescription, config, checkpointRecords, memory, resetEachSegment, start, levels);
         }
     }
 
@@ -59,17 +67,30 @@ public final class ContinualEval {
                            int passkeyTrials, int keyedKeys, int[] keyedDelays) {
     }
 
-    /** Where a variant starts: the snapshot of the start model with the Titans memory on, and off. */
+    /** Where a variant starts: the snapshot of the start model with the Titans memory on or off, and KAN levels {@code kan}. */
     public interface Starts {
-        StateSnapshot start(boolean memory);
+        StateSnapshot start(boolean memory, String kan);
     }
 
     /**
      * Domain cycling: held-out scores after each segment and the prequential trace; {@code levelSteps}
-     * are the steps taken during the stream (HIGH, MID, LOW; with a reset, during the last segment).
+     * are the steps taken during the stream (HIGH, MID, LOW; with a reset, during the last segment),
+     * {@code ticks} the extra ticks taken on surprising records and {@code learnSeconds} the time spent
+     * learning the stream's records (held-out scoring not counted).
      */
     public record CycleResult(int[] schedule, double[] initial, double[][] r, double[] prequential, int[] recordBytes,
-                              int[] recordSegment, double[] segmentBpb, long[] recoveryBytes, long[] levelSteps) {
+                              int[] recordSegment, double[] segmentBpb, long[] recoveryBytes, long[] levelSteps,
+                              long ticks, double learnSeconds) {
+        /** Bytes learned per second of learning. */
+        public double learnBytesPerSecond() {
+            return Arrays.stream(recordBytes).sum() / learnSeconds;
+        }
+
+        /** Extra ticks per record. */
+        public double ticksPerRecord() {
+            return (double) ticks / prequential.length;
+        }
+
         public double finalAverage() {
             return EvalMetrics.finalAverage(r);
         }
@@ -109,7 +130,8 @@ public final class ContinualEval {
 
     /** Knowledge incorporation: per delay, the answers' mean probability, greedy accuracy and bits saved. */
     public record KnowledgeResult(int[] delays, double[] meanProbability, double[] accuracy, double[] gainBits,
-                                  double bitsBefore, double halfLife, double backgroundCost) {
+                                  double bitsBefore, double halfLife, double backgroundCost, double firstExposureGainBits,
+                                  double firstExposureAccuracy) {
     }
 
     /** In-record recall per filler length: bits saved on the passkey by having seen it, greedy accuracy. */
@@ -154,7 +176,7 @@ public final class ContinualEval {
     /** A learner of the variant at the start state. */
     public Learner newLearner(Variant v) {
         try {
-            return LearnerSnapshots.restore(v.start().apply(starts.start(v.memory())), v.config(),
+            return LearnerSnapshots.restore(v.start().apply(starts.start(v.memory(), v.kan())), v.config(),
                     new InMemoryFastStateStore(), device);
         } catch (StateFormatException e) {
             throw new IllegalStateException("start snapshot does not load: " + e.getMessage(), e);
@@ -236,12 +258,15 @@ public final class ContinualEval {
         double[] segBpb = new double[sch.length];
         double[] initial;
         long[] steps;
+        long ticks = 0;
+        double learnSeconds;
         Learner learner = newLearner(v);
         try {
             initial = heldOut(learner);
             long[] steps0 = learner.levelSteps();   // a pretrained start counts its pretraining steps
             Feed feed = new Feed(learner, v);
             int k = 0;
+            long learnNanos = 0;
             for (int i = 0; i < sch.length; i++) {
                 if (v.resetEachSegment() && i > 0) {
                     learner.close();
@@ -254,7 +279,10 @@ public final class ContinualEval {
                 double bits = 0;
                 for (int q = 0; q < s.segmentRecords(); q++) {
                     byte[] rec = Arrays.copyOfRange(d.train(), off + q * s.recordBytes(), off + (q + 1) * s.recordBytes());
+                    long t0 = System.nanoTime();
                     LearnOutcome o = feed.learn("domain/" + d.name(), rec);
+                    learnNanos += System.nanoTime() - t0;
+                    ticks += o.ticks();
                     pre[k] = o.bitsPerByte();
                     bytes[k] = rec.length;
                     seg[k] = i;
@@ -264,6 +292,7 @@ public final class ContinualEval {
                 segBpb[i] = bits / s.segmentRecords();
                 r[i] = heldOut(learner);
             }
+            learnSeconds = learnNanos / 1e9;
             steps = learner.levelSteps();
             for (int i = 0; i < steps.length; i++) {
                 steps[i] -= steps0[i];
@@ -278,7 +307,7 @@ public final class ContinualEval {
         for (int j = 0; j < domains.size(); j++) {
             recovery[j] = recovery(sch, j, pre, bytes, seg);
         }
-        return new CycleResult(sch, initial, r, pre, bytes, seg, segBpb, recovery, steps);
+        return new CycleResult(sch, initial, r, pre, bytes, seg, segBpb, recovery, steps, ticks, learnSeconds);
     }
 
     /** Bytes to get back within 5 % of the first visit's best running mean on the second visit; -2 if no second visit. */
@@ -414,6 +443,8 @@ public final class ContinualEval {
         double[] gain = new double[delays.length];
         double before;
         double withFacts;
+        double firstGain = Double.NaN;
+        double firstAcc = Double.NaN;
         try (Learner l = newLearner(v)) {
             before = facts.stream().mapToDouble(f -> answerBits(l, "probe", f.prompt(), f.code())).average().orElseThrow();
             Feed feed = new Feed(l, v);
@@ -422,6 +453,12 @@ public final class ContinualEval {
                 for (Fact f : facts) {
                     feed.learn("stream", withFact(f, bg));
                     feed.learn("stream", bg.next(s.recordBytes()));
+                }
+                if (e == 0) {   // probes change nothing: the later exposures run as without them
+                    firstGain = before - facts.stream().mapToDouble(f -> answerBits(l, "probe", f.prompt(), f.code()))
+                            .average().orElseThrow();
+                    firstAcc = facts.stream().filter(f -> completes(l, "probe", f.prompt(), f.code())).count()
+                            / (double) facts.size();
                 }
             }
             withFacts = Arrays.stream(heldOut(l)).average().orElseThrow();
@@ -463,7 +500,7 @@ public final class ContinualEval {
         }
         double[] dd = Arrays.stream(delays).asDoubleStream().toArray();
         return new KnowledgeResult(delays.clone(), p, acc, gain, before, EvalMetrics.halfLife(dd, gain),
-                withFacts - without);
+                withFacts - without, firstGain, firstAcc);
     }
 
     /**

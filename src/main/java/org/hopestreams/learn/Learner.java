@@ -228,14 +228,9 @@ public final class Learner implements AutoCloseable {
             }
             Map<Level, NDArray> grads = new EnumMap<>(Level.class);
             for (LevelOptimizer opt : levels.values()) {
-                NDArray g = flatGradient(opt, leaves, scope);
-                double sq = g.square().sum().toType(DataType.FLOAT64, false).getDouble();
-                if (!Double.isFinite(sq)) {
+                NDArray g = clippedGradient(opt, leaves, scope);
+                if (g == null) {
                     return rejected("non-finite gradient in level " + opt.level, record.length);
-                }
-                double norm = Math.sqrt(sq);
-                if (learnerConfig.gradClip() > 0 && norm > learnerConfig.gradClip()) {
-                    g = g.mul(learnerConfig.gradClip() / (norm + 1e-12));
                 }
                 grads.put(opt.level, g);
             }
@@ -258,7 +253,10 @@ public final class Learner implements AutoCloseable {
             applyLevels(grads, scope);
             counters.records++;
             phases.lap(PhaseTimes.Phase.UPDATE);
-            return new LearnOutcome(true, null, record.length, bits, loss.surprise(), levelSteps(), counters.version);
+            boolean surprising = learnerConfig.ticksMax() > 0 && bits > learnerConfig.ticksThreshold();
+            double[] ticks = surprising ? ticks(key, record, state, next.context(), nats / LN2, scope)
+                    : new double[0];
+            return new LearnOutcome(true, null, record.length, bits, loss.surprise(), levelSteps(), counters.version, ticks);
         }
     }
 
@@ -272,7 +270,7 @@ public final class Learner implements AutoCloseable {
      * key's fast state). A sub-batch ends before a record whose key it already holds (so a key's records
      * are learned in order, each after the one before), before a record that opens a new stream-time MID
      * window or LOW period, and at the record that closes a record-count window (or HIGH period); during
-     * warm-up records are learned one at a time. In a sub-batch every record is scored before any weight
+     * warm-up (and with extra ticks on, {@link LearnerConfig#ticksMax}) records are learned one at a time. In a sub-batch every record is scored before any weight
      * changes; then the keys' fast states are stored, the exact-context level learns record after record
      * (each with its own network log-probabilities), and the levels take the batch's gradient: HIGH
      * steps once on the sum, MID and LOW add the sum and count its records. Clipping: each level's
@@ -330,7 +328,8 @@ public final class Learner implements AutoCloseable {
                 i++;
                 continue;
             }
-            boolean single = inWarmup() || items.size() - i == 1 || config.selfModifying()
+            // with extra ticks on, a record's ticks depend on its own loss after its own update: one at a time
+            boolean single = inWarmup() || items.size() - i == 1 || config.selfModifying() || learnerConfig.ticksMax() > 0
                     || (context != null && !context.config().mode().usesNetwork());
             if (single) {
                 try {
@@ -549,6 +548,63 @@ public final class Learner implements AutoCloseable {
         if (learnerConfig.windowRecords() > 0 && levels.get(Level.MID).accumulated >= learnerConfig.windowRecords()) {
             closeWindow();
         }
+    }
+
+    /**
+     * Extra ticks on a surprising record (LearnerConfig ticksMax): up to T times, the record runs again
+     * from its starting fast state {@code start} under the weights as they are now (tick 1: after the
+     * record's own update), and is scored; that run's fast-memory write becomes the key's state. If its
+     * loss fell by more than ε below the previous run's ({@code bits}: the network's prequential loss),
+     * HIGH steps on its clipped gradient and another tick may follow; otherwise the ticks end. The
+     * exact-context level learned the record once and is not run again. Returns each tick's bits per byte.
+     */
+    private double[] ticks(String key, byte[] record, FastState start, KeyContext kc, double bits, NDManager scope) {
+        LevelOptimizer high = levels.get(Level.HIGH);
+        double[] scored = new double[learnerConfig.ticksMax()];
+        int taken = 0;
+        double previous = bits;
+        FastState latest = null;
+        while (taken < scored.length) {
+            try (NDManager tick = scope.newSubManager()) {
+                Map<String, NDArray> leaves = Autograd.views(params, tick, false);
+                high.names.forEach(n -> leaves.get(n).setRequiresGradient(true));
+                boolean was = Autograd.setRecording(true);
+                HopeModel.RecordLoss loss;
+                double now;
+                try {
+                    loss = model.recordLoss(tick, leaves, record, start);
+                    now = loss.lossNats().toType(DataType.FLOAT64, false).getDouble() / LN2;
+                    if (!Double.isFinite(now)) {
+                        break;
+                    }
+                    scored[taken++] = now;
+                    latest = loss.state().withContext(kc);
+                    if (previous - now <= learnerConfig.ticksMinGain()) {
+                        break;
+                    }
+                    Autograd.backward(loss.lossNats());
+                } finally {
+                    Autograd.setRecording(was);
+                }
+                NDArray g = clippedGradient(high, leaves, tick);
+                if (g == null) {
+                    break;
+                }
+                step(high, g, tick);
+                previous = now;
+            }
+        }
+        if (latest != null) {
+            fast.put(key, latest);
+        }
+        counters.ticks += taken;
+        phases.lap(PhaseTimes.Phase.TICKS);
+        return java.util.Arrays.copyOf(scored, taken);
+    }
+
+    /** Extra ticks taken so far on surprising records. */
+    public long ticksTaken() {
+        return counters.ticks;
     }
 
     /** The context level alone (a classical baseline): the network neither runs nor learns, no level steps. */
@@ -772,6 +828,20 @@ public final class Learner implements AutoCloseable {
         }
         countStep(level);
         return true;
+    }
+
+    /** The level's gradient (flat), clipped in norm to gradClip; null if it is not finite. */
+    private NDArray clippedGradient(LevelOptimizer opt, Map<String, NDArray> leaves, NDManager scope) {
+        NDArray g = flatGradient(opt, leaves, scope);
+        double sq = g.square().sum().toType(DataType.FLOAT64, false).getDouble();
+        if (!Double.isFinite(sq)) {
+            return null;
+        }
+        double norm = Math.sqrt(sq);
+        if (learnerConfig.gradClip() > 0 && norm > learnerConfig.gradClip()) {
+            g = g.mul(learnerConfig.gradClip() / (norm + 1e-12));
+        }
+        return g;
     }
 
     private NDArray flatGradient(LevelOptimizer opt, Map<String, NDArray> leaves, NDManager scope) {

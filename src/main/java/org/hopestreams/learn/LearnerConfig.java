@@ -39,6 +39,11 @@ import java.util.Map;
  * @param anchorPull     share of the way back to the anchor the fast levels move per consolidation (0..1)
  * @param mixerTrain     which of the mixer's weight sets learn from a byte ({@link ContextLevel.Train}: selected,
  *                       selected+keyless)
+ * @param ticksMax       T, extra internal steps a surprising record may take (0 = off): each repeats the fast-memory
+ *                       write from the record's starting state and HIGH's step (docs/kan-ticks.md)
+ * @param ticksThreshold bits per byte above which a record is surprising and may take ticks
+ * @param ticksMinGain   ε, bits per byte a tick's loss must fall below the previous one's for HIGH to step on it and
+ *                       for another tick to follow
  */
 public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double beta1, double beta2,
                             double weightDecay, double gradClip, int windowRecords, long windowMillis,
@@ -46,7 +51,8 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                             int highPeriodRecords, String contextMode, String contextOrders,
                             int contextKeyContexts, int contextGlobalContexts, double mixerRate,
                             String mixerSelect, String contextOverflow, String consolidation, double anchorAbsorb,
-                            double anchorPull, String mixerTrain) {
+                            double anchorPull, String mixerTrain, int ticksMax, double ticksThreshold,
+                            double ticksMinGain) {
 
     public static final double ADAM_EPS = 1e-8;
     /** The exact-context level is on by default: measured best on every corpus (docs/eval.md). */
@@ -64,6 +70,9 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
     public static final String DEFAULT_MIXER_TRAIN = "selected";
     /** The mixer training of snapshots that do not name one (written before it was an option). */
     private static final String FIRST_MIXER_TRAIN = "selected";
+    public static final double DEFAULT_TICKS_THRESHOLD = 4.0;
+    /** One HIGH step at pretraining's final rate (3e-4) lowers a 256-byte record's loss by about 0.004 bpb (tiny). */
+    public static final double DEFAULT_TICKS_MIN_GAIN = 0.001;
     public static final String CONSOLIDATION_STEP = "step";
     public static final String CONSOLIDATION_ANCHOR = "anchor";
     /** The selection of snapshots that do not name one (written before it was an option). */
@@ -93,6 +102,15 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         if (!(anchorAbsorb >= 0 && anchorAbsorb <= 1) || !(anchorPull >= 0 && anchorPull <= 1)) {
             throw new IllegalArgumentException("learner config anchorAbsorb = " + anchorAbsorb + ", anchorPull = "
                     + anchorPull + ", expected values in 0..1");
+        }
+        if (ticksMax < 0 || !(ticksMinGain >= 0) || Double.isNaN(ticksThreshold)) {
+            throw new IllegalArgumentException("learner config ticksMax = " + ticksMax + ", ticksThreshold = "
+                    + ticksThreshold + ", ticksMinGain = " + ticksMinGain + ", expected ticksMax >= 0, ticksMinGain >= 0 "
+                    + "and a threshold that is a number");
+        }
+        if (ticksMax > 0 && highPeriodRecords != 1) {
+            throw new IllegalArgumentException("learner config ticksMax = " + ticksMax + " with highPeriodRecords = "
+                    + highPeriodRecords + ": ticks step HIGH at once, so they need HIGH stepping every record (1)");
         }
         if (maxRecordBytes < 1) {
             throw new IllegalArgumentException("learner config maxRecordBytes = " + maxRecordBytes + ", expected >= 1");
@@ -136,7 +154,17 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
         return new LearnerConfig(3e-3, 3e-3, 3e-3, 0.9, 0.999, 0.0, 1.0, 16, 0, 400, 64 * 1024, 0, 1,
                 DEFAULT_CONTEXT_MODE, DEFAULT_CONTEXT_ORDERS, DEFAULT_KEY_CONTEXTS, DEFAULT_GLOBAL_CONTEXTS,
                 DEFAULT_MIXER_RATE, DEFAULT_MIXER_SELECT, DEFAULT_CONTEXT_OVERFLOW, CONSOLIDATION_STEP, 0.5, 0.5,
-                DEFAULT_MIXER_TRAIN);
+                DEFAULT_MIXER_TRAIN, 0, DEFAULT_TICKS_THRESHOLD, DEFAULT_TICKS_MIN_GAIN);
+    }
+
+    /** Up to {@code max} extra ticks for records above {@code threshold} bits per byte, while the loss falls by more than {@code minGain}. */
+    public LearnerConfig withTicks(int max, double threshold, double minGain) {
+        return with(Map.of("ticksMax", max, "ticksThreshold", threshold, "ticksMinGain", minGain));
+    }
+
+    /** This configuration with {@code other}'s tick settings. */
+    public LearnerConfig withTicksOf(LearnerConfig other) {
+        return withTicks(other.ticksMax, other.ticksThreshold, other.ticksMinGain);
     }
 
     public LearnerConfig withWarmup(int records) {
@@ -263,6 +291,11 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
             m.put("anchorAbsorb", Double.toString(anchorAbsorb));
             m.put("anchorPull", Double.toString(anchorPull));
         }
+        if (ticksMax > 0) {
+            m.put("ticksMax", Integer.toString(ticksMax));
+            m.put("ticksThreshold", Double.toString(ticksThreshold));
+            m.put("ticksMinGain", Double.toString(ticksMinGain));
+        }
         return m;
     }
 
@@ -286,7 +319,11 @@ public record LearnerConfig(double lrHigh, double lrMid, double lrLow, double be
                 Double.parseDouble(m.getOrDefault("anchorAbsorb", "0.5")),
                 Double.parseDouble(m.getOrDefault("anchorPull", "0.5")),
                 // Absent when "selected" (and in snapshots written before it was an option).
-                m.getOrDefault("mixerTrain", FIRST_MIXER_TRAIN));
+                m.getOrDefault("mixerTrain", FIRST_MIXER_TRAIN),
+                // Absent when off (and in snapshots written before ticks existed).
+                Integer.parseInt(m.getOrDefault("ticksMax", "0")),
+                Double.parseDouble(m.getOrDefault("ticksThreshold", Double.toString(DEFAULT_TICKS_THRESHOLD))),
+                Double.parseDouble(m.getOrDefault("ticksMinGain", Double.toString(DEFAULT_TICKS_MIN_GAIN))));
     }
 
     private static String s(Map<String, String> m, String k) {

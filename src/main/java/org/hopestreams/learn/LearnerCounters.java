@@ -11,6 +11,8 @@ final class LearnerCounters {
     long lowWindow = Long.MIN_VALUE;
     /** LOW consolidations taken (checkpoints, not warm-up steps). */
     long consolidations;
+    /** Extra ticks taken on surprising records. */
+    long ticks;
     final long[] steps = new long[3];
     final long[] adamSteps = new long[3];
     final long[] accumulated = new long[3];
@@ -23,6 +25,7 @@ final class LearnerCounters {
         c.window = window;
         c.lowWindow = lowWindow;
         c.consolidations = consolidations;
+        c.ticks = ticks;
         System.arraycopy(steps, 0, c.steps, 0, 3);
         System.arraycopy(adamSteps, 0, c.adamSteps, 0, 3);
         System.arraycopy(accumulated, 0, c.accumulated, 0, 3);

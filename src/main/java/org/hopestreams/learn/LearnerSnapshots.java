@@ -85,6 +85,9 @@ public final class LearnerSnapshots {
         LearnerCounters c = learner.countersSnapshot();
         b.counter("records", c.records).counter("version", c.version).counter("window", c.window)
                 .counter("lowWindow", c.lowWindow).counter("consolidations", c.consolidations);
+        if (c.ticks > 0) {
+            b.counter("ticks", c.ticks);
+        }
         for (Level l : Level.values()) {
             b.counter("steps." + l, c.steps[l.ordinal()]).counter("adam." + l, c.adamSteps[l.ordinal()])
                     .counter("accumulated." + l, c.accumulated[l.ordinal()]);
@@ -300,6 +303,7 @@ public final class LearnerSnapshots {
             c.window = s.counter("window");
             c.lowWindow = s.counters().getOrDefault("lowWindow", Long.MIN_VALUE);
             c.consolidations = s.counters().getOrDefault("consolidations", 0L);
+            c.ticks = s.counters().getOrDefault("ticks", 0L);
             Map<Level, HostTensor[]> opt = new EnumMap<>(Level.class);
             for (Level l : Level.values()) {
                 c.steps[l.ordinal()] = s.counter("steps." + l);

@@ -8,7 +8,7 @@ import java.util.Map;
  * to the host, so on a GPU the times are not hidden by asynchronous launches. Not thread-safe.
  */
 final class PhaseTimes {
-    enum Phase { FORWARD, BACKWARD, GRADIENTS, STATE, UPDATE }
+    enum Phase { FORWARD, BACKWARD, GRADIENTS, STATE, UPDATE, TICKS }
 
     private final long[] nanos = new long[Phase.values().length];
     private long last;

@@ -79,11 +79,19 @@ final class BlockForward {
         NDArray z = HopeModel.rmsNorm(x, param("norm2.g"));
         NDArray y = z;
         for (int l = 0; l < c.cmsLevels(); l++) {
-            String q = "cms." + l + ".";
-            NDArray hidden = HopeModel.silu(HopeModel.linear(HopeModel.rmsNorm(y, param(q + "norm.g")), param(q + "w1")));
-            y = y.add(HopeModel.linear(hidden, param(q + "w2")));
+            y = y.add(cmsLevel(l, HopeModel.rmsNorm(y, param("cms." + l + ".norm.g"))));
         }
         return x.add(y.sub(z));
+    }
+
+    /** CMS level l's update of its normed input: W2·SiLU(W1·u), or a KAN layer pair (RMS-normed between). */
+    private NDArray cmsLevel(int l, NDArray u) {
+        String q = "cms." + l + ".";
+        if (c.kanLevel(l)) {
+            NDArray hidden = KanLayer.forward(u, param(q + "base1"), param(q + "spline1"), c.kanGrid());
+            return KanLayer.forward(HopeModel.rmsNorm(hidden, null), param(q + "base2"), param(q + "spline2"), c.kanGrid());
+        }
+        return HopeModel.linear(HopeModel.silu(HopeModel.linear(u, param(q + "w1"))), param(q + "w2"));
     }
 
     /** The memory reads o (B, T, H·dh) of conv outputs (B, T, d); records the new ΔM and S. */

@@ -26,14 +26,23 @@ import java.util.Map;
  *                     "memory off" baseline)
  * @param selfModifying k and v come from per-key fast linear memories (HOPE §8)
  * @param float64      parameters and state in double precision (gradient checks)
+ * @param kan          which CMS levels are Kolmogorov–Arnold layer pairs instead of MLPs ({@link KanLayer}):
+ *                     {@code none}, {@code low} (the LOW levels, l >= 2) or {@code all}
+ * @param kanGrid      G, grid intervals of a KAN level's cubic B-splines on [−{@link KanLayer#RANGE}, {@link KanLayer#RANGE}]
  */
 public record HopeConfig(String preset, int d, int blocks, int heads, int dHead, int cmsLevels, int hiddenMult,
                          int convK, int chunk, double thetaMax, double innerClip, double thetaBias, double alphaBias,
-                         double etaBias, boolean memory, boolean selfModifying, boolean float64) {
+                         double etaBias, boolean memory, boolean selfModifying, boolean float64,
+                         String kan, int kanGrid) {
 
     public static final int VOCAB = 256;
     /** Index of the learned START row of the embedding table: the input before a key's first byte. */
     public static final int START = 256;
+    public static final String KAN_NONE = "none";
+    public static final String KAN_LOW = "low";
+    public static final String KAN_ALL = "all";
+    /** efficient-KAN's default grid size. */
+    public static final int DEFAULT_KAN_GRID = 5;
 
     public HopeConfig {
         require(d > 0, "d", d, "> 0");
@@ -46,6 +55,8 @@ public record HopeConfig(String preset, int d, int blocks, int heads, int dHead,
         require(chunk >= 1, "chunk", chunk, ">= 1");
         require(thetaMax > 0, "thetaMax", thetaMax, "> 0");
         require(innerClip >= 0, "innerClip", innerClip, ">= 0");
+        require(KAN_NONE.equals(kan) || KAN_LOW.equals(kan) || KAN_ALL.equals(kan), "kan", kan, "none, low or all");
+        require(kanGrid >= 1, "kanGrid", kanGrid, ">= 1");
         require(heads * dHead == d, "heads*dHead", heads * dHead,
                 "== d (" + d + "): the conv path is added to the memory read before Wo");
     }
@@ -59,9 +70,9 @@ public record HopeConfig(String preset, int d, int blocks, int heads, int dHead,
     /** A named preset: {@code tiny} (~38 k parameters), {@code small} (default, ~0.97 M), {@code base}. */
     public static HopeConfig preset(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
-            case "tiny" -> new HopeConfig("tiny", 32, 1, 2, 16, 3, 4, 4, 16, 0.5, 10, 0, 4, -2, true, false, false);
-            case "small" -> new HopeConfig("small", 128, 2, 2, 64, 3, 4, 4, 16, 0.5, 10, 0, 4, -2, true, false, false);
-            case "base" -> new HopeConfig("base", 256, 4, 4, 64, 3, 4, 4, 16, 0.5, 10, 0, 4, -2, true, false, false);
+            case "tiny" -> new HopeConfig("tiny", 32, 1, 2, 16, 3, 4, 4, 16, 0.5, 10, 0, 4, -2, true, false, false, KAN_NONE, DEFAULT_KAN_GRID);
+            case "small" -> new HopeConfig("small", 128, 2, 2, 64, 3, 4, 4, 16, 0.5, 10, 0, 4, -2, true, false, false, KAN_NONE, DEFAULT_KAN_GRID);
+            case "base" -> new HopeConfig("base", 256, 4, 4, 64, 3, 4, 4, 16, 0.5, 10, 0, 4, -2, true, false, false, KAN_NONE, DEFAULT_KAN_GRID);
             default -> throw new IllegalArgumentException("unknown preset '" + name + "', expected tiny, small or base");
         };
     }
@@ -93,6 +104,28 @@ public record HopeConfig(String preset, int d, int blocks, int heads, int dHead,
 
     public HopeConfig withFloat64(boolean on) {
         return with("float64", on);
+    }
+
+    /** KAN layer pairs in the CMS levels {@code levels} (none, low, all), G = {@code grid}. */
+    public HopeConfig withKan(String levels, int grid) {
+        Map<String, String> m = toMap();
+        m.put("kan", levels);
+        m.put("kanGrid", Integer.toString(grid));
+        return fromMap(m);
+    }
+
+    /** Whether CMS level {@code l} is a KAN layer pair rather than an MLP. */
+    public boolean kanLevel(int l) {
+        return KAN_ALL.equals(kan) || KAN_LOW.equals(kan) && Level.ofCmsLevel(l) == Level.LOW;
+    }
+
+    /**
+     * The hidden width of a KAN level: its pair has 2·d·h·(G + 4) weights (per edge one base and G + 3
+     * spline coefficients) against the MLP's 2·d·hidden, so h = round(hidden / (G + 4)) matches them as
+     * closely as a whole width can.
+     */
+    public int kanHidden() {
+        return Math.max(1, (int) Math.round((double) hidden() / (kanGrid + 4)));
     }
 
     /** A copy with one value changed, checked like any other configuration. */
@@ -130,6 +163,10 @@ public record HopeConfig(String preset, int d, int blocks, int heads, int dHead,
         m.put("memory", Boolean.toString(memory));
         m.put("selfModifying", Boolean.toString(selfModifying));
         m.put("float64", Boolean.toString(float64));
+        if (!KAN_NONE.equals(kan)) {   // absent in configurations written before KAN levels existed
+            m.put("kan", kan);
+            m.put("kanGrid", Integer.toString(kanGrid));
+        }
         return m;
     }
 
@@ -138,7 +175,8 @@ public record HopeConfig(String preset, int d, int blocks, int heads, int dHead,
                 integer(m, "dHead"), integer(m, "cmsLevels"), integer(m, "hiddenMult"), integer(m, "convK"),
                 integer(m, "chunk"), real(m, "thetaMax"), real(m, "innerClip"), real(m, "thetaBias"),
                 real(m, "alphaBias"), real(m, "etaBias"), Boolean.parseBoolean(get(m, "memory")),
-                Boolean.parseBoolean(get(m, "selfModifying")), Boolean.parseBoolean(get(m, "float64")));
+                Boolean.parseBoolean(get(m, "selfModifying")), Boolean.parseBoolean(get(m, "float64")),
+                m.getOrDefault("kan", KAN_NONE), Integer.parseInt(m.getOrDefault("kanGrid", Integer.toString(DEFAULT_KAN_GRID))));
     }
 
     private static String get(Map<String, String> m, String k) {

@@ -45,8 +45,17 @@ public final class HopeParameters {
             for (int l = 0; l < c.cmsLevels(); l++) {
                 String q = p + "cms." + l + ".";
                 s.put(q + "norm.g", new long[] {d});
-                s.put(q + "w1", new long[] {c.hidden(), d});
-                s.put(q + "w2", new long[] {d, c.hidden()});
+                if (c.kanLevel(l)) {
+                    int h = c.kanHidden();
+                    int basis = c.kanGrid() + KanLayer.ORDER;
+                    s.put(q + "base1", new long[] {h, d});
+                    s.put(q + "spline1", new long[] {h, (long) d * basis});
+                    s.put(q + "base2", new long[] {d, h});
+                    s.put(q + "spline2", new long[] {d, (long) h * basis});
+                } else {
+                    s.put(q + "w1", new long[] {c.hidden(), d});
+                    s.put(q + "w2", new long[] {d, c.hidden()});
+                }
             }
         }
         s.put("norm_f.g", new long[] {d});
@@ -106,6 +115,11 @@ public final class HopeParameters {
             case "wo" -> gauss(v, rnd, 0.5 / Math.sqrt((double) c.heads() * c.dHead()));
             case "w1" -> gauss(v, rnd, 1 / Math.sqrt(d));
             case "w2" -> gauss(v, rnd, 0.5 / Math.sqrt(c.hidden()));
+            // KAN levels: the base term starts as the MLP would; the splines start small (efficient-KAN's noise)
+            case "base1" -> gauss(v, rnd, 1 / Math.sqrt(d));
+            case "spline1" -> gauss(v, rnd, 0.1 / Math.sqrt(d));
+            case "base2" -> gauss(v, rnd, 0.5 / Math.sqrt(c.kanHidden()));
+            case "spline2" -> gauss(v, rnd, 0.05 / Math.sqrt(c.kanHidden()));
             default -> throw new IllegalStateException("no initialiser for parameter " + name);
         }
         return v;

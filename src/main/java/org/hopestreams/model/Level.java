@@ -17,10 +17,14 @@ public enum Level {
         String[] parts = name.split("\\.");
         for (int i = 0; i + 1 < parts.length; i++) {
             if (parts[i].equals("cms")) {
-                int l = Integer.parseInt(parts[i + 1]);
-                return l == 0 ? HIGH : l == 1 ? MID : LOW;
+                return ofCmsLevel(Integer.parseInt(parts[i + 1]));
             }
         }
         return LOW;
+    }
+
+    /** The level that updates CMS level {@code l} (0 = HIGH, 1 = MID, 2 and above = LOW). */
+    public static Level ofCmsLevel(int l) {
+        return l == 0 ? HIGH : l == 1 ? MID : LOW;
     }
 }

@@ -32,6 +32,7 @@ public final class Telemetry implements LearnerHub.Listener {
     private final DistributionSummary surprise;
     private final Timer latency;
     private final Counter keysExpired;
+    private final Counter ticks;
     private final MeterRegistry registry;
     private final AtomicLong[] steps = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
     private final AtomicLong lastCheckpointWall = new AtomicLong();
@@ -61,6 +62,8 @@ public final class Telemetry implements LearnerHub.Listener {
         this.registry = registry;
         records = Counter.builder("hope.records").description("Records learned").register(registry);
         bytes = Counter.builder("hope.bytes").description("Bytes learned").baseUnit("bytes").register(registry);
+        ticks = Counter.builder("hope.ticks")
+                .description("Extra internal steps taken on surprising records (hope.ticks.max)").register(registry);
         keysExpired = Counter.builder("hope.keys.expired")
                 .description("Keys whose fast memory was deleted after hope.keys.ttl.ms idle").register(registry);
         bits = DistributionSummary.builder("hope.bits.per.byte")
@@ -95,6 +98,7 @@ public final class Telemetry implements LearnerHub.Listener {
     public void learned(int partition, String key, LearnOutcome o, long nanos) {
         records.increment();
         bytes.increment(o.bytes());
+        ticks.increment(o.ticks());
         bits.record(o.bitsPerByte());
         double meanSurprise = 0;
         for (double s : o.surprise()) {

@@ -438,7 +438,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
                 .setBitsPerByte(o.bitsPerByte()).setSurprise(surprise).setHighSteps(o.levelSteps()[0])
                 .setMidSteps(o.levelSteps()[1]).setLowSteps(o.levelSteps()[2]).setModelVersion(o.modelVersion())
                 .setEventTime(Instant.ofEpochMilli(r.eventTime())).setId(r.id()).setPart(r.part())
-                .setParts(r.parts()).build();
+                .setParts(r.parts()).setTicks(o.ticks()).build();
     }
 
     /** The wall-clock checkpoint punctuation (the waiting batch is learned first). */

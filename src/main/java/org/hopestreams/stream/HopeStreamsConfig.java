@@ -53,6 +53,11 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String MODEL_PRESET = "hope.model.preset";
     public static final String MODEL_INIT = "hope.model.init";
     public static final String MODEL_SEED = "hope.model.seed";
+    public static final String MODEL_KAN = "hope.model.kan";
+    public static final String MODEL_KAN_GRID = "hope.model.kan.grid";
+    public static final String TICKS_MAX = "hope.ticks.max";
+    public static final String TICKS_THRESHOLD = "hope.ticks.threshold";
+    public static final String TICKS_MIN_GAIN = "hope.ticks.min-gain";
     public static final String DEVICE = "hope.device";
     public static final String LR_HIGH = "hope.learn.lr.high";
     public static final String LR_MID = "hope.learn.lr.mid";
@@ -185,6 +190,13 @@ public final class HopeStreamsConfig extends AbstractConfig {
                             + "here, as for a model restored from the stores; learning rates are the stored ones "
                             + "(a pretrained checkpoint's final rate) unless given here.")
             .define(MODEL_SEED, Type.LONG, 42L, Importance.LOW, "Seed of a new model's initial weights.")
+            .define(MODEL_KAN, Type.STRING, HopeConfig.KAN_NONE,
+                    ValidString.in(HopeConfig.KAN_NONE, HopeConfig.KAN_LOW, HopeConfig.KAN_ALL), Importance.LOW,
+                    "CMS levels of a new model that are Kolmogorov-Arnold layer pairs (cubic B-splines plus SiLU per edge, "
+                            + "about the MLP's parameters) instead of MLPs: none, low (the LOW levels) or all. A stored "
+                            + "model keeps its own (docs/kan-ticks.md).")
+            .define(MODEL_KAN_GRID, Type.INT, HopeConfig.DEFAULT_KAN_GRID, Range.between(1, 64), Importance.LOW,
+                    "Grid intervals G of a KAN level's splines on [-2, 2]; its hidden width is round(4d / (G + 4)).")
             .define(DEVICE, Type.STRING, "auto", ValidString.in("auto", "cpu", "gpu"), Importance.MEDIUM,
                     "Where tensors live: gpu if a CUDA engine and GPU exist (auto), or forced.")
             .define(LR_HIGH, Type.DOUBLE, 3e-3, Range.between(0, 1), Importance.MEDIUM, "AdamW learning rate of HIGH.")
@@ -227,6 +239,14 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(ANCHOR_PULL, Type.DOUBLE, 0.5, Range.between(0, 1), Importance.LOW,
                     "With " + "hope.consolidation=anchor: share of the way back to the anchor the fast levels move per "
                             + "consolidation.")
+            .define(TICKS_MAX, Type.INT, 0, Range.between(0, 16), Importance.LOW,
+                    "Extra internal steps (ticks) a surprising record may take: the fast-memory write and HIGH's step "
+                            + "repeated on it (0 = off; docs/kan-ticks.md).")
+            .define(TICKS_THRESHOLD, Type.DOUBLE, LearnerConfig.DEFAULT_TICKS_THRESHOLD, Range.between(0, 64), Importance.LOW,
+                    "Bits per byte above which a record is surprising and may take ticks.")
+            .define(TICKS_MIN_GAIN, Type.DOUBLE, LearnerConfig.DEFAULT_TICKS_MIN_GAIN, Range.between(0, 8), Importance.LOW,
+                    "Bits per byte a tick's loss must fall below the previous one's for HIGH to step on it and another "
+                            + "tick to follow.")
             .define(WINDOW_MS, Type.LONG, 60_000L, Range.atLeast(0), Importance.HIGH,
                     "MID tumbling window in stream time (event time), ms; 0 = no time windows.")
             .define(WINDOW_RECORDS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
@@ -416,7 +436,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
     }
 
     public HopeConfig modelConfig() {
-        return HopeConfig.preset(getString(MODEL_PRESET));
+        return HopeConfig.preset(getString(MODEL_PRESET)).withKan(getString(MODEL_KAN), getInt(MODEL_KAN_GRID));
     }
 
     /** The learner settings of a new model. */
@@ -429,7 +449,8 @@ public final class HopeStreamsConfig extends AbstractConfig {
                         getInt(CONTEXT_GLOBAL_CONTEXTS), getDouble(CONTEXT_MIXER_RATE))
                 .withMixerSelect(getString(CONTEXT_MIXER_SELECT))
                 .withMixerTrain(getString(CONTEXT_MIXER_TRAIN)).withContextOverflow(getString(CONTEXT_OVERFLOW))
-                .withConsolidation(getString(CONSOLIDATION), getDouble(ANCHOR_ABSORB), getDouble(ANCHOR_PULL));
+                .withConsolidation(getString(CONSOLIDATION), getDouble(ANCHOR_ABSORB), getDouble(ANCHOR_PULL))
+                .withTicks(getInt(TICKS_MAX), getDouble(TICKS_THRESHOLD), getDouble(TICKS_MIN_GAIN));
     }
 
     /** The producer's max.request.size (a producer. prefix wins): the largest dead letter written whole. */

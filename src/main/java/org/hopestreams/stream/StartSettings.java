@@ -1,6 +1,7 @@
 package org.hopestreams.stream;
 
 import org.hopestreams.learn.LearnerConfig;
+import org.hopestreams.model.HopeConfig;
 import org.hopestreams.store.StateSnapshot;
 
 import java.util.Map;
@@ -10,19 +11,25 @@ import java.util.Map;
  * HopeStreamsConfig#MODEL_INIT}'s): the learning rates, the MID windows and the LOW checkpoint period
  * in force are the configured ones, so an operator can change them by restarting; the model's shape
  * stays with the stored model, whose weights only fit that shape, and an explicitly configured
- * {@link HopeStreamsConfig#MODEL_PRESET} that differs is an error rather than a silent choice.
+ * {@link HopeStreamsConfig#MODEL_PRESET} or {@link HopeStreamsConfig#MODEL_KAN} that differs is an error
+ * rather than a silent choice. Ticks are a learner setting: the configured ones apply.
  */
 final class StartSettings {
     private StartSettings() {
     }
 
-    /** Fails when the configuration names a preset other than the stored model's. */
+    /** Fails when the configuration names a preset or KAN levels other than the stored model's. */
     static void checkShape(StateSnapshot stored, HopeStreamsConfig config, String where) {
-        String storedPreset = stored.meta().get("model.preset");
-        Object given = config.originals().get(HopeStreamsConfig.MODEL_PRESET);
-        if (given != null && !given.toString().equals(storedPreset)) {
-            throw new IllegalStateException(HopeStreamsConfig.MODEL_PRESET + " is '" + given + "' but the model in "
-                    + where + " is '" + storedPreset + "': a model's shape cannot change; give '" + storedPreset
+        checkShape(stored.meta().get("model.preset"), config, HopeStreamsConfig.MODEL_PRESET, where);
+        // absent in models stored before KAN levels existed, and in models without them
+        checkShape(stored.meta().getOrDefault("model.kan", HopeConfig.KAN_NONE), config, HopeStreamsConfig.MODEL_KAN, where);
+    }
+
+    private static void checkShape(String stored, HopeStreamsConfig config, String key, String where) {
+        Object given = config.originals().get(key);
+        if (given != null && !given.toString().equals(stored)) {
+            throw new IllegalStateException(key + " is '" + given + "' but the model in " + where + " is '" + stored
+                    + "': a model's shape cannot change; give '" + stored
                     + "' or leave the key out (or start a new application id for a new model)");
         }
     }
@@ -38,6 +45,7 @@ final class StartSettings {
                         rate(stored.lrMid(), config, HopeStreamsConfig.LR_MID),
                         rate(stored.lrLow(), config, HopeStreamsConfig.LR_LOW))
                 .withContextOf(given)
+                .withTicksOf(given)
                 .withWindow(given.windowRecords(), given.windowMillis())
                 .withCheckpointMillis(given.checkpointMillis());
     }

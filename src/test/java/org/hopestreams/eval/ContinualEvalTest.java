@@ -59,7 +59,7 @@ class ContinualEvalTest {
 
     static ContinualEval harness(ContinualEval.Settings s) {
         List<Domain> ds = List.of(domain("a", "abcdefgh", 1), domain("b", "0123456789", 2), domain("c", "QRSTUVWXYZ", 3));
-        return new ContinualEval(ds, s, memory -> start, Device.cpu());
+        return new ContinualEval(ds, s, (memory, kan) -> start, Device.cpu());
     }
 
     static ContinualEval.Settings small() {

@@ -40,16 +40,20 @@ class GradientCheckTest {
             case "memory" -> c;
             case "memory-off" -> c.withMemory(false);
             case "self-modifying" -> c.withSelfModifying(true);
+            case "kan" -> c.withKan(HopeConfig.KAN_ALL, HopeConfig.DEFAULT_KAN_GRID);
             default -> throw new IllegalArgumentException(name);
         };
     }
 
-    /** Initial values with a non-zero prior M0 and non-trivial CMS outputs, as the reference does. */
+    /**
+     * Initial values with a non-zero prior M0 and non-trivial CMS outputs, as the reference does (a KAN
+     * level's splines as large as its base weights, so that the spline path matters).
+     */
     static Map<String, HostTensor> perturbedInit(HopeConfig c, long seed) {
         Map<String, HostTensor> p = new LinkedHashMap<>(HopeParameters.initialize(c, seed));
         SplittableRandom rnd = new SplittableRandom(seed + 1);
         p.replaceAll((k, v) -> {
-            if (k.endsWith("M0") || k.endsWith("w2")) {
+            if (k.endsWith("M0") || k.endsWith("w2") || k.endsWith("base2") || k.contains("spline")) {
                 double[] x = v.toDoubles();
                 double std = k.endsWith("M0") ? 0.3 : 0.2;
                 for (int i = 0; i < x.length; i++) {
@@ -78,7 +82,7 @@ class GradientCheckTest {
     }
 
     @ParameterizedTest(name = "gradients match finite differences per level ({0})")
-    @ValueSource(strings = {"memory", "memory-off", "self-modifying"})
+    @ValueSource(strings = {"memory", "memory-off", "self-modifying", "kan"})
     void gradientsMatchFiniteDifferences(String name) {
         HopeConfig c = variant(name);
         HopeModel model = new HopeModel(c);

@@ -1,0 +1,23 @@
+package org.hopestreams.serve;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.hopestreams.learn.LearnOutcome;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** /metrics counts the extra ticks the learners took. */
+class TelemetryTest {
+    @Test
+    void ticksAreCounted() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Telemetry t = new Telemetry(registry);
+        long[] steps = {3, 1, 0};
+        t.learned(0, "a", new LearnOutcome(true, null, 32, 5.0, new double[] {0.1}, steps, 0, new double[] {4.9}), 1000);
+        t.learned(0, "a", new LearnOutcome(true, null, 32, 5.0, new double[] {0.1}, steps, 0, new double[] {4.9, 4.8}), 1000);
+        t.learned(0, "b", new LearnOutcome(true, null, 32, 2.0, new double[] {0.1}, steps, 0), 1000);
+        String text = registry.scrape();
+        assertTrue(text.contains("hope_ticks_total 3.0"), text);
+    }
+}
