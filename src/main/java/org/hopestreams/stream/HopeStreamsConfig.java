@@ -245,7 +245,7 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     "Extra internal steps (ticks) a surprising record may take: the fast-memory write and HIGH's step "
                             + "repeated on it (0 = off; docs/kan-ticks.md). Measured (tiny, 3 seeds, threshold 3.5): "
                             + "T = 2 / 4 lower prequential bpb by 0.09 / 0.11 but raise BWT by 0.03 / 0.04 at the same "
-                            + "held-out bpb, 1.2-2x the time (docs/eval.md).")
+                            + "held-out bpb, up to 3.3x the time per record (docs/eval.md).")
             .define(TICKS_THRESHOLD, Type.DOUBLE, LearnerConfig.DEFAULT_TICKS_THRESHOLD, Range.between(0, 64), Importance.LOW,
                     "Bits per byte above which a record is surprising and may take ticks.")
             .define(TICKS_MIN_GAIN, Type.DOUBLE, LearnerConfig.DEFAULT_TICKS_MIN_GAIN, Range.between(0, 8), Importance.LOW,
