@@ -51,12 +51,7 @@ public final class ContextLevel {
         }
 
         public static Mode parse(String id) {
-            for (Mode m : values()) {
-                if (m.id.equals(id)) {
-                    return m;
-                }
-            }
-            throw new IllegalArgumentException("context mode '" + id + "', expected one of off, mix, ppm-mix, ppm-key, ppm-global");
+            return EnumIds.parse(values(), Mode::id, id, "context mode", "one of off, mix, ppm-mix, ppm-key, ppm-global");
         }
     }
 
@@ -86,12 +81,7 @@ public final class ContextLevel {
         }
 
         public static Select parse(String id) {
-            for (Select s : values()) {
-                if (s.id.equals(id)) {
-                    return s;
-                }
-            }
-            throw new IllegalArgumentException("mixer selection '" + id + "', expected match or match+class");
+            return EnumIds.parse(values(), Select::id, id, "mixer selection", "match or match+class");
         }
     }
 
@@ -129,12 +119,7 @@ public final class ContextLevel {
         }
 
         public static Overflow parse(String id) {
-            for (Overflow o : values()) {
-                if (o.id.equals(id)) {
-                    return o;
-                }
-            }
-            throw new IllegalArgumentException("context overflow '" + id + "', expected clear, prune or prune-global");
+            return EnumIds.parse(values(), Overflow::id, id, "context overflow", "clear, prune or prune-global");
         }
     }
 
@@ -161,12 +146,7 @@ public final class ContextLevel {
         }
 
         public static Train parse(String id) {
-            for (Train t : values()) {
-                if (t.id.equals(id)) {
-                    return t;
-                }
-            }
-            throw new IllegalArgumentException("mixer training '" + id + "', expected selected or selected+keyless");
+            return EnumIds.parse(values(), Train::id, id, "mixer training", "selected or selected+keyless");
         }
     }
 

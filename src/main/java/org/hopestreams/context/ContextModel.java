@@ -59,12 +59,7 @@ public final class ContextModel {
         }
 
         public static Overflow parse(String id) {
-            for (Overflow o : values()) {
-                if (o.id.equals(id)) {
-                    return o;
-                }
-            }
-            throw new IllegalArgumentException("context overflow '" + id + "', expected clear or prune");
+            return EnumIds.parse(values(), Overflow::id, id, "context overflow", "clear or prune");
         }
     }
 
