@@ -176,6 +176,31 @@ public final class Learner implements AutoCloseable {
         values.forEach((k, v) -> params.put(k, v.toNDArray(root)).close());
     }
 
+    /**
+     * Replaces the weights of these parameters in a live learner (a global version of the slow levels adopted
+     * across partitions, docs/streaming.md); their levels' optimizer moments and accumulators stay as they are.
+     * Each value is checked as at load; nothing changes if one does not fit.
+     */
+    public void setWeights(Map<String, HostTensor> values) {
+        if (queryOnly) {
+            throw new IllegalStateException("a query learner takes parameters with replaceParameters");
+        }
+        Map<String, long[]> shapes = HopeParameters.shapes(config);
+        for (Map.Entry<String, HostTensor> e : values.entrySet()) {
+            long[] shape = shapes.get(e.getKey());
+            HostTensor v = e.getValue();
+            if (shape == null || !java.util.Arrays.equals(shape, v.shape()) || v.type() != config.type()) {
+                throw new IllegalArgumentException("parameter " + e.getKey() + " does not fit the model: " + v);
+            }
+        }
+        values.forEach((k, v) -> {
+            params.put(k, v.toNDArray(root)).close();
+            Level level = Level.ofParameter(k);
+            dirty.add(level == Level.HIGH ? StateGroup.HIGH : level == Level.MID ? StateGroup.MID_WEIGHTS
+                    : StateGroup.LOW_WEIGHTS);
+        });
+    }
+
     public HopeConfig config() {
         return config;
     }

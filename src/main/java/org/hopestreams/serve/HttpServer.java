@@ -265,6 +265,9 @@ public final class HttpServer implements AutoCloseable {
             t.put("preset", m.config().preset());
             t.put("contextLevel", m.learnerConfig().contextMode());
             t.put("modelVersion", m.version());
+            if (m.globalVersion() >= 0) {
+                t.put("globalVersion", m.globalVersion());
+            }
             t.put("levelSteps", Map.of("high", m.steps()[0], "mid", m.steps()[1], "low", m.steps()[2]));
             t.put("checkpoints", m.consolidations());
             t.put("lastCheckpointWallTime", m.lastCheckpointWallMs() == 0 ? null : m.lastCheckpointWallMs());
@@ -275,6 +278,9 @@ public final class HttpServer implements AutoCloseable {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("instance", self == null ? "local" : self.host() + ":" + self.port());
         out.put("state", state());
+        if (hub.models().stream().anyMatch(m -> m.globalVersion() >= 0)) {
+            out.put("newestGlobalVersion", hub.globalVersion());
+        }
         out.put("tasks", tasks);
         ctx.json(out);
     }
@@ -416,6 +422,9 @@ public final class HttpServer implements AutoCloseable {
             out.put("note", "no memory yet for this key: answered from the initial memory");
         }
         out.put("modelVersion", a.modelVersion());
+        if (a.globalVersion() >= 0) {
+            out.put("globalVersion", a.globalVersion());
+        }
         out.put("partition", a.partition());
         return out;
     }

@@ -31,8 +31,11 @@ import java.util.function.Supplier;
  */
 public final class QueryEngine implements AutoCloseable {
 
-    /** What a query saw: the model version it ran on and whether the key had a memory yet. */
-    public record Answer<T>(T value, boolean known, long modelVersion, int partition) {
+    /**
+     * What a query saw: the model version it ran on, whether the key had a memory yet, and the global version of the
+     * slow levels the partition had adopted (-1 without consolidation across partitions).
+     */
+    public record Answer<T>(T value, boolean known, long modelVersion, int partition, long globalVersion) {
     }
 
     private final LearnerHub hub;
@@ -45,6 +48,7 @@ public final class QueryEngine implements AutoCloseable {
         Map<String, HostTensor> params = Map.of();
         Map<String, HostTensor> context = Map.of();
         long version;
+        long globalVersion;
         String preset;
     }
 
@@ -88,7 +92,7 @@ public final class QueryEngine implements AutoCloseable {
         synchronized (r) {
             refresh(r, m);
             boolean known = known(key);
-            return new Answer<>(q.run(r.learner, known), known, r.version, partition);
+            return new Answer<>(q.run(r.learner, known), known, r.version, partition, r.globalVersion);
         }
     }
 
@@ -118,6 +122,7 @@ public final class QueryEngine implements AutoCloseable {
         r.params = m.params();
         r.context = m.context();
         r.version = m.version();
+        r.globalVersion = m.globalVersion();
     }
 
     /** The published exact-context level, decoded (a copy of the task's committed one, never the live one). */

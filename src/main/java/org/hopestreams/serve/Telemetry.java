@@ -37,6 +37,8 @@ public final class Telemetry implements LearnerHub.Listener {
     private final AtomicLong[] steps = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
     private final AtomicLong lastCheckpointWall = new AtomicLong();
     private final AtomicLong version = new AtomicLong();
+    private final AtomicLong globalVersion = new AtomicLong();
+    private final Map<Integer, AtomicLong[]> consolidation = new java.util.concurrent.ConcurrentHashMap<>();
     private final Deque<Point> history = new ArrayDeque<>();
     private final List<Map<String, Object>> checkpoints = new ArrayList<>();
     private Point current;
@@ -127,6 +129,28 @@ public final class Telemetry implements LearnerHub.Listener {
             p.steps = o.levelSteps().clone();
             p.version = o.modelVersion();
         }
+    }
+
+    /**
+     * One model across shards: {@code hope_consolidation_global_version} (the newest global version this instance
+     * knows), and per partition {@code hope_consolidation_base_version} (the version its task adopted),
+     * {@code hope_consolidation_lag_versions} (newest known minus adopted) and {@code hope_consolidation_unmerged}
+     * (its deltas not yet in an adopted version).
+     */
+    @Override
+    public void consolidation(int partition, long baseVersion, long unmerged, long newest) {
+        registry.gauge("hope.consolidation.global.version", globalVersion, AtomicLong::get);   // once: same id
+        globalVersion.accumulateAndGet(newest, Math::max);
+        AtomicLong[] v = consolidation.computeIfAbsent(partition, p -> {
+            AtomicLong[] g = {new AtomicLong(), new AtomicLong()};
+            var tags = io.micrometer.core.instrument.Tags.of("partition", Integer.toString(p));
+            registry.gauge("hope.consolidation.base.version", tags, g[0], AtomicLong::get);
+            registry.gauge("hope.consolidation.lag.versions", tags, g[0], b -> globalVersion.get() - b.get());
+            registry.gauge("hope.consolidation.unmerged", tags, g[1], AtomicLong::get);
+            return g;
+        });
+        v[0].set(baseVersion);
+        v[1].set(unmerged);
     }
 
     @Override

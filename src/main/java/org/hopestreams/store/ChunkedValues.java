@@ -56,6 +56,14 @@ public final class ChunkedValues {
         return bytes;
     }
 
+    /**
+     * Stores one chunk of entry {@code name} (chunks that arrive one by one, e.g. one per Kafka record); the entry
+     * is readable once all chunks that chunk 0's header counts are there.
+     */
+    public void putChunk(byte[] name, int index, byte[] chunk) {
+        store.put(chunkKey(name, index), chunk);
+    }
+
     /** The entry's snapshot, or {@code null} if there is none. */
     public StateSnapshot get(byte[] name) throws StateFormatException {
         List<byte[]> chunks = chunks(name);

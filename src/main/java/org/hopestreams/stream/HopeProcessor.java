@@ -5,6 +5,7 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.hopestreams.avro.CheckpointEvent;
+import org.hopestreams.avro.ConsolidationEvent;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.learn.LearnOutcome;
 import org.hopestreams.learn.Learner;
@@ -79,6 +80,9 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private ModelStore modelStore;
     private KvFastStateStore fast;
     private ChunkedValues checkpoints;
+    /** This task's side of one model across shards, or null when hope.consolidation.enabled is off. */
+    private SlowLevelSync sync;
+    private boolean globalIgnoredLogged;
     private boolean persistAll;
     private boolean closed;
     private long streamTime = Long.MIN_VALUE;
@@ -155,6 +159,12 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
             throw new IllegalStateException(HopeStreamsConfig.BATCH_RECORDS + " = " + batchRecords()
                     + " needs the " + PENDING + " store on the hope processor (HopeTopology adds it)");
         }
+        sync = config.consolidationEnabled() ? SlowLevelSync.load(checkpoints, learner, context.taskId().partition(),
+                config.getString(HopeStreamsConfig.SHARDS_LEVELS),
+                ConsolidationEvents.chunkBytes(config.maxRequestBytes())) : null;
+        if (sync != null) {
+            hub.consolidation(context.taskId().partition(), sync.baseVersion(), sync.unmerged());
+        }
         modelStore.attach(this::takeDirty);
         // Commits publish only the groups that changed: a restarted or moved task would otherwise answer
         // queries with HIGH alone (past warm-up) or, without new traffic, not at all.
@@ -218,6 +228,9 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
 
     @Override
     public void process(Record<String, LearnRecord> record) {
+        if (sync != null) {
+            sync.persistIfNew();
+        }
         if (batchRecords() > 1) {
             String key = record.value().key();
             if (!pending.isEmpty() && (pendingKeys.contains(key) || record.timestamp()
@@ -489,6 +502,51 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         LOG.info("task {}: checkpoint, model version {} ({} records learned, {} HIGH steps, LOW state {} bytes)",
                 context.taskId(), version, learner.recordsLearned(), steps[0], bytes);
         hub.checkpoint(context.taskId().partition(), version, wallTime, bytes);
+        if (sync != null) {
+            publishDelta(wallTime);
+        }
+    }
+
+    /**
+     * One model across shards: the slow levels' delta since the last publication goes to the consolidation topic,
+     * in this task's transaction (with the LOW step that made it, the state that records it and the input offsets).
+     */
+    private void publishDelta(long wallTime) {
+        int n = 0;
+        for (ConsolidationEvent e : sync.publish(learner, wallTime)) {
+            context.forward(new Record<>("p" + context.taskId().partition(), e, Math.max(0, streamTime)));
+            if (n++ == 0) {
+                CrashPoints.hit("publish");
+            }
+        }
+        hub.consolidation(context.taskId().partition(), sync.baseVersion(), sync.unmerged());
+    }
+
+    /**
+     * A chunk of a global version of the slow levels (the global topic's partition of this task): with its last
+     * chunk the version is adopted, the task's unsent progress rebased on it. Records waiting for their batch are
+     * learned first, so that every record is learned on the weights of the point where it stands in the stream.
+     */
+    void adopt(Record<String, ConsolidationEvent> record) {
+        if (closed) {
+            return;
+        }
+        if (sync == null) {
+            if (!globalIgnoredLogged) {
+                globalIgnoredLogged = true;
+                LOG.warn("task {}: a global version on the global topic ignored: {} is off", context.taskId(),
+                        HopeStreamsConfig.SHARDS_ENABLED);
+            }
+            return;
+        }
+        flushPending();
+        sync.persistIfNew();
+        long before = sync.baseVersion();
+        if (sync.receive(record.value(), learner)) {
+            LOG.info("task {}: adopted global version {} of the slow levels (was {}; {} of its deltas not merged yet)",
+                    context.taskId(), sync.baseVersion(), before, sync.unmerged());
+            hub.consolidation(context.taskId().partition(), sync.baseVersion(), sync.unmerged());
+        }
     }
 
     /** LOW versions in the checkpoints store, oldest first. */
@@ -540,7 +598,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         hub.publish(new LearnerHub.TaskModel(context.taskId().partition(), learner.config(), learner.learnerConfig(),
                 Map.copyOf(published), Map.copyOf(publishedContext),
                 learner.modelVersion(), learner.levelSteps(), learner.consolidations(), lastCheckpointWall,
-                streamTime, System.currentTimeMillis()));
+                streamTime, System.currentTimeMillis(), sync == null ? -1 : sync.baseVersion()));
     }
 
     /** The live learner (for tests; the stream thread owns it). */

@@ -74,6 +74,12 @@ public final class HopeStreamsConfig extends AbstractConfig {
     public static final String CONSOLIDATION = "hope.consolidation";
     public static final String ANCHOR_ABSORB = "hope.consolidation.anchor.absorb";
     public static final String ANCHOR_PULL = "hope.consolidation.anchor.pull";
+    public static final String SHARDS_ENABLED = "hope.consolidation.enabled";
+    public static final String SHARDS_LEVELS = "hope.consolidation.levels";
+    public static final String SHARDS_ROUND_TIMEOUT_MS = "hope.consolidation.round.timeout.ms";
+    public static final String SHARDS_MERGE = "hope.consolidation.merge";
+    public static final String SHARDS_TOPIC = "hope.consolidation.topic";
+    public static final String SHARDS_GLOBAL_TOPIC = "hope.consolidation.global.topic";
     public static final String WINDOW_MS = "hope.window.ms";
     public static final String WINDOW_RECORDS = "hope.window.records";
     public static final String CHECKPOINT_CLOCK = "hope.checkpoint.clock";
@@ -241,6 +247,29 @@ public final class HopeStreamsConfig extends AbstractConfig {
             .define(ANCHOR_PULL, Type.DOUBLE, 0.5, Range.between(0, 1), Importance.LOW,
                     "With " + "hope.consolidation=anchor: share of the way back to the anchor the fast levels move per "
                             + "consolidation.")
+            .define(SHARDS_ENABLED, Type.BOOLEAN, false, Importance.HIGH,
+                    "One model across shards (docs/streaming.md): at every LOW consolidation each partition's learner "
+                            + "publishes what its slow levels learned since its last publication; a consolidator "
+                            + "merges each round into a global version that every learner adopts (its unsent progress "
+                            + "rebased on top), exactly-once, inside Kafka. Off: P partitions are P independent models. "
+                            + "Needs exactly_once_v2; enable it from a model's start (all learners then start equal).")
+            .define(SHARDS_LEVELS, Type.STRING, "low", ValidString.in("low", "low+mid"), Importance.MEDIUM,
+                    "Levels shared across partitions: low (LOW: embeddings, projections, gates, norms, M0, CMS level 3) "
+                            + "or low+mid (also CMS level 2). HIGH and the fast memories stay per partition.")
+            .define(SHARDS_ROUND_TIMEOUT_MS, Type.LONG, 60_000L, Range.between(100, 86_400_000), Importance.MEDIUM,
+                    "A consolidation round closes when every partition has reported or this long (wall clock) after "
+                            + "its first delta: an idle or lagging partition does not stall the others (its later delta "
+                            + "goes into a later round).")
+            .define(SHARDS_MERGE, Type.STRING, "weighted-mean", ValidString.in("weighted-mean", "mean", "sum"),
+                    Importance.LOW,
+                    "How a round's deltas (each partition's summed) become the global increment: weighted-mean (by "
+                            + "records learned), mean, or sum.")
+            .define(SHARDS_TOPIC, Type.STRING, "hope.consolidation", new ConfigDef.NonEmptyString(), Importance.LOW,
+                    "Topic of the learners' slow-level deltas (one partition; created at start if missing).")
+            .define(SHARDS_GLOBAL_TOPIC, Type.STRING, "hope.consolidation.global", new ConfigDef.NonEmptyString(),
+                    Importance.LOW,
+                    "Topic of the global versions, one copy in each of its partitions, as many as the input topic's "
+                            + "(created at start if missing).")
             .define(TICKS_MAX, Type.INT, 0, Range.between(0, 16), Importance.LOW,
                     "Extra internal steps (ticks) a surprising record may take: the fast-memory write and HIGH's step "
                             + "repeated on it (0 = off; docs/kan-ticks.md). Measured (tiny, 3 seeds, threshold 3.5): "
@@ -413,6 +442,34 @@ public final class HopeStreamsConfig extends AbstractConfig {
 
     public HopeStreamsConfig(Map<?, ?> props) {
         super(DEF, props, false);
+        if (consolidationEnabled()) {
+            checkConsolidation();
+        }
+    }
+
+    public boolean consolidationEnabled() {
+        return getBoolean(SHARDS_ENABLED);
+    }
+
+    /** The combinations a consolidating application cannot run with, each named with its value. */
+    private void checkConsolidation() {
+        Object guarantee = originals().getOrDefault(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        if (!StreamsConfig.EXACTLY_ONCE_V2.equals(String.valueOf(guarantee).trim())) {
+            throw new org.apache.kafka.common.config.ConfigException(SHARDS_ENABLED + "=true needs "
+                    + StreamsConfig.PROCESSING_GUARANTEE_CONFIG + "=" + StreamsConfig.EXACTLY_ONCE_V2 + ", got '"
+                    + guarantee + "': without transactions a delta could be merged twice or lost after a crash");
+        }
+        List<String> others = List.of(inputTopic(), learningTopic(), checkpointsTopic(), dlqTopic());
+        for (String key : List.of(SHARDS_TOPIC, SHARDS_GLOBAL_TOPIC)) {
+            if (others.contains(getString(key))) {
+                throw new org.apache.kafka.common.config.ConfigException(key + " = '" + getString(key)
+                        + "' is already the input, learning, checkpoints or dead-letter topic; give it a topic of its own");
+            }
+        }
+        if (getString(SHARDS_TOPIC).equals(getString(SHARDS_GLOBAL_TOPIC))) {
+            throw new org.apache.kafka.common.config.ConfigException(SHARDS_TOPIC + " and " + SHARDS_GLOBAL_TOPIC
+                    + " are both '" + getString(SHARDS_TOPIC) + "': deltas and global versions need topics of their own");
+        }
     }
 
     public String inputTopic() {

@@ -11,9 +11,12 @@ import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.Stores;
 import org.hopestreams.avro.CheckpointEvent;
+import org.hopestreams.avro.ConsolidationEvent;
 import org.hopestreams.avro.LearningEvent;
 import org.hopestreams.store.ModelStoreBuilder;
 
@@ -54,6 +57,19 @@ public final class HopeTopology {
      */
     public static Topology build(HopeStreamsConfig config, Serde<Object> avro, LearnerHub hub,
                                  Function<byte[], Object> decoder) {
+        return build(config, avro, hub, decoder, 0);
+    }
+
+    /**
+     * @param learners the learner tasks (the input topic's partitions): with {@code hope.consolidation.enabled}, the
+     *                 consolidator closes a round when this many have reported; ignored otherwise
+     */
+    public static Topology build(HopeStreamsConfig config, Serde<Object> avro, LearnerHub hub,
+                                 Function<byte[], Object> decoder, int learners) {
+        if (config.consolidationEnabled() && learners < 1) {
+            throw new IllegalArgumentException(HopeStreamsConfig.SHARDS_ENABLED + "=true needs the number of learner "
+                    + "tasks (the input topic's partitions), got " + learners);
+        }
         Ingest ingest = new Ingest(config.inputFormat(), config.getInt(HopeStreamsConfig.RECORD_MAX_BYTES),
                 config.getInt(HopeStreamsConfig.TEXT_MAX_BYTES), config.getInt(HopeStreamsConfig.KEY_MAX_BYTES),
                 config.getString(HopeStreamsConfig.DEFAULT_KEY), decoder);
@@ -83,18 +99,96 @@ public final class HopeTopology {
         if (config.getBoolean(HopeStreamsConfig.REPARTITION)) {
             records = records.repartition(Repartitioned.with(Serdes.String(), LearnRecord.SERDE).withName("by-key"));
         }
-        KStream<String, Object> out = records.process(() -> new HopeProcessor(config, hub), Named.as("hope"),
-                HopeProcessor.FAST_MEMORY, HopeProcessor.MODEL, HopeProcessor.CHECKPOINTS, HopeProcessor.PENDING);
+        String[] stores = {HopeProcessor.FAST_MEMORY, HopeProcessor.MODEL, HopeProcessor.CHECKPOINTS,
+                HopeProcessor.PENDING};
+        KStream<String, Object> out;
+        if (config.consolidationEnabled()) {
+            // The global versions are a second source of the learner's sub-topology: task p reads partition p of the
+            // global topic with partition p of its records, so an adoption is ordered with the task's own records
+            // and commits with them.
+            KStream<String, Object> globals = b.stream(config.getString(HopeStreamsConfig.SHARDS_GLOBAL_TOPIC),
+                            Consumed.with(Serdes.String(), ConsolidationEvents.SERDE).withName("global-in"))
+                    .mapValues(v -> (Object) v, Named.as("global-as-input"));
+            out = records.mapValues(v -> (Object) v, Named.as("records-as-input"))
+                    .merge(globals, Named.as("learner-input"))
+                    .process(() -> new LearnerInput(new HopeProcessor(config, hub)), Named.as("hope"), stores);
+        } else {
+            out = records.process(() -> new HopeProcessor(config, hub), Named.as("hope"), stores);
+        }
         Map<String, KStream<String, Object>> outputs = out.split(Named.as("hope-"))
                 .branch((k, v) -> v instanceof LearningEvent, Branched.as("learning"))
                 .branch((k, v) -> v instanceof CheckpointEvent, Branched.as("checkpoints"))
+                .branch((k, v) -> v instanceof ConsolidationEvent, Branched.as("deltas"))
                 .defaultBranch(Branched.as("dlq"));
         outputs.get("hope-learning").to(config.learningTopic(), Produced.with(Serdes.String(), avro)
                 .withName("learning-out"));
         outputs.get("hope-checkpoints").to(config.checkpointsTopic(), Produced.with(Serdes.String(), avro)
                 .withName("checkpoints-out"));
         toDeadLetters(outputs.get("hope-dlq"), config, "learn-dlq-out");
+        if (config.consolidationEnabled()) {
+            consolidator(b, config, hub, learners, outputs.get("hope-deltas"));
+        }
         return b.build();
+    }
+
+    /**
+     * One model across shards: the learners' deltas go to the single-partition consolidation topic; its one task,
+     * the consolidator, merges each round and writes the global version into every partition of the global topic.
+     */
+    private static void consolidator(StreamsBuilder b, HopeStreamsConfig config, LearnerHub hub, int learners,
+                                     KStream<String, Object> deltas) {
+        String topic = config.getString(HopeStreamsConfig.SHARDS_TOPIC);
+        deltas.mapValues(v -> (ConsolidationEvent) v, Named.as("as-delta"))
+                .to(topic, Produced.with(Serdes.String(), ConsolidationEvents.SERDE).withName("deltas-out"));
+        b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(Consolidator.STORE),
+                Serdes.Bytes(), Serdes.ByteArray()).withCachingDisabled());
+        long timeout = config.getLong(HopeStreamsConfig.SHARDS_ROUND_TIMEOUT_MS);
+        MergeRule rule = MergeRule.parse(config.getString(HopeStreamsConfig.SHARDS_MERGE));
+        String levels = config.getString(HopeStreamsConfig.SHARDS_LEVELS);
+        int chunkBytes = ConsolidationEvents.chunkBytes(config.maxRequestBytes());
+        b.stream(topic, Consumed.with(Serdes.String(), ConsolidationEvents.SERDE).withName("deltas-in"))
+                .process(() -> new Consolidator(learners, timeout, rule, levels, chunkBytes, hub),
+                        Named.as("consolidator"), Consolidator.STORE)
+                .to(config.getString(HopeStreamsConfig.SHARDS_GLOBAL_TOPIC), Produced.with(Serdes.String(),
+                        ConsolidationEvents.SERDE).withStreamPartitioner(HopeTopology::everyPartition).withName("global-out"));
+    }
+
+    /** The broadcast partitioner of the global topic: every record into every partition (Kafka Streams ≥ 3.4). */
+    static java.util.Optional<java.util.Set<Integer>> everyPartition(String topic, String key, ConsolidationEvent value,
+                                                                    int partitions) {
+        java.util.Set<Integer> all = new java.util.TreeSet<>();
+        for (int p = 0; p < partitions; p++) {
+            all.add(p);
+        }
+        return java.util.Optional.of(all);
+    }
+
+    /** The learner's input with consolidation on: records to learn, and chunks of global versions to adopt. */
+    private static final class LearnerInput implements Processor<String, Object, String, Object> {
+        private final HopeProcessor hope;
+
+        LearnerInput(HopeProcessor hope) {
+            this.hope = hope;
+        }
+
+        @Override
+        public void init(ProcessorContext<String, Object> context) {
+            hope.init(context);
+        }
+
+        @Override
+        public void process(Record<String, Object> record) {
+            if (record.value() instanceof ConsolidationEvent e) {
+                hope.adopt(record.withValue(e));
+            } else {
+                hope.process(record.withValue((LearnRecord) record.value()));
+            }
+        }
+
+        @Override
+        public void close() {
+            hope.close();
+        }
     }
 
     private static void toDeadLetters(KStream<String, Object> s, HopeStreamsConfig config, String name) {

@@ -23,12 +23,13 @@ public final class LearnerHub {
 
     /**
      * A task's model as of its last commit: parameters, and the exact-context level's stored form
-     * ({@code context}, empty when the level is off; queries decode it when it changes).
+     * ({@code context}, empty when the level is off; queries decode it when it changes). {@code globalVersion}: the
+     * global version of the slow levels the task has adopted ({@code hope.consolidation.enabled}), -1 when off.
      */
     public record TaskModel(int partition, HopeConfig config, LearnerConfig learnerConfig,
                             Map<String, HostTensor> params, Map<String, HostTensor> context, long version,
                             long[] steps, long consolidations, long lastCheckpointWallMs, long streamTimeMs,
-                            long publishedAtMs) {
+                            long publishedAtMs, long globalVersion) {
     }
 
     /** Hears the learners; called on stream threads. */
@@ -49,10 +50,18 @@ public final class LearnerHub {
         /** The TTL punctuation deleted the fast memories of {@code keys} idle keys. */
         default void keysExpired(int partition, long keys) {
         }
+
+        /**
+         * A task published a delta or adopted a global version: its base version and its publications not yet
+         * merged into an adopted version; {@code newest} the newest global version this instance knows.
+         */
+        default void consolidation(int partition, long baseVersion, long unmerged, long newest) {
+        }
     }
 
     private final Map<Integer, TaskModel> models = new ConcurrentHashMap<>();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicLong globalVersion = new java.util.concurrent.atomic.AtomicLong();
 
     public void addListener(Listener l) {
         listeners.add(l);
@@ -95,6 +104,22 @@ public final class LearnerHub {
     void keysExpired(int partition, long keys) {
         for (Listener l : listeners) {
             l.keysExpired(partition, keys);
+        }
+    }
+
+    /** The newest global version of the slow levels this instance knows (its consolidator's or a task's). */
+    public long globalVersion() {
+        return globalVersion.get();
+    }
+
+    void globalVersion(long version) {
+        globalVersion.accumulateAndGet(version, Math::max);
+    }
+
+    void consolidation(int partition, long baseVersion, long unmerged) {
+        long newest = globalVersion.accumulateAndGet(baseVersion, Math::max);
+        for (Listener l : listeners) {
+            l.consolidation(partition, baseVersion, unmerged, newest);
         }
     }
 

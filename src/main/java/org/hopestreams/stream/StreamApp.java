@@ -76,9 +76,10 @@ public final class StreamApp implements AutoCloseable {
         }
         gate = new RegistryGate(config, avro, HopeTopology.decoder(config, avro));
         try {
+            int learners = config.consolidationEnabled() ? ConsolidationTopics.prepare(config) : 0;
             // The main consumer is the revival rewind around the registry gate (RevivalSafeClients): the rewind
             // sees only what the gate handed out, and its seek back to the committed offset ends the gate's hold.
-            this.streams = new KafkaStreams(HopeTopology.build(config, avro, hub, gate::decode), props,
+            this.streams = new KafkaStreams(HopeTopology.build(config, avro, hub, gate::decode, learners), props,
                     RevivalSafeClients.supplier(GatedConsumer.supplier(clients, gate, config.inputTopic()),
                             config.getBoolean(HopeStreamsConfig.CORRUPTION_REBALANCE)));
         } catch (RuntimeException e) {
@@ -163,6 +164,11 @@ public final class StreamApp implements AutoCloseable {
 
     public LearnerHub hub() {
         return hub;
+    }
+
+    /** The query engine of this instance's partitions. */
+    public org.hopestreams.serve.QueryEngine queries() {
+        return queries;
     }
 
     /** What the stores of this instance restored from their changelogs. */
