@@ -164,12 +164,22 @@ final class ChildApp {
 
     /** {@code /health/ready}'s answer: {@code ready} (HTTP 200) when Kafka Streams is RUNNING. */
     String health() throws IOException, InterruptedException {
+        HttpResponse<String> r = request(org.hopestreams.serve.Routes.READY);
+        return r.statusCode() + " " + r.body();
+    }
+
+    /** The body of a GET of {@code path} on the child's HTTP port (status 200 asserted). */
+    String get(String path) throws IOException, InterruptedException {
+        HttpResponse<String> r = request(path);
+        assertEquals(200, r.statusCode(), name + " " + path + ": " + r.body());
+        return r.body();
+    }
+
+    private HttpResponse<String> request(String path) throws IOException, InterruptedException {
         Matcher m = HTTP_PORT.matcher(log());
         assertTrue(m.find(), name + " logged no HTTP port\n" + tail());
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://localhost:" + m.group(1) + org.hopestreams.serve.Routes.READY)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return r.statusCode() + " " + r.body();
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://localhost:" + m.group(1)
+                + path)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     String log() {

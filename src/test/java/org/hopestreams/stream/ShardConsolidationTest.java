@@ -134,30 +134,8 @@ class ShardConsolidationTest {
             }
         }
 
-        // Committed deltas and versions: each delta merged exactly once, each version in every global partition once.
-        List<ConsolidationEvent> deltas = events(bootstrap, APP + ".consolidation");
-        List<ConsolidationEvent> globals = events(bootstrap, APP + ".global");
-        TreeSet<String> published = new TreeSet<>();
-        for (ConsolidationEvent e : deltas) {
-            assertEquals(ConsolidationKind.DELTA, e.getKind());
-            if (e.getChunk() == e.getChunks() - 1) {
-                assertTrue(published.add(e.getPartition() + ":" + e.getSequence()), "delta published once: " + e);
-            }
-        }
-        Map<Long, Integer> copies = new TreeMap<>();
-        TreeSet<String> merged = new TreeSet<>();
-        for (ConsolidationEvent g : globals) {
-            if (g.getChunk() == g.getChunks() - 1 && copies.merge(g.getSequence(), 1, Integer::sum) == 1) {
-                for (DeltaRef r : g.getMerged()) {
-                    assertTrue(merged.add(r.getPartition() + ":" + r.getSequence()), "merged once: " + r);
-                }
-            }
-        }
-        assertEquals(published, merged, "every committed delta merged into exactly one committed version");
+        TreeSet<String> published = assertEachDeltaMergedOnce(bootstrap, APP, PARTITIONS, version);
         assertTrue(published.stream().allMatch(d -> d.startsWith("0:")), "only partition 0 learned: " + published);
-        for (long v = 1; v <= version; v++) {
-            assertEquals(PARTITIONS, copies.get(v), "version " + v + " in every partition of the global topic");
-        }
 
         StreamApp owner = apps.stream().filter(a -> a.hub().model(1).isPresent()).findFirst().orElseThrow();
         HttpResponse<String> info = org.hopestreams.serve.LocalHttp.get(owner.httpPort(), "/v1/model");
@@ -190,7 +168,7 @@ class ShardConsolidationTest {
     }
 
     /** A key that the default partitioner puts in {@code partition} (as the repartition topic does). */
-    private static String keyOf(int partition, String prefix) {
+    static String keyOf(int partition, String prefix) {
         for (int i = 0; ; i++) {
             byte[] b = (prefix + i).getBytes(StandardCharsets.UTF_8);
             if (Utils.toPositive(Utils.murmur2(b)) % PARTITIONS == partition) {
@@ -268,6 +246,41 @@ class ShardConsolidationTest {
         for (StreamApp a : apps) {
             assertNull(a.failure(), "an instance failed");
         }
+    }
+
+    /**
+     * The committed deltas and global versions of application {@code app} (topics APP.consolidation, APP.global):
+     * every delta published once, with sequences 1, 2, ... per partition (none lost), merged into exactly one
+     * committed global version (none counted twice or left out); versions 1..{@code version} each in every
+     * partition of the global topic once. Returns the deltas as "partition:sequence".
+     */
+    static TreeSet<String> assertEachDeltaMergedOnce(String bootstrap, String app, int partitions, long version) {
+        Map<Integer, Long> lastSequence = new TreeMap<>();
+        TreeSet<String> published = new TreeSet<>();
+        for (ConsolidationEvent e : events(bootstrap, app + ".consolidation")) {
+            assertEquals(ConsolidationKind.DELTA, e.getKind());
+            if (e.getChunk() == e.getChunks() - 1) {
+                assertTrue(published.add(e.getPartition() + ":" + e.getSequence()), "delta published once: " + e);
+                long previous = lastSequence.getOrDefault(e.getPartition(), 0L);
+                assertEquals(previous + 1, e.getSequence(), "partition " + e.getPartition() + "'s next publication");
+                lastSequence.put(e.getPartition(), e.getSequence());
+            }
+        }
+        Map<Long, Integer> copies = new TreeMap<>();
+        TreeSet<String> merged = new TreeSet<>();
+        for (ConsolidationEvent g : events(bootstrap, app + ".global")) {
+            if (g.getChunk() == g.getChunks() - 1 && copies.merge(g.getSequence(), 1, Integer::sum) == 1) {
+                for (DeltaRef r : g.getMerged()) {
+                    assertTrue(merged.add(r.getPartition() + ":" + r.getSequence()), "merged once: " + r);
+                }
+            }
+        }
+        assertEquals(published, merged, "every committed delta merged into exactly one committed version");
+        assertEquals(version, copies.size(), "global versions " + copies.keySet());
+        for (long v = 1; v <= version; v++) {
+            assertEquals(partitions, copies.get(v), "version " + v + " in every partition of the global topic");
+        }
+        return published;
     }
 
     private static List<ConsolidationEvent> events(String bootstrap, String topic) {
