@@ -165,14 +165,7 @@ public final class Learner implements AutoCloseable {
         if (!queryOnly) {
             throw new IllegalStateException("only a query learner's parameters may be replaced");
         }
-        Map<String, long[]> shapes = HopeParameters.shapes(config);
-        for (Map.Entry<String, HostTensor> e : values.entrySet()) {
-            long[] shape = shapes.get(e.getKey());
-            HostTensor v = e.getValue();
-            if (shape == null || !java.util.Arrays.equals(shape, v.shape()) || v.type() != config.type()) {
-                throw new IllegalArgumentException("parameter " + e.getKey() + " does not fit the model: " + v);
-            }
-        }
+        checkFit(values);
         values.forEach((k, v) -> params.put(k, v.toNDArray(root)).close());
     }
 
@@ -185,6 +178,17 @@ public final class Learner implements AutoCloseable {
         if (queryOnly) {
             throw new IllegalStateException("a query learner takes parameters with replaceParameters");
         }
+        checkFit(values);
+        values.forEach((k, v) -> {
+            params.put(k, v.toNDArray(root)).close();
+            Level level = Level.ofParameter(k);
+            dirty.add(level == Level.HIGH ? StateGroup.HIGH : level == Level.MID ? StateGroup.MID_WEIGHTS
+                    : StateGroup.LOW_WEIGHTS);
+        });
+    }
+
+    /** Throws if a value is not a parameter of this model with its shape and type. */
+    private void checkFit(Map<String, HostTensor> values) {
         Map<String, long[]> shapes = HopeParameters.shapes(config);
         for (Map.Entry<String, HostTensor> e : values.entrySet()) {
             long[] shape = shapes.get(e.getKey());
@@ -193,12 +197,6 @@ public final class Learner implements AutoCloseable {
                 throw new IllegalArgumentException("parameter " + e.getKey() + " does not fit the model: " + v);
             }
         }
-        values.forEach((k, v) -> {
-            params.put(k, v.toNDArray(root)).close();
-            Level level = Level.ofParameter(k);
-            dirty.add(level == Level.HIGH ? StateGroup.HIGH : level == Level.MID ? StateGroup.MID_WEIGHTS
-                    : StateGroup.LOW_WEIGHTS);
-        });
     }
 
     public HopeConfig config() {

@@ -365,9 +365,10 @@ public final class LearnerSnapshots {
         return b.build();
     }
 
-    private static Map<String, String> prefixed(Map<String, String> meta, String prefix) {
-        Map<String, String> out = new LinkedHashMap<>();
-        meta.forEach((k, v) -> {
+    /** The entries whose name starts with {@code prefix}, under the rest of their name, in order. */
+    public static <V> Map<String, V> prefixed(Map<String, V> entries, String prefix) {
+        Map<String, V> out = new LinkedHashMap<>();
+        entries.forEach((k, v) -> {
             if (k.startsWith(prefix)) {
                 out.put(k.substring(prefix.length()), v);
             }

@@ -4,8 +4,11 @@ import org.hopestreams.model.HostTensor;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.DoubleUnaryOperator;
 
 /**
  * The arithmetic of slow-level consolidation (docs/streaming.md "One model across shards") on host tensors, by
@@ -19,16 +22,12 @@ final class SlowLevelDeltas {
 
     /** {@code a - b}, for every tensor of {@code a} ({@code b} must hold the same names and shapes). */
     static Map<String, HostTensor> minus(Map<String, HostTensor> a, Map<String, HostTensor> b) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        a.forEach((name, t) -> out.put(name, combine(name, t, other(b, name, t), (x, y) -> x - y)));
-        return out;
+        return elementwise(a, List.of(b), (v, round) -> round.applyAsDouble(v[0] - v[1]));
     }
 
     /** {@code a + b}, for every tensor of {@code a}. */
     static Map<String, HostTensor> plus(Map<String, HostTensor> a, Map<String, HostTensor> b) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        a.forEach((name, t) -> out.put(name, combine(name, t, other(b, name, t), Double::sum)));
-        return out;
+        return elementwise(a, List.of(b), (v, round) -> round.applyAsDouble(v[0] + v[1]));
     }
 
     /**
@@ -38,30 +37,9 @@ final class SlowLevelDeltas {
      */
     static Map<String, HostTensor> rebase(Map<String, HostTensor> global, Map<String, HostTensor> now,
                                           Map<String, HostTensor> atPublish) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        global.forEach((name, g) -> {
-            HostTensor n = other(now, name, g);
-            HostTensor p = other(atPublish, name, g);
-            ByteBuffer gb = buffer(g);
-            ByteBuffer nb = buffer(n);
-            ByteBuffer pb = buffer(p);
-            ByteBuffer o = ByteBuffer.allocate(g.bytes().length).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < g.size(); i++) {
-                if (g.type() == HostTensor.Type.FLOAT32) {
-                    float nv = nb.getFloat(i * 4);
-                    float pv = pb.getFloat(i * 4);
-                    o.putFloat(i * 4, Float.floatToRawIntBits(nv) == Float.floatToRawIntBits(pv)
-                            ? gb.getFloat(i * 4) : gb.getFloat(i * 4) + (nv - pv));
-                } else {
-                    double nv = nb.getDouble(i * 8);
-                    double pv = pb.getDouble(i * 8);
-                    o.putDouble(i * 8, Double.doubleToRawLongBits(nv) == Double.doubleToRawLongBits(pv)
-                            ? gb.getDouble(i * 8) : gb.getDouble(i * 8) + (nv - pv));
-                }
-            }
-            out.put(name, new HostTensor(g.shape(), g.type(), o.array()));
-        });
-        return out;
+        return elementwise(global, List.of(now, atPublish), (v, round) ->
+                Double.doubleToRawLongBits(v[1]) == Double.doubleToRawLongBits(v[2]) ? v[0]
+                        : round.applyAsDouble(v[0] + round.applyAsDouble(v[1] - v[2])));
     }
 
     /** Whether every element of every tensor is zero. */
@@ -92,24 +70,42 @@ final class SlowLevelDeltas {
         return t;
     }
 
+    /**
+     * One element of each operand in, one out; {@code round} rounds a result to the tensors' type (a float32 sum or
+     * difference computed in double and rounded once equals the float one: double holds more than 2 × 24 + 2 bits).
+     */
     private interface Op {
-        double apply(double x, double y);
+        double apply(double[] values, DoubleUnaryOperator round);
     }
 
-    private static HostTensor combine(String name, HostTensor a, HostTensor b, Op op) {
-        ByteBuffer ab = buffer(a);
-        ByteBuffer bb = buffer(b);
-        ByteBuffer o = ByteBuffer.allocate(a.bytes().length).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < a.size(); i++) {
-            if (a.type() == HostTensor.Type.FLOAT32) {
-                float x = ab.getFloat(i * 4);
-                float y = bb.getFloat(i * 4);
-                o.putFloat(i * 4, (float) op.apply(x, y));   // exact: a float sum or difference rounded once
-            } else {
-                o.putDouble(i * 8, op.apply(ab.getDouble(i * 8), bb.getDouble(i * 8)));
+    /** {@code op} over every element of every tensor of {@code first} and the same tensor of each of {@code others}. */
+    private static Map<String, HostTensor> elementwise(Map<String, HostTensor> first, List<Map<String, HostTensor>> others,
+                                                       Op op) {
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        first.forEach((name, t) -> {
+            List<ByteBuffer> in = new ArrayList<>();
+            in.add(buffer(other(Map.of(name, t), name, t)));
+            for (Map<String, HostTensor> m : others) {
+                in.add(buffer(other(m, name, t)));
             }
-        }
-        return new HostTensor(a.shape(), a.type(), o.array());
+            boolean f32 = t.type() == HostTensor.Type.FLOAT32;
+            DoubleUnaryOperator round = f32 ? x -> (float) x : x -> x;
+            double[] v = new double[in.size()];
+            ByteBuffer o = ByteBuffer.allocate(t.bytes().length).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < t.size(); i++) {
+                for (int k = 0; k < v.length; k++) {
+                    v[k] = f32 ? in.get(k).getFloat(i * 4) : in.get(k).getDouble(i * 8);
+                }
+                double r = op.apply(v, round);
+                if (f32) {
+                    o.putFloat(i * 4, (float) r);
+                } else {
+                    o.putDouble(i * 8, r);
+                }
+            }
+            out.put(name, new HostTensor(t.shape(), t.type(), o.array()));
+        });
+        return out;
     }
 
     private static ByteBuffer buffer(HostTensor t) {

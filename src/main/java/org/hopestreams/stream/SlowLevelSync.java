@@ -4,6 +4,7 @@ import org.hopestreams.avro.ConsolidationEvent;
 import org.hopestreams.avro.ConsolidationKind;
 import org.hopestreams.avro.DeltaRef;
 import org.hopestreams.learn.Learner;
+import org.hopestreams.learn.LearnerSnapshots;
 import org.hopestreams.model.HostTensor;
 import org.hopestreams.model.Level;
 import org.hopestreams.store.ChunkedValues;
@@ -75,8 +76,8 @@ final class SlowLevelSync {
         }
         Map<String, HostTensor> slow = slowWeights(learner, levels);
         if (snap != null && levels.equals(snap.meta().get("levels"))) {
-            s.global = prefixed(snap.tensors(), "global.");
-            s.atPublish = prefixed(snap.tensors(), "published.");
+            s.global = LearnerSnapshots.prefixed(snap.tensors(), "global.");
+            s.atPublish = LearnerSnapshots.prefixed(snap.tensors(), "published.");
             s.baseVersion = snap.counters().get("baseVersion");
             s.sequence = snap.counters().get("sequence");
             s.recordsAtPublish = snap.counters().get("recordsAtPublish");
@@ -202,16 +203,6 @@ final class SlowLevelSync {
         if (levels.equals("low+mid")) {
             out.putAll(learner.parameters(Level.MID));
         }
-        return out;
-    }
-
-    private static Map<String, HostTensor> prefixed(Map<String, HostTensor> all, String prefix) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        all.forEach((k, v) -> {
-            if (k.startsWith(prefix)) {
-                out.put(k.substring(prefix.length()), v);
-            }
-        });
         return out;
     }
 }
