@@ -26,12 +26,15 @@ import java.util.function.Function;
 /**
  * The one topology factory (used by the commands, the tests and the benchmarks):
  * <pre>
- *   input ─ ingest ─┬─ dead letters ───────────────────────────────────────────▶ dlq
- *                   └─ records ─(repartition by context key)─ hope ─┬─ LearningEvent ─▶ learning
- *                                                                   ├─ CheckpointEvent ▶ checkpoints
- *                                                                   └─ dead letters ──▶ dlq
+ *   input ─ ingest ─┬─ dead letters ───────────────────────────────────────────────▶ dlq
+ *                   └─ records ─(repartition by context key)─┬─ hope ─┬─ LearningEvent ─▶ learning
+ *                               global versions (if enabled) ┘        ├─ CheckpointEvent ▶ checkpoints
+ *                                                                     ├─ dead letters ──▶ dlq
+ *                                                                     └─ deltas ─▶ consolidation ─ consolidator ─▶ global
  * </pre>
- * with the {@code fast-memory}, {@code model} and {@code checkpoints} stores on the hope processor.
+ * with the {@code fast-memory}, {@code model}, {@code checkpoints} and {@code pending-batch} stores on the hope
+ * processor; the consolidation branch, the global source and the consolidator (its {@code consolidation-round}
+ * store) exist only with {@code hope.consolidation.enabled} (docs/streaming.md, "One model across shards").
  */
 public final class HopeTopology {
     private HopeTopology() {

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** /metrics counts the extra ticks the learners took. */
+/** /metrics counts the extra ticks the learners took, and shows each task's place among the global versions. */
 class TelemetryTest {
     @Test
     void ticksAreCounted() {
@@ -19,5 +19,20 @@ class TelemetryTest {
         t.learned(0, "b", new LearnOutcome(true, null, 32, 2.0, new double[] {0.1}, steps, 0), 1000);
         String text = registry.scrape();
         assertTrue(text.contains("hope_ticks_total 3.0"), text);
+    }
+
+    @Test
+    void consolidationShowsTheGlobalVersionAndEachTasksBaseAndLag() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Telemetry t = new Telemetry(registry);
+        assertTrue(!registry.scrape().contains("hope_consolidation"), "no consolidation metrics while it is off");
+        t.consolidation(0, 3, 1, 3);
+        t.consolidation(2, 1, 2, 3);
+        String text = registry.scrape();
+        assertTrue(text.contains("hope_consolidation_global_version 3.0"), text);
+        assertTrue(text.contains("hope_consolidation_base_version{partition=\"2\"} 1.0"), text);
+        assertTrue(text.contains("hope_consolidation_lag_versions{partition=\"2\"} 2.0"), text);
+        assertTrue(text.contains("hope_consolidation_lag_versions{partition=\"0\"} 0.0"), text);
+        assertTrue(text.contains("hope_consolidation_unmerged{partition=\"2\"} 2.0"), text);
     }
 }
