@@ -118,11 +118,13 @@ public final class HopeTopology {
         } else {
             out = records.process(() -> new HopeProcessor(config, hub), Named.as("hope"), stores);
         }
-        Map<String, KStream<String, Object>> outputs = out.split(Named.as("hope-"))
+        var branches = out.split(Named.as("hope-"))
                 .branch((k, v) -> v instanceof LearningEvent, Branched.as("learning"))
-                .branch((k, v) -> v instanceof CheckpointEvent, Branched.as("checkpoints"))
-                .branch((k, v) -> v instanceof ConsolidationEvent, Branched.as("deltas"))
-                .defaultBranch(Branched.as("dlq"));
+                .branch((k, v) -> v instanceof CheckpointEvent, Branched.as("checkpoints"));
+        if (config.consolidationEnabled()) {
+            branches = branches.branch((k, v) -> v instanceof ConsolidationEvent, Branched.as("deltas"));
+        }
+        Map<String, KStream<String, Object>> outputs = branches.defaultBranch(Branched.as("dlq"));
         outputs.get("hope-learning").to(config.learningTopic(), Produced.with(Serdes.String(), avro)
                 .withName("learning-out"));
         outputs.get("hope-checkpoints").to(config.checkpointsTopic(), Produced.with(Serdes.String(), avro)
