@@ -38,6 +38,7 @@ public final class Telemetry implements LearnerHub.Listener {
     private final AtomicLong lastCheckpointWall = new AtomicLong();
     private final AtomicLong version = new AtomicLong();
     private final AtomicLong globalVersion = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicBoolean globalGauge = new java.util.concurrent.atomic.AtomicBoolean();
     private final Map<Integer, AtomicLong[]> consolidation = new java.util.concurrent.ConcurrentHashMap<>();
     private final Deque<Point> history = new ArrayDeque<>();
     private final List<Map<String, Object>> checkpoints = new ArrayList<>();
@@ -139,7 +140,9 @@ public final class Telemetry implements LearnerHub.Listener {
      */
     @Override
     public void consolidation(int partition, long baseVersion, long unmerged, long newest) {
-        registry.gauge("hope.consolidation.global.version", globalVersion, AtomicLong::get);   // once: same id
+        if (globalGauge.compareAndSet(false, true)) {   // registered with the first report: absent while it is off
+            registry.gauge("hope.consolidation.global.version", globalVersion, AtomicLong::get);
+        }
         globalVersion.accumulateAndGet(newest, Math::max);
         AtomicLong[] v = consolidation.computeIfAbsent(partition, p -> {
             AtomicLong[] g = {new AtomicLong(), new AtomicLong()};

@@ -195,6 +195,30 @@ class SlowLevelConsolidationTest {
     }
 
     @Test
+    void lowPlusMidPublishesTheMidLevelTooAndRefusesVersionsOfOtherLevels() throws Exception {
+        LearnerConfig lc = LearnerConfig.defaults().withWarmup(0);
+        try (Learner a = Learner.create(HopeConfig.preset("tiny"), lc, 42, new InMemoryFastStateStore(), Device.cpu())) {
+            SlowLevelSync sync = SlowLevelSync.load(store("mid"), a, 0, "low+mid", 4096);
+            learn(a, "the capital of Zorbia is Quelt", 3);
+            assertTrue(a.closeWindow());
+            assertTrue(a.checkpoint());
+            List<ConsolidationEvent> delta = sync.publish(a, 0);
+            assertEquals("low+mid", delta.get(0).getLevels());
+            Map<String, HostTensor> t = ConsolidationEvents.tensors(delta.stream().map(ConsolidationEvents::payload)
+                    .toList());
+            Map<String, HostTensor> slow = new LinkedHashMap<>(a.parameters(Level.LOW));
+            slow.putAll(a.parameters(Level.MID));
+            assertEquals(slow.keySet(), t.keySet(), "LOW and MID, not HIGH");
+            Map<String, HostTensor> before = a.parameters();
+            for (ConsolidationEvent e : global(1, a.parameters(Level.LOW), List.of())) {
+                assertFalse(sync.receive(e, a), "a version of LOW alone is not adopted by low+mid");
+            }
+            assertEquals(before, a.parameters(), "nothing changed");
+            assertEquals(0, sync.baseVersion());
+        }
+    }
+
+    @Test
     void consolidationSettingsAreCheckedWithTheValueNamed() {
         Map<String, Object> m = new HashMap<>();
         m.put(HopeStreamsConfig.SHARDS_ENABLED, "true");
