@@ -170,6 +170,12 @@ final class EvalCommand implements Callable<Integer> {
             description = "Bits per byte a tick's loss must fall for another to follow (default: ${DEFAULT-VALUE}).")
     double ticksMinGain;
 
+    @Option(names = "--shards", defaultValue = "0", paramLabel = "P",
+            description = "Instead of the variants: HOPE with the domains spread over P partitions' learners (domain j in "
+                    + "partition j mod P), with and without one model across shards (LOW consolidated after every "
+                    + "segment, weighted by records); held-out bits per byte on every shard (default: ${DEFAULT-VALUE}, off).")
+    int shards;
+
     @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}: on a small shared machine one thread is several times faster).")
     int threads;
 
@@ -291,6 +297,9 @@ final class EvalCommand implements Callable<Integer> {
                 .withContextOverflow(contextOverflow);
         Variant hope = new Variant("hope", "nested cadence: HIGH every record, MID every " + window + ", LOW every " + period
                 + " records, lr " + lr, lc0.withRates(lr, lr, lr).withWindow(window, 0).withWarmup(warm), period, true, false);
+        if (shards > 0) {
+            return sharded(eval, hope, nSeeds);
+        }
         List<Variant> sweepVariants = new ArrayList<>();
         for (double r : sweep) {
             sweepVariants.add(new Variant("single-" + fmtRate(r), "single frequency: every level steps every record, lr "
@@ -715,6 +724,38 @@ final class EvalCommand implements Callable<Integer> {
 
     private static String fmtRate(double r) {
         return String.format(Locale.ROOT, "%.0e", r).replace("e-0", "e-");
+    }
+
+    /** The sharded comparison (issue 13): report.md in --out with one row per setting, means over seeds. */
+    private int sharded(ContinualEval eval, Variant hope, int nSeeds) throws java.io.IOException {
+        StringBuilder md = new StringBuilder("# One model across shards: " + shards + " partitions\n\n"
+                + "HOPE (" + hope.description() + "), preset " + preset + ", domains "
+                + eval.domains().stream().map(ContinualEval.Domain::name).toList() + " (domain j in partition j mod "
+                + shards + "), " + nSeeds + " seeds. Held-out bits per byte under fresh keys after the schedule, mean "
+                + "over shards and domains; own: the domains a shard learned itself; others: those it never saw.\n\n"
+                + "| consolidation | mean | own | others | global versions | start (mean) |\n|---|---|---|---|---|---|\n");
+        for (boolean on : new boolean[] {false, true}) {
+            double mean = 0;
+            double own = 0;
+            double others = 0;
+            double versions = 0;
+            double start = 0;
+            for (int seed = 0; seed < nSeeds; seed++) {
+                ContinualEval.ShardedResult r = eval.sharded(hope, seed, shards, on);
+                say("sharded %d, consolidation %-3s seed %d: mean %.4f bpb, own %.4f, others %.4f, %d global versions  [%.0f s]",
+                        shards, on ? "on" : "off", seed, r.mean(), r.own(), r.others(), r.versions(), secs());
+                mean += r.mean() / nSeeds;
+                own += r.own() / nSeeds;
+                others += r.others() / nSeeds;
+                versions += (double) r.versions() / nSeeds;
+                start += Arrays.stream(r.initial()).average().orElse(Double.NaN) / nSeeds;
+            }
+            md.append(String.format("| %s | %.4f | %.4f | %.4f | %.1f | %.4f |%n", on ? "on" : "off", mean, own, others,
+                    versions, start));
+        }
+        Files.writeString(out.resolve("report.md"), md.toString());
+        say("wrote %s", out.resolve("report.md"));
+        return 0;
     }
 
     private void say(String fmt, Object... args) {

@@ -310,6 +310,90 @@ public final class ContinualEval {
         return new CycleResult(sch, initial, r, pre, bytes, seg, segBpb, recovery, steps, ticks, learnSeconds);
     }
 
+    /**
+     * What a sharded run measured (issue 13): held-out bits per byte of each domain under fresh keys on each shard
+     * after the schedule ({@code heldOut[shard][domain]}), the start's ({@code initial}), which shard learned each
+     * domain, and the global versions made.
+     */
+    public record ShardedResult(int shards, boolean consolidated, int[] shardOfDomain, double[] initial,
+                                double[][] heldOut, long versions) {
+        /** Mean over every shard and domain. */
+        public double mean() {
+            return mean(true, true);
+        }
+
+        /** Mean over the domains each shard learned itself. */
+        public double own() {
+            return mean(true, false);
+        }
+
+        /** Mean over the domains each shard never saw (learned on other shards). */
+        public double others() {
+            return mean(false, true);
+        }
+
+        private double mean(boolean own, boolean others) {
+            double sum = 0;
+            int n = 0;
+            for (int sh = 0; sh < heldOut.length; sh++) {
+                for (int d = 0; d < heldOut[sh].length; d++) {
+                    boolean mine = shardOfDomain[d] == sh;
+                    if (mine ? own : others) {
+                        sum += heldOut[sh][d];
+                        n++;
+                    }
+                }
+            }
+            return n == 0 ? Double.NaN : sum / n;
+        }
+    }
+
+    /**
+     * The domain-cycling schedule of {@link #cycle} spread over {@code shards} learners as partitions would learn
+     * it: domain j's key lives in partition j mod shards, so each shard learns only its domains' records (each shard
+     * with the variant's own LOW cadence, counted in its own records). With {@code consolidate}, a consolidation
+     * round ({@link InProcessConsolidation}, {@code low}, weighted mean) follows every segment, as the streaming
+     * protocol would merge it; without, the shards stay independent models.
+     */
+    public ShardedResult sharded(Variant v, long seed, int shards, boolean consolidate) {
+        int[] sch = schedule();
+        SplittableRandom rnd = new SplittableRandom(seed * 7919 + 17);
+        int segBytes = s.segmentRecords() * s.recordBytes();
+        int[] shardOf = new int[domains.size()];
+        for (int j = 0; j < shardOf.length; j++) {
+            shardOf[j] = j % shards;
+        }
+        List<Learner> learners = new ArrayList<>();
+        try {
+            List<Feed> feeds = new ArrayList<>();
+            for (int sh = 0; sh < shards; sh++) {
+                learners.add(newLearner(v));
+                feeds.add(new Feed(learners.get(sh), v));
+            }
+            double[] initial = heldOut(learners.get(0));
+            org.hopestreams.stream.InProcessConsolidation rounds = consolidate
+                    ? new org.hopestreams.stream.InProcessConsolidation(learners, "low", "weighted-mean") : null;
+            for (int i = 0; i < sch.length; i++) {
+                Domain d = domains.get(sch[i]);
+                int off = rnd.nextInt(d.train().length - segBytes + 1);
+                for (int q = 0; q < s.segmentRecords(); q++) {
+                    feeds.get(shardOf[sch[i]]).learn("domain/" + d.name(),
+                            Arrays.copyOfRange(d.train(), off + q * s.recordBytes(), off + (q + 1) * s.recordBytes()));
+                }
+                if (rounds != null) {
+                    rounds.round();
+                }
+            }
+            double[][] held = new double[shards][];
+            for (int sh = 0; sh < shards; sh++) {
+                held[sh] = heldOut(learners.get(sh));
+            }
+            return new ShardedResult(shards, consolidate, shardOf, initial, held, rounds == null ? 0 : rounds.version());
+        } finally {
+            learners.forEach(Learner::close);
+        }
+    }
+
     /** Bytes to get back within 5 % of the first visit's best running mean on the second visit; -2 if no second visit. */
     private long recovery(int[] sch, int j, double[] pre, int[] bytes, int[] seg) {
         int first = -1;

@@ -71,6 +71,24 @@ class ContinualEvalTest {
         return LearnerConfig.defaults().withWarmup(0).withContextMode("off");
     }
 
+    /**
+     * A sharded run (issue 13): with four shards and three domains the fourth shard learns no record; with one model
+     * across shards it takes the others' LOW learning, and its held-out bits per byte on their domains fall below
+     * the start's (without consolidation it could only keep the start's).
+     */
+    @Test
+    void aShardWithoutRecordsLearnsTheOthersDomainsThroughConsolidation() {
+        ContinualEval eval = harness(small());
+        Variant hope = new Variant("hope", "nested", lc().withWindow(2, 0), 3, true, false);
+        ContinualEval.ShardedResult on = eval.sharded(hope, 0, 4, true);
+        assertArrayEquals(new int[] {0, 1, 2}, on.shardOfDomain());
+        assertTrue(on.versions() > 0, "global versions made");
+        for (int d = 0; d < 3; d++) {
+            assertTrue(on.heldOut()[3][d] < on.initial()[d], "domain " + d + " on the idle shard: " + on.heldOut()[3][d]
+                    + " vs the start's " + on.initial()[d]);
+        }
+    }
+
     @Test
     void frozenModelForgetsNothingAndLearnsNothing() {
         ContinualEval eval = harness(small());
