@@ -133,23 +133,23 @@ public final class Telemetry implements LearnerHub.Listener {
     }
 
     /**
-     * One model across shards: {@code hope_consolidation_global_version} (the newest global version this instance
-     * knows), and per partition {@code hope_consolidation_base_version} (the version its task adopted),
-     * {@code hope_consolidation_lag_versions} (newest known minus adopted) and {@code hope_consolidation_unmerged}
+     * One model across shards: {@code hope_shards_global_version} (the newest global version this instance
+     * knows), and per partition {@code hope_shards_base_version} (the version its task adopted),
+     * {@code hope_shards_lag_versions} (newest known minus adopted) and {@code hope_shards_unmerged}
      * (its deltas not yet in an adopted version).
      */
     @Override
     public void consolidation(int partition, long baseVersion, long unmerged, long newest) {
         if (globalGauge.compareAndSet(false, true)) {   // registered with the first report: absent while it is off
-            registry.gauge("hope.consolidation.global.version", globalVersion, AtomicLong::get);
+            registry.gauge("hope.shards.global.version", globalVersion, AtomicLong::get);
         }
         globalVersion.accumulateAndGet(newest, Math::max);
         AtomicLong[] v = consolidation.computeIfAbsent(partition, p -> {
             AtomicLong[] g = {new AtomicLong(), new AtomicLong()};
             var tags = io.micrometer.core.instrument.Tags.of("partition", Integer.toString(p));
-            registry.gauge("hope.consolidation.base.version", tags, g[0], AtomicLong::get);
-            registry.gauge("hope.consolidation.lag.versions", tags, g[0], b -> globalVersion.get() - b.get());
-            registry.gauge("hope.consolidation.unmerged", tags, g[1], AtomicLong::get);
+            registry.gauge("hope.shards.base.version", tags, g[0], AtomicLong::get);
+            registry.gauge("hope.shards.lag.versions", tags, g[0], b -> globalVersion.get() - b.get());
+            registry.gauge("hope.shards.unmerged", tags, g[1], AtomicLong::get);
             return g;
         });
         v[0].set(baseVersion);

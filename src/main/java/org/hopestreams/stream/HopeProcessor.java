@@ -80,7 +80,7 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
     private ModelStore modelStore;
     private KvFastStateStore fast;
     private ChunkedValues checkpoints;
-    /** This task's side of one model across shards, or null when hope.consolidation.enabled is off. */
+    /** This task's side of one model across shards, or null when hope.shards.enabled is off. */
     private SlowLevelSync sync;
     private boolean globalIgnoredLogged;
     private boolean persistAll;

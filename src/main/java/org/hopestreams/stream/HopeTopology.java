@@ -34,7 +34,7 @@ import java.util.function.Function;
  * </pre>
  * with the {@code fast-memory}, {@code model}, {@code checkpoints} and {@code pending-batch} stores on the hope
  * processor; the consolidation branch, the global source and the consolidator (its {@code consolidation-round}
- * store) exist only with {@code hope.consolidation.enabled} (docs/streaming.md, "One model across shards").
+ * store) exist only with {@code hope.shards.enabled} (docs/streaming.md, "One model across shards").
  */
 public final class HopeTopology {
     private HopeTopology() {
@@ -64,7 +64,7 @@ public final class HopeTopology {
     }
 
     /**
-     * @param learners the learner tasks (the input topic's partitions): with {@code hope.consolidation.enabled}, the
+     * @param learners the learner tasks (the input topic's partitions): with {@code hope.shards.enabled}, the
      *                 consolidator closes a round when this many have reported; ignored otherwise
      */
     public static Topology build(HopeStreamsConfig config, Serde<Object> avro, LearnerHub hub,

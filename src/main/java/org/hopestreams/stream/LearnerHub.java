@@ -24,7 +24,7 @@ public final class LearnerHub {
     /**
      * A task's model as of its last commit: parameters, and the exact-context level's stored form
      * ({@code context}, empty when the level is off; queries decode it when it changes). {@code globalVersion}: the
-     * global version of the slow levels the task has adopted ({@code hope.consolidation.enabled}), -1 when off.
+     * global version of the slow levels the task has adopted ({@code hope.shards.enabled}), -1 when off.
      */
     public record TaskModel(int partition, HopeConfig config, LearnerConfig learnerConfig,
                             Map<String, HostTensor> params, Map<String, HostTensor> context, long version,

@@ -9,7 +9,7 @@ import java.util.Map;
 
 /**
  * How the consolidator merges a round's deltas into the increment of the next global version
- * ({@code hope.consolidation.merge}). Each partition's deltas of the round are first summed (its whole progress
+ * ({@code hope.shards.merge}). Each partition's deltas of the round are first summed (its whole progress
  * since it was last merged), then the partitions are combined:
  * <ul>
  *   <li>{@code weighted-mean} (default): Σ R_p·D_p / Σ R_p, each partition weighted by the records it learned

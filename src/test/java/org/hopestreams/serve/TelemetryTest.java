@@ -29,10 +29,10 @@ class TelemetryTest {
         t.consolidation(0, 3, 1, 3);
         t.consolidation(2, 1, 2, 3);
         String text = registry.scrape();
-        assertTrue(text.contains("hope_consolidation_global_version 3.0"), text);
-        assertTrue(text.contains("hope_consolidation_base_version{partition=\"2\"} 1.0"), text);
-        assertTrue(text.contains("hope_consolidation_lag_versions{partition=\"2\"} 2.0"), text);
-        assertTrue(text.contains("hope_consolidation_lag_versions{partition=\"0\"} 0.0"), text);
-        assertTrue(text.contains("hope_consolidation_unmerged{partition=\"2\"} 2.0"), text);
+        assertTrue(text.contains("hope_shards_global_version 3.0"), text);
+        assertTrue(text.contains("hope_shards_base_version{partition=\"2\"} 1.0"), text);
+        assertTrue(text.contains("hope_shards_lag_versions{partition=\"2\"} 2.0"), text);
+        assertTrue(text.contains("hope_shards_lag_versions{partition=\"0\"} 0.0"), text);
+        assertTrue(text.contains("hope_shards_unmerged{partition=\"2\"} 2.0"), text);
     }
 }

@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Issue 13, one model across shards, on a real broker and registry: three instances of one application (in this
- * JVM, separate state directories) learn an input of six partitions with {@code hope.consolidation.enabled}. Only
+ * JVM, separate state directories) learn an input of six partitions with {@code hope.shards.enabled}. Only
  * keys of partition 0 carry records: a fact. Their learner publishes its LOW deltas; the consolidator closes each
  * round on its timeout (the five idle partitions never report) and every task adopts the global versions.
  * <ul>
