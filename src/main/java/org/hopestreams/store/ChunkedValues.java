@@ -14,7 +14,8 @@ import java.util.List;
  * Snapshots kept in a byte key-value store as {@link StateCodec} chunks, so that no store value
  * (nor its changelog record) reaches 1 MB. The chunks of entry {@code name} live under the keys
  * {@code name ++ index} (index a 4-byte big-endian int); chunk 0's header says how many there are.
- * Writing an entry removes chunks left over from a longer earlier version.
+ * Writing an entry removes chunks left over from a longer earlier version, and skips the chunks the
+ * store already holds byte for byte (an unchanged snapshot encodes to the same chunks).
  */
 public final class ChunkedValues {
     private final KeyValueStore<Bytes, byte[]> store;
@@ -43,11 +44,23 @@ public final class ChunkedValues {
         return putChunks(name, codec.encode(snapshot));
     }
 
+    /**
+     * Stores the chunks of one snapshot under {@code name}; returns the bytes written, which leave out
+     * chunks the store already holds unchanged. Only when chunk 0 is unchanged (it carries the snapshot
+     * id, a checksum of the whole payload) are the other chunks read back and compared; so a changed
+     * snapshot costs no reads, and an unchanged one is confirmed byte for byte, never by checksum alone.
+     */
     public long putChunks(byte[] name, List<byte[]> chunks) {
-        int old = count(name);
+        byte[] first = store.get(chunkKey(name, 0));
+        int old = count(first);
+        boolean sameId = first != null && Arrays.equals(first, chunks.get(0));
         long bytes = 0;
         for (int i = 0; i < chunks.size(); i++) {
-            store.put(chunkKey(name, i), chunks.get(i));
+            Bytes key = chunkKey(name, i);
+            if (sameId && (i == 0 || Arrays.equals(store.get(key), chunks.get(i)))) {
+                continue;
+            }
+            store.put(key, chunks.get(i));
             bytes += chunks.get(i).length;
         }
         for (int i = chunks.size(); i < old; i++) {
@@ -111,14 +124,14 @@ public final class ChunkedValues {
     }
 
     public void delete(byte[] name) {
-        int n = count(name);
+        int n = count(store.get(chunkKey(name, 0)));
         for (int i = 0; i < n; i++) {
             store.delete(chunkKey(name, i));
         }
     }
 
-    private int count(byte[] name) {
-        byte[] first = store.get(chunkKey(name, 0));
+    /** How many chunks the stored entry whose chunk 0 is {@code first} has (0 if none, 1 if unreadable). */
+    private static int count(byte[] first) {
         if (first == null) {
             return 0;
         }

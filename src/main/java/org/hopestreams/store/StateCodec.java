@@ -17,8 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -26,6 +24,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
 
 /**
  * Versioned binary form of a {@link StateSnapshot}, split into chunks small enough for stores that cap a value
@@ -35,7 +34,7 @@ import java.util.zip.CRC32;
  * <pre>
  *   "HOPS"          4 bytes  magic
  *   version         int      {@link #FORMAT_VERSION}
- *   snapshot id     long     first 8 bytes of SHA-256 over the chunk size and the payload; same in every chunk
+ *   snapshot id     long     checksum of the chunk size and the whole payload (see below); same in every chunk
  *   index           int      0-based
  *   count           int      chunks in this snapshot
  *   payload length  int
@@ -48,7 +47,14 @@ import java.util.zip.CRC32;
  *   int n, n x (string name, long value)                                               counters
  *   int n, n x (string name, byte type, int rank, rank x long dim, long byteLength, bytes)  tensors
  * </pre>
- * A string is an int byte length and strict UTF-8; not {@code writeUTF}, whose 64 KiB limit a configuration value
+ * The snapshot id only has to tell snapshots apart (decoding compares it, never recomputes it), so it is
+ * two fast checksums side by side: CRC32C over the chunk size and the payload stream (high 32 bits),
+ * and CRC32 over the chunk size and each chunk's payload length and CRC32 (low 32 bits). Earlier
+ * writers of this version used the first 8 bytes of a SHA-256 (about 20 times slower); readers treat both alike.
+ * Encoding is deterministic, so an unchanged snapshot encodes to the same chunks and a store may
+ * skip them ({@link ChunkedValues#putChunks}).
+ *
+ * <p>A string is an int byte length and strict UTF-8; not {@code writeUTF}, whose 64 KiB limit a configuration value
  * may exceed. Type codes are 1 = float32, 2 = float64, 3 = uint8 (opaque bytes).
  *
  * <p>Decoding checks every chunk and the whole stream before returning, so it either returns the exact snapshot
@@ -356,19 +362,15 @@ public final class StateCodec {
     private static final class ChunkWriter {
         private final int chunkBytes;
         private final List<byte[]> chunks = new ArrayList<>();
-        private final MessageDigest digest;
+        /** Snapshot id, high half: CRC32C over the chunk size and the payload stream. */
+        private final CRC32C payloadSum = new CRC32C();
         private byte[] chunk;
         private int pos;
 
         ChunkWriter(int chunkBytes) {
             this.chunkBytes = chunkBytes;
-            try {
-                digest = MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException("SHA-256 is required on every Java platform", e);
-            }
             // Same snapshot cut at another size must get another id, or its chunks could mix with these.
-            digest.update(ByteBuffer.allocate(4).putInt(chunkBytes).array());
+            payloadSum.update(ByteBuffer.allocate(4).putInt(chunkBytes).array());
             startChunk();
         }
 
@@ -417,20 +419,29 @@ public final class StateCodec {
 
         private void endChunk() {
             chunks.add(pos == chunkBytes ? chunk : Arrays.copyOf(chunk, pos));
-            digest.update(chunk, HEADER_BYTES, pos - HEADER_BYTES);
+            payloadSum.update(chunk, HEADER_BYTES, pos - HEADER_BYTES);
         }
 
-        /** Fills in the headers, now that the count and the id (hash of all payload) are known. */
+        /** Fills in the headers, now that the count and the id (checksums of all payload) are known. */
         List<byte[]> finish() {
             // Chunks end only when a write needs room, so the current one holds the stream's last bytes.
             endChunk();
-            long id = ByteBuffer.wrap(digest.digest()).getLong();
+            int[] crcs = new int[chunks.size()];
+            ByteBuffer perChunk = ByteBuffer.allocate(4 + 8 * chunks.size()).putInt(chunkBytes);
             for (int i = 0; i < chunks.size(); i++) {
                 byte[] c = chunks.get(i);
                 CRC32 crc = new CRC32();
                 crc.update(c, HEADER_BYTES, c.length - HEADER_BYTES);
+                crcs[i] = (int) crc.getValue();
+                perChunk.putInt(c.length - HEADER_BYTES).putInt(crcs[i]);
+            }
+            CRC32 chunkSum = new CRC32();
+            chunkSum.update(perChunk.array());
+            long id = payloadSum.getValue() << 32 | chunkSum.getValue();
+            for (int i = 0; i < chunks.size(); i++) {
+                byte[] c = chunks.get(i);
                 ByteBuffer.wrap(c).putInt(MAGIC).putInt(FORMAT_VERSION).putLong(id).putInt(i).putInt(chunks.size())
-                        .putInt(c.length - HEADER_BYTES).putInt((int) crc.getValue());
+                        .putInt(c.length - HEADER_BYTES).putInt(crcs[i]);
             }
             return chunks;
         }

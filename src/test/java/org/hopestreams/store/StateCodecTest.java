@@ -217,6 +217,47 @@ class StateCodecTest {
         assertEquals(sample(40, 1), codec.decode(a));
     }
 
+    /**
+     * Stores written before the snapshot id became a pair of CRCs carry the first 8 bytes of a SHA-256
+     * over the chunk size and the payload in that field; the format version is the same and they must
+     * still load.
+     */
+    @Test
+    void chunksWithTheEarlierSha256SnapshotIdStillDecode() throws Exception {
+        StateCodec codec = new StateCodec(SMALL_CHUNK);
+        StateSnapshot s = sample(40, 3);
+        List<byte[]> chunks = copy(codec.encode(s));
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        sha.update(ByteBuffer.allocate(4).putInt(SMALL_CHUNK).array());
+        for (byte[] c : chunks) {
+            sha.update(c, StateCodec.HEADER_BYTES, c.length - StateCodec.HEADER_BYTES);
+        }
+        long shaId = ByteBuffer.wrap(sha.digest()).getLong();
+        chunks.forEach(c -> ByteBuffer.wrap(c).putLong(8, shaId));
+        assertEquals(s, codec.decode(chunks));
+        List<byte[]> mixed = copy(chunks);
+        mixed.set(2, codec.encode(s).get(2));
+        assertFails(mixed, "chunk 2: belongs to snapshot");
+    }
+
+    @Test
+    void encodingIsDeterministicAndTheIdFollowsEveryPayloadByte() {
+        StateCodec codec = new StateCodec(SMALL_CHUNK);
+        List<byte[]> a = codec.encode(sample(40, 1));
+        List<byte[]> again = codec.encode(sample(40, 1));
+        assertEquals(a.size(), again.size());
+        for (int i = 0; i < a.size(); i++) {
+            assertArrayEquals(a.get(i), again.get(i), "chunk " + i + " of the same snapshot");
+        }
+        StateSnapshot s = sample(40, 1);
+        byte[] w = s.tensor("w").bytes().clone();
+        w[w.length - 1] ^= 1;   // the last chunk's payload only
+        StateSnapshot changed = StateSnapshot.builder().meta("model", "hope").counter("seed", 1)
+                .tensor("w", new HostTensor(s.tensor("w").shape(), s.tensor("w").type(), w)).build();
+        assertNotEquals(ByteBuffer.wrap(a.get(0)).getLong(8), ByteBuffer.wrap(codec.encode(changed).get(0)).getLong(8),
+                "a change in the last chunk changes the id that chunk 0 carries");
+    }
+
     @Test
     void sameSnapshotAtAnotherChunkSizeDoesNotMix() {
         List<byte[]> a = new StateCodec(SMALL_CHUNK).encode(sample(40, 1));

@@ -57,7 +57,7 @@ final class ChildApp {
         m.put(HopeStreamsConfig.LEARNING_TOPIC, appId + ".learning");
         m.put(HopeStreamsConfig.CHECKPOINTS_TOPIC, appId + ".checkpoints");
         m.put(HopeStreamsConfig.DLQ_TOPIC, appId + ".dlq");
-        m.put(HopeStreamsConfig.DEVICE, "cpu");
+        m.put(HopeStreamsConfig.DEVICE, TestDevice.device());
         // A SIGKILLed or paused member stays in the group until its session times out (the broker's minimum is
         // 6 s); a SIGKILLed child's open transaction is aborted at once when the next child, with the same process
         // id (kept in the state directory) and so the same transactional id, starts its producer.

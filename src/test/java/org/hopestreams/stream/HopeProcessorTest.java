@@ -275,9 +275,14 @@ class HopeProcessorTest {
         var lc = processor.learner().learnerConfig();
         assertEquals(List.of(2000L, 0.01, 3000L), List.of(lc.windowMillis(), lc.lrHigh(), lc.checkpointMillis()));
         assertEquals(4, processor.learner().levelSteps()[0], "the stored model and counters are kept");
+        long before = model().flushStats()[2];
         model().flushCache();
         var stored = model().read().get(org.hopestreams.learn.StateGroup.META.name()).meta();
         assertEquals("2000", stored.get("learner.windowMillis"), "the new settings are stored at the next commit");
+        long metaBytes = new org.hopestreams.store.StateCodec().encode(model().read()
+                .get(org.hopestreams.learn.StateGroup.META.name())).stream().mapToLong(c -> c.length).sum();
+        assertEquals(metaBytes, model().flushStats()[2] - before,
+                "the whole model is offered to the store, but only the settings' group changed and is written");
     }
 
     @Test
