@@ -73,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
     Path text;
 
     @Option(names = "--stream", description = "End to end: the first preset through a real in-JVM broker, registry "
-            + "and the full topology, beside its model-only rate.")
+            + "and the full topology, beside its model-only rate; one run per --batch-records size (e.g. --batch-records 1,16).")
     boolean stream;
 
     @Option(names = "--restore", description = "Restore time: the first preset learns --records records through the "
@@ -109,7 +109,9 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         if (stream) {
-            StreamBench.run(presets.get(0), records, recordBytes, data, device, commitMs, repartition, context);
+            for (int batch : batchRecords) {
+                StreamBench.run(presets.get(0), records, recordBytes, data, device, commitMs, repartition, context, batch);
+            }
             return 0;
         }
         double gflops = matmulGflops(device);

@@ -176,6 +176,16 @@ final class EvalCommand implements Callable<Integer> {
                     + "segment, weighted by records); held-out bits per byte on every shard (default: ${DEFAULT-VALUE}, off).")
     int shards;
 
+    @Option(names = "--stream-keys", defaultValue = "1", paramLabel = "K",
+            description = "Domain cycling spreads each segment's records over K keys, record q under domain/NAME/(q mod K) "
+                    + "(default: ${DEFAULT-VALUE}: the domain's one key).")
+    int streamKeys;
+
+    @Option(names = "--batch-records", defaultValue = "1", paramLabel = "B",
+            description = "Domain cycling learns B consecutive records of distinct keys in one batch, as hope.batch.records "
+                    + "does (B <= --stream-keys and dividing --segment-records; default: ${DEFAULT-VALUE}). The probes learn one record at a time.")
+    int batchRecords;
+
     @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}: on a small shared machine one thread is several times faster).")
     int threads;
 
@@ -264,6 +274,7 @@ final class EvalCommand implements Callable<Integer> {
                 new int[] {64}, 3, 6, new int[] {0, 12})
                 : new ContinualEval.Settings(recordBytes, segRecs, cycles, 4, 1024, 8, 16, 3, new int[] {0, 16, 64, 160},
                 new int[] {64, 512, 2048}, 8, 16, new int[] {0, 32, 128});
+        settings = settings.withBatching(streamKeys, batchRecords);
         Files.createDirectories(out);
         Device dev = DeviceChoice().resolve();
 
@@ -471,10 +482,14 @@ final class EvalCommand implements Callable<Integer> {
                         + "contiguous text from a random offset of the first 90 %% of each file): %s. Held-out: %d pieces of %d bytes "
                         + "from the last 10 %% of each file, each scored under a fresh key. %d seeds (the seed draws the "
                         + "segments' offsets, the facts and the background); ± is the 95 %% t-interval over seeds. "
-                        + "Bits per byte everywhere: lower is better. Run time %.0f s.%n%n", preset,
+                        + "Bits per byte everywhere: lower is better.%s Run time %.0f s.%n%n", preset,
                 fromScratch ? "from random initialisation" : "every variant from the same checkpoint pretrained for "
                         + steps + " steps on " + neutral, cycles, s.segmentRecords(), s.recordBytes(), names,
-                s.heldOutPieces(), s.heldOutPieceBytes(), nSeeds, secs()));
+                s.heldOutPieces(), s.heldOutPieceBytes(), nSeeds,
+                s.streamKeys() == 1 && s.batchRecords() == 1 ? "" : String.format(Locale.ROOT,
+                        " Domain cycling spreads each segment over %d keys and learns %d records (of distinct keys) per batch.",
+                        s.streamKeys(), s.batchRecords()),
+                secs()));
         b.append("Variants:\n\n");
         for (Variant v : cycleOrder) {
             b.append("- `").append(v.name()).append("`: ").append(v.description()).append('\n');

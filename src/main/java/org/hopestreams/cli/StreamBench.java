@@ -65,17 +65,33 @@ final class StreamBench {
         return m;
     }
 
+    /**
+     * One end-to-end run with {@code hope.batch.records} = {@code batch}: the input has max(4, B) keys in turn
+     * (so that each batch of B records is of distinct keys), a multiple of B records (no batch waits for its
+     * linger at the end), and a linger long enough in stream time for a batch to fill (2 B x 100 ms, at
+     * least 1 s); the model-only rate learns the same records B at a time with {@link Learner#learnBatch}.
+     */
     static void run(String preset, int records, int recordBytes, byte[] data, Device device, long commitMs,
-                    boolean repartition, String contextMode) throws Exception {
+                    boolean repartition, String contextMode, int batch) throws Exception {
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch-records " + batch + " must be >= 1");
+        }
+        int keys = Math.max(KEYS, batch);
+        // At least --records after 5 warm-up records (which the model-only rate does not time), the whole input
+        // rounded up to whole batches: the stream's batches (from its first record) all fill, none waits for its linger.
+        int total = (records + 5 + batch - 1) / batch * batch;
+        records = total - 5;
         Path state = Files.createTempDirectory("hope-bench-state");
         Map<String, Object> m = settings(preset, recordBytes, contextMode, device, commitMs, state, "bench-");
         m.put(HopeStreamsConfig.REPARTITION, Boolean.toString(repartition));
+        m.put(HopeStreamsConfig.BATCH_RECORDS, Integer.toString(batch));
+        m.put(HopeStreamsConfig.BATCH_LINGER_MS, Long.toString(Math.max(1000, 2 * batch * STEP_MS)));
         HopeStreamsConfig base = new HopeStreamsConfig(m);
 
         // Model only: the same learner settings, records, keys and event times, no Kafka; measured before and
         // after the end-to-end run (a shared host drifts), the mean is the reference.
         double[] alt = new double[1];
-        double modelBefore = modelOnly(base, records, recordBytes, data, device, alt);
+        double modelBefore = modelOnly(base, records, recordBytes, data, device, alt, keys, batch);
         double perRecordAlt = alt[0];
         long[] before = PersistStats.snapshot();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(); EmbeddedRegistry registry = EmbeddedRegistry.builder().start()) {
@@ -83,7 +99,7 @@ final class StreamBench {
             m.put(HopeStreamsConfig.REGISTRY_URL, registry.ccompatUrl());
             HopeStreamsConfig config = new HopeStreamsConfig(m);
             StreamApp.createTopics(config, 1, (short) 1);
-            produce(config, 0, records + 5, recordBytes, data);
+            produce(config, 0, total, recordBytes, data, keys);
             long start = System.nanoTime();
             try (StreamApp app = StreamApp.start(config);
                  KafkaConsumer<String, byte[]> consumer = consumer(kafka.bootstrapServers(), config.learningTopic())) {
@@ -100,7 +116,7 @@ final class StreamBench {
                 long tFirst = 0;
                 long tLast = 0;
                 long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
-                while (seen < records + 5 && System.nanoTime() < deadline) {
+                while (seen < total && System.nanoTime() < deadline) {
                     int n = 0;
                     for (ConsumerRecord<String, byte[]> ignored : consumer.poll(Duration.ofMillis(20))) {
                         n++;
@@ -118,12 +134,19 @@ final class StreamBench {
                         throw new IllegalStateException("the stream failed", app.failure());
                     }
                 }
-                if (seen < records + 5) {
-                    throw new IllegalStateException("only " + seen + " of " + (records + 5) + " LearningEvents arrived");
+                if (seen < total) {
+                    throw new IllegalStateException("only " + seen + " of " + total + " LearningEvents arrived");
                 }
                 double visible = (double) (seen - firstBatch) * recordBytes / ((tLast - tFirst) / 1e9);
-                List<Long> at = List.copyOf(learnedAt);
-                double e2e = (double) (at.size() - 1) * recordBytes / ((at.get(at.size() - 1) - at.get(0)) / 1e9);
+                // When each batch was learned (its last record's time; with B = 1, each record's): the rate counts
+                // the records of every batch after the first, over the time from the first batch's end to the last's.
+                List<Long> all = List.copyOf(learnedAt);
+                List<Long> at = new java.util.ArrayList<>();
+                for (int i = batch - 1; i < all.size(); i += batch) {
+                    at.add(all.get(i));
+                }
+                double e2e = (double) (at.size() - 1) * batch * recordBytes
+                        / ((at.get(at.size() - 1) - at.get(0)) / 1e9);
                 double[] gaps = new double[at.size() - 1];
                 for (int i = 1; i < at.size(); i++) {
                     gaps[i - 1] = (at.get(i) - at.get(i - 1)) / 1e6;
@@ -153,17 +176,17 @@ final class StreamBench {
                                 ((Number) metric.metricValue()).doubleValue()));
                     }
                 });
-                double modelAfter = modelOnly(base, records, recordBytes, data, device, alt);
+                double modelAfter = modelOnly(base, records, recordBytes, data, device, alt, keys, batch);
                 double modelRate = (modelBefore + modelAfter) / 2;
-                System.out.printf("preset %s, %d records of %d bytes, %d keys, commit.interval.ms %d, repartition %s, "
-                        + "exactly_once_v2%n", preset, records, recordBytes, KEYS, commitMs, repartition);
+                System.out.printf("preset %s, %d records of %d bytes, %d keys, hope.batch.records %d, commit.interval.ms %d, "
+                        + "repartition %s, exactly_once_v2%n", preset, records, recordBytes, keys, batch, commitMs, repartition);
                 System.out.printf("  model only        %,10.0f bytes/s  (mean of %,.0f before and %,.0f after the end-to-end "
                         + "run)%n", modelRate, modelBefore, modelAfter);
                 System.out.printf("  end to end        %,10.0f bytes/s  (%.0f%% of model only: records learned by the "
-                        + "stream thread, %d timed from the first to the last, commits and all in between)%n", e2e,
-                        100 * e2e / modelRate, at.size());
-                System.out.printf("  between records   median %.1f ms, p90 %.1f ms, max %.1f ms; %d gaps over twice the "
-                        + "median hold %.0f ms beyond it (%.0f%% of the run)%n", median,
+                        + "stream thread, %d timed from the end of the first batch to the end of the last, commits and "
+                        + "all in between)%n", e2e, 100 * e2e / modelRate, (at.size() - 1) * batch);
+                System.out.printf("  between %s   median %.1f ms, p90 %.1f ms, max %.1f ms; %d gaps over twice the "
+                        + "median hold %.0f ms beyond it (%.0f%% of the run)%n", batch == 1 ? "records" : "batches", median,
                         sorted[(int) (sorted.length * 0.9)], sorted[sorted.length - 1], stallCount, stalls,
                         100 * stalls / ((at.get(at.size() - 1) - at.get(0)) / 1e6));
                 System.out.printf("  as committed      %,10.0f bytes/s  (LearningEvents visible to read_committed, from the "
@@ -185,15 +208,23 @@ final class StreamBench {
 
     /** Model-only bytes learned per second; {@code alt[0]} gets the per-record cost of the other persistence way. */
     private static double modelOnly(HopeStreamsConfig base, int records, int recordBytes, byte[] data, Device device,
-                                    double[] alt) {
+                                    double[] alt, int keys, int batch) {
         try (Learner l = Learner.create(base.modelConfig(), base.learnerConfig(),
                 base.getLong(HopeStreamsConfig.MODEL_SEED), new InMemoryFastStateStore(), device)) {
             for (int i = 0; i < 5; i++) {
-                l.learn("key-" + (i % KEYS), record(data, i, recordBytes), STEP_MS * i);
+                l.learn("key-" + (i % keys), record(data, i, recordBytes), STEP_MS * i);
             }
             long t0 = System.nanoTime();
-            for (int i = 5; i < records + 5; i++) {
-                l.learn("key-" + (i % KEYS), record(data, i, recordBytes), STEP_MS * i);
+            for (int i = 5; i < records + 5; i += batch) {
+                if (batch == 1) {
+                    l.learn("key-" + (i % keys), record(data, i, recordBytes), STEP_MS * i);
+                    continue;
+                }
+                List<Learner.BatchItem> items = new java.util.ArrayList<>(batch);
+                for (int j = i; j < Math.min(i + batch, records + 5); j++) {
+                    items.add(new Learner.BatchItem("key-" + (j % keys), record(data, j, recordBytes), STEP_MS * j));
+                }
+                l.learnBatch(items);
             }
             double rate = (double) records * recordBytes / ((System.nanoTime() - t0) / 1e9);
             // The other way to persist (ARCHITECTURE.md §3): write what a record changes on every record.
@@ -216,11 +247,15 @@ final class StreamBench {
     }
 
     /** Events {@code from} to {@code from + n - 1} of the benchmark input: 4 keys in turn, 100 ms of event time apart. */
-    static void produce(HopeStreamsConfig config, int from, int n, int recordBytes,
-                        byte[] data) {
+    static void produce(HopeStreamsConfig config, int from, int n, int recordBytes, byte[] data) {
+        produce(config, from, n, recordBytes, data, KEYS);
+    }
+
+    /** As {@link #produce(HopeStreamsConfig, int, int, int, byte[])} with {@code keys} keys in turn. */
+    static void produce(HopeStreamsConfig config, int from, int n, int recordBytes, byte[] data, int keys) {
         try (KafkaProducer<String, TextEvent> p = TextEventProducer.create(config, Map.of())) {
             for (int i = from; i < from + n; i++) {
-                String key = "key-" + (i % KEYS);
+                String key = "key-" + (i % keys);
                 String text = new String(record(data, i, recordBytes), StandardCharsets.ISO_8859_1);
                 p.send(new ProducerRecord<>(config.inputTopic(), key, TextEvent.newBuilder().setId("b" + i).setKey(key)
                         .setText(text).setEventTime(Instant.ofEpochMilli(STEP_MS * i)).setAttributes(Map.of()).build()));

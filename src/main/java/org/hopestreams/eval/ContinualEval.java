@@ -61,10 +61,44 @@ public final class ContinualEval {
         }
     }
 
-    /** Sizes of the tasks. */
+    /**
+     * Sizes of the tasks. {@code streamKeys} K: domain cycling spreads each segment's records over K keys
+     * (record q under {@code domain/NAME/(q mod K)}; K = 1: the domain's one key, {@code domain/NAME});
+     * {@code batchRecords} B: domain cycling learns B consecutive records (of B distinct keys) per
+     * {@link Learner#learnBatch} call (B = 1: one {@link Learner#learn} per record). The probes (facts,
+     * passkey, keyed) always learn one record at a time.
+     */
     public record Settings(int recordBytes, int segmentRecords, int cycles, int heldOutPieces, int heldOutPieceBytes,
                            int recoveryWindow, int facts, int exposures, int[] delays, int[] passkeyFiller,
-                           int passkeyTrials, int keyedKeys, int[] keyedDelays) {
+                           int passkeyTrials, int keyedKeys, int[] keyedDelays, int streamKeys, int batchRecords) {
+        public Settings {
+            if (streamKeys < 1 || batchRecords < 1) {
+                throw new IllegalArgumentException("--stream-keys and --batch-records must be >= 1, got "
+                        + streamKeys + " and " + batchRecords);
+            }
+            if (batchRecords > streamKeys) {
+                throw new IllegalArgumentException("--batch-records " + batchRecords + " exceeds --stream-keys "
+                        + streamKeys + ": a batch holds records of distinct keys (spread the stream over at least B keys)");
+            }
+            if (segmentRecords % batchRecords != 0) {
+                throw new IllegalArgumentException("--batch-records " + batchRecords + " does not divide --segment-records "
+                        + segmentRecords + ": a batch must not straddle two segments");
+            }
+        }
+
+        /** One key per domain, one record per learning call. */
+        public Settings(int recordBytes, int segmentRecords, int cycles, int heldOutPieces, int heldOutPieceBytes,
+                        int recoveryWindow, int facts, int exposures, int[] delays, int[] passkeyFiller,
+                        int passkeyTrials, int keyedKeys, int[] keyedDelays) {
+            this(recordBytes, segmentRecords, cycles, heldOutPieces, heldOutPieceBytes, recoveryWindow, facts, exposures,
+                    delays, passkeyFiller, passkeyTrials, keyedKeys, keyedDelays, 1, 1);
+        }
+
+        /** These settings with domain cycling spread over {@code keys} keys and learned {@code batch} records at a time. */
+        public Settings withBatching(int keys, int batch) {
+            return new Settings(recordBytes, segmentRecords, cycles, heldOutPieces, heldOutPieceBytes, recoveryWindow,
+                    facts, exposures, delays, passkeyFiller, passkeyTrials, keyedKeys, keyedDelays, keys, batch);
+        }
     }
 
     /** Where a variant starts: the snapshot of the start model with the Titans memory on or off, and KAN levels {@code kan}. */
@@ -205,6 +239,31 @@ public final class ContinualEval {
             }
             return o;
         }
+
+        /**
+         * Learns {@code items} (distinct keys) in one {@link Learner#learnBatch}; LOW checkpoints after the
+         * sub-batch in which a period's last record fell (between sub-batches, as the stream processor does).
+         */
+        List<LearnOutcome> learnBatch(List<Learner.BatchItem> items) {
+            List<LearnOutcome> out = learner.learnBatch(items, (first, os) -> {
+                for (LearnOutcome o : os) {
+                    if (!o.accepted()) {
+                        throw new IllegalStateException("record rejected: " + o.reason());
+                    }
+                }
+                long before = records;
+                records += os.size();
+                int p = v.checkpointRecords();
+                if (p > 0 && records / p > before / p) {
+                    learner.checkpoint();
+                }
+            });
+            if (out.size() != items.size()) {
+                throw new IllegalStateException("the batch stopped after " + out.size() + " of " + items.size()
+                        + " records (a key's state could not be read)");
+            }
+            return out;
+        }
     }
 
     /** Mean held-out bits per byte of each domain (fresh keys; changes nothing). */
@@ -277,17 +336,35 @@ public final class ContinualEval {
                 Domain d = domains.get(sch[i]);
                 int off = rnd.nextInt(d.train().length - segBytes + 1);
                 double bits = 0;
-                for (int q = 0; q < s.segmentRecords(); q++) {
-                    byte[] rec = Arrays.copyOfRange(d.train(), off + q * s.recordBytes(), off + (q + 1) * s.recordBytes());
+                int b = s.batchRecords();
+                for (int q0 = 0; q0 < s.segmentRecords(); q0 += b) {
+                    List<byte[]> recs = new ArrayList<>(b);
+                    List<String> keys = new ArrayList<>(b);
+                    for (int q = q0; q < q0 + b; q++) {
+                        recs.add(Arrays.copyOfRange(d.train(), off + q * s.recordBytes(), off + (q + 1) * s.recordBytes()));
+                        keys.add(s.streamKeys() == 1 ? "domain/" + d.name() : "domain/" + d.name() + "/" + q % s.streamKeys());
+                    }
                     long t0 = System.nanoTime();
-                    LearnOutcome o = feed.learn("domain/" + d.name(), rec);
+                    List<LearnOutcome> os;
+                    if (b == 1) {
+                        os = List.of(feed.learn(keys.get(0), recs.get(0)));
+                    } else {
+                        List<Learner.BatchItem> items = new ArrayList<>(b);
+                        for (int j = 0; j < b; j++) {
+                            items.add(new Learner.BatchItem(keys.get(j), recs.get(j), feed.records + j));
+                        }
+                        os = feed.learnBatch(items);
+                    }
                     learnNanos += System.nanoTime() - t0;
-                    ticks += o.ticks();
-                    pre[k] = o.bitsPerByte();
-                    bytes[k] = rec.length;
-                    seg[k] = i;
-                    bits += o.bitsPerByte();
-                    k++;
+                    for (int j = 0; j < b; j++) {
+                        LearnOutcome o = os.get(j);
+                        ticks += o.ticks();
+                        pre[k] = o.bitsPerByte();
+                        bytes[k] = recs.get(j).length;
+                        seg[k] = i;
+                        bits += o.bitsPerByte();
+                        k++;
+                    }
                 }
                 segBpb[i] = bits / s.segmentRecords();
                 r[i] = heldOut(learner);

@@ -92,6 +92,21 @@ class CommandsTest {
         assertTrue(bench.out().contains("forward") && bench.out().contains("backward"), bench.out());
     }
 
+    /**
+     * {@code bench --stream --batch-records 6}: batches of six keys' records through the real broker, registry
+     * and topology; every record's LearningEvent arrives (else the bench fails), the input rounded up to whole
+     * batches so none waits for its linger.
+     */
+    @Test
+    void streamBenchLearnsInBatchesEndToEnd() {
+        Run bench = run("bench", "--stream", "--presets", "tiny", "--records", "8", "--batch-records", "6",
+                "--context", "off", "--commit-ms", "200");
+        assertEquals(0, bench.code(), bench.out() + bench.err());
+        assertTrue(bench.out().contains("preset tiny, 13 records of 256 bytes, 6 keys, hope.batch.records 6"), bench.out());
+        assertTrue(Pattern.compile("end to end +[0-9,]+ bytes/s").matcher(bench.out()).find(), bench.out());
+        assertTrue(bench.out().contains("between batches"), bench.out());
+    }
+
     @Test
     void badArgumentsGetClearErrors(@TempDir Path dir) throws Exception {
         Run missing = run("learn", "--text", dir.resolve("nope.txt").toString());

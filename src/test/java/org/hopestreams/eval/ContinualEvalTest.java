@@ -23,6 +23,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The harness on small generated domains whose answers are known. */
@@ -183,5 +184,45 @@ class ContinualEvalTest {
             assertEquals(1, p.gainBits().length);
             assertTrue(Double.isFinite(p.gainBits()[0]));
         }
+    }
+
+    /**
+     * {@code --stream-keys K --batch-records B}: the cycling stream is spread over K keys and learned B
+     * records per batch: HIGH steps once per batch, LOW keeps its cadence in records, every record is
+     * scored; the first batch's second record is scored by the start model (nothing learned before it).
+     */
+    @Test
+    void batchedCyclingStepsOncePerBatchAndKeepsTheLowCadence() {
+        // MID windows of 3 records close at a batch's end (a window closing inside a batch would split it)
+        LearnerConfig c = lc().withRates(1e-2, 1e-2, 1e-2).withWindow(3, 0);
+        Variant v = new Variant("hope", "batched", c, 3, true, false);
+        CycleResult one = harness(small().withBatching(3, 1)).cycle(v, 0);
+        CycleResult three = harness(small().withBatching(3, 3)).cycle(v, 0);
+        int records = one.prequential().length;
+        assertEquals(records, three.prequential().length);
+        assertEquals(records, one.levelSteps()[0], "unbatched: HIGH steps on every record");
+        assertEquals(records / 3, three.levelSteps()[0], "batched: HIGH steps once per batch of 3");
+        assertEquals(one.levelSteps()[2], three.levelSteps()[2], "LOW steps every 3 records either way");
+        assertTrue(one.levelSteps()[2] > 0);
+        assertEquals(one.prequential()[0], three.prequential()[0], 1e-9, "the first record: the start model either way");
+        CycleResult fresh = harness(small().withBatching(3, 1)).cycle(new Variant("frozen", "rates 0",
+                lc().withRates(0, 0, 0).withWindow(3, 0), 3, true, false), 0);
+        assertEquals(fresh.prequential()[1], three.prequential()[1], 1e-6,
+                "in a batch the second record is scored before the first one's step");
+        assertTrue(Math.abs(one.prequential()[1] - three.prequential()[1]) > 1e-6,
+                "unbatched, the second record is scored after the first one's step");
+        for (double[] row : three.r()) {
+            for (double x : row) {
+                assertTrue(Double.isFinite(x));
+            }
+        }
+    }
+
+    @Test
+    void batchSettingsThatCannotHoldAreRefusedByName() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> small().withBatching(2, 3));
+        assertTrue(e.getMessage().contains("--batch-records 3 exceeds --stream-keys 2"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> small().withBatching(4, 4));
+        assertTrue(e.getMessage().contains("does not divide --segment-records 6"), e.getMessage());
     }
 }
