@@ -240,6 +240,28 @@
     stat('stat-bpb', lastBpb, lastBpb == null ? '–' : lastBpb.toFixed(3));
     stat('stat-dlq', deadLetters);
     stat('stat-checkpoints', checkpoints.length);
+    renderShards(d.shards);
+  }
+
+  // One model across shards (hope.shards.enabled): absent while it is off, and the panel stays hidden.
+  function renderShards(s) {
+    document.getElementById('stat-global-box').hidden = !s;
+    document.getElementById('shards-card').hidden = !s;
+    if (!s) {
+      return;
+    }
+    stat('stat-global', s.globalVersion);
+    var body = document.querySelector('#shards-table tbody');
+    body.textContent = '';
+    s.tasks.forEach(function (t) {
+      var tr = document.createElement('tr');
+      [t.partition, t.baseVersion, t.lag, t.unmerged].forEach(function (v) {
+        var td = document.createElement('td');
+        td.textContent = String(v);
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
   }
 
   function status(ok, text) {

@@ -238,6 +238,19 @@ public final class Telemetry implements LearnerHub.Listener {
         out.put("records", (long) records.count());
         out.put("steps", new long[] {steps[0].get(), steps[1].get(), steps[2].get()});
         out.put("version", version.get());
+        if (globalGauge.get()) {
+            // One model across shards: the newest global version and each of this instance's tasks' base and lag.
+            List<Map<String, Object>> tasks = new ArrayList<>();
+            new TreeMap<>(consolidation).forEach((p, g) -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("partition", p);
+                m.put("baseVersion", g[0].get());
+                m.put("lag", globalVersion.get() - g[0].get());
+                m.put("unmerged", g[1].get());
+                tasks.add(m);
+            });
+            out.put("shards", Map.of("globalVersion", globalVersion.get(), "tasks", tasks));
+        }
         return out;
     }
 }

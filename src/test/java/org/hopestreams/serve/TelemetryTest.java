@@ -5,6 +5,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.hopestreams.learn.LearnOutcome;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** /metrics counts the extra ticks the learners took, and shows each task's place among the global versions. */
@@ -25,7 +26,8 @@ class TelemetryTest {
     void consolidationShowsTheGlobalVersionAndEachTasksBaseAndLag() {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Telemetry t = new Telemetry(registry);
-        assertTrue(!registry.scrape().contains("hope_consolidation"), "no consolidation metrics while it is off");
+        assertTrue(!registry.scrape().contains("hope_shards"), "no consolidation metrics while it is off");
+        assertTrue(!t.dashboard().containsKey("shards"), "nor a dashboard panel");
         t.consolidation(0, 3, 1, 3);
         t.consolidation(2, 1, 2, 3);
         String text = registry.scrape();
@@ -34,5 +36,11 @@ class TelemetryTest {
         assertTrue(text.contains("hope_shards_lag_versions{partition=\"2\"} 2.0"), text);
         assertTrue(text.contains("hope_shards_lag_versions{partition=\"0\"} 0.0"), text);
         assertTrue(text.contains("hope_shards_unmerged{partition=\"2\"} 2.0"), text);
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> shards = (java.util.Map<String, Object>) t.dashboard().get("shards");
+        assertEquals(3L, shards.get("globalVersion"));
+        assertEquals(java.util.List.of(
+                java.util.Map.of("partition", 0, "baseVersion", 3L, "lag", 0L, "unmerged", 1L),
+                java.util.Map.of("partition", 2, "baseVersion", 1L, "lag", 2L, "unmerged", 2L)), shards.get("tasks"));
     }
 }
