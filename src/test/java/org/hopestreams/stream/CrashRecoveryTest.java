@@ -23,9 +23,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -111,21 +108,11 @@ class CrashRecoveryTest {
         StreamTestSupport.produce(SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), p + INPUT, input());
         Map<Long, String> poison = poisoned();
 
-        // The uninterrupted reference run, beside the crashed run rather than before it: another application
-        // (own topics, state and transactional ids) that shares nothing with it but the broker and the registry,
-        // so running both at once proves the same and saves the reference's whole run time. A thread of its own
-        // stops it as soon as it has committed every record, as when it ran first: a batched run must stop
-        // before the 30 s linger would learn the waiting last record (see input()).
+        // The uninterrupted reference run.
         ChildApp ref = start("ref", "ref", null);
-        CompletableFuture<String[]> refDone = CompletableFuture.supplyAsync(() -> {
-            try {
-                waitForCommitted(ref, p + "ref.learning", N);
-                return new String[] {ref.summary(ref.terminate(), N) + " (SIGTERM at the end)",
-                        Long.toString((System.nanoTime() - t0) / 1_000_000_000L)};
-            } catch (Exception ex) {
-                throw new CompletionException(ex);
-            }
-        }, r -> new Thread(r, "reference-run").start());
+        waitForCommitted(ref, p + "ref.learning", N);
+        String refSummary = ref.summary(ref.terminate(), N) + " (SIGTERM at the end)";
+        long refSeconds = (System.nanoTime() - t0) / 1_000_000_000L;
 
         // The crashed run: four self-inflicted SIGKILLs at the crash points, one from outside at a random
         // moment, then a run to the end.
@@ -183,15 +170,6 @@ class CrashRecoveryTest {
                 "the crashed children made progress: " + committedAfter);
         assertTrue(committed < N, "the crashes left work for the last run: " + committedAfter);
 
-        String[] refResult;
-        try {
-            refResult = refDone.get(CHILD_DEADLINE.toSeconds() * 3, TimeUnit.SECONDS);
-        } catch (ExecutionException ex) {
-            throw new AssertionError("the reference run failed: " + ex.getCause().getMessage(), ex.getCause());
-        }
-        String refSummary = refResult[0];
-        String refSeconds = refResult[1];
-
         ChildApp last = start("crashy-final", "crashy", null);
         waitForCommitted(last, p + "crashy.learning", N);
         report.add(last.summary(last.terminate(), countCommitted(p + "crashy.learning")) + " (SIGTERM at the end)");
@@ -234,7 +212,7 @@ class CrashRecoveryTest {
         }
 
         long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
-        String summary = "crash test (hope.batch.records = " + batch + "): " + N + " records, reference run (beside the crashed children) done at " + refSeconds + " s, total "
+        String summary = "crash test (hope.batch.records = " + batch + "): " + N + " records, reference run done after " + refSeconds + " s, total "
                 + seconds + " s, " + (points.length + 1) + " SIGKILLs; device " + TestDevice.device() + ", final model "
                 + (TestDevice.tolerance() == 0 ? "bit-exact" : "within " + TestDevice.tolerance()) + "\n  " + refSummary
                 + "\n  " + String.join("\n  ", report) + "\n";
