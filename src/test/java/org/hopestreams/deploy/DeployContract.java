@@ -57,7 +57,8 @@ final class DeployContract {
     static Set<String> defaultTopics() {
         Map<String, Object> d = HopeStreamsConfig.DEF.defaultValues();
         return Set.of((String) d.get(HopeStreamsConfig.INPUT_TOPIC), (String) d.get(HopeStreamsConfig.LEARNING_TOPIC),
-                (String) d.get(HopeStreamsConfig.CHECKPOINTS_TOPIC), (String) d.get(HopeStreamsConfig.DLQ_TOPIC));
+                (String) d.get(HopeStreamsConfig.CHECKPOINTS_TOPIC), (String) d.get(HopeStreamsConfig.DLQ_TOPIC),
+                (String) d.get(HopeStreamsConfig.SHARDS_TOPIC), (String) d.get(HopeStreamsConfig.SHARDS_GLOBAL_TOPIC));
     }
 
     /** Every YAML document of a file (multi-document files too), as Jackson trees; empty documents are skipped. */

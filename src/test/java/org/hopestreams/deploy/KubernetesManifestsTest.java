@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -313,10 +314,12 @@ class KubernetesManifestsTest {
 
         List<GenericKubernetesResource> topics = K8sManifests.strimzi(base, "KafkaTopic");
         Set<String> names = new HashSet<>();
+        Map<String, Map<String, Object>> specs = new HashMap<>();
         for (GenericKubernetesResource t : topics) {
             Map<String, Object> spec = map(t.getAdditionalProperties().get("spec"));
             Object topicName = spec.get("topicName");
             names.add(topicName != null ? topicName.toString() : t.getMetadata().getName());
+            specs.put(topicName != null ? topicName.toString() : t.getMetadata().getName(), spec);
             assertEquals(cluster, t.getMetadata().getLabels().get("strimzi.io/cluster"),
                     t.getMetadata().getName() + ": strimzi.io/cluster label");
             int partitions = ((Number) spec.get("partitions")).intValue();
@@ -326,6 +329,18 @@ class KubernetesManifestsTest {
         }
         assertEquals(topics.size(), names.size(), "no topic twice");
         assertEquals(DeployContract.defaultTopics(), names, "KafkaTopics = the default topic names of HopeStreamsConfig");
+        // one model across shards, on in the ConfigMap: one consolidator; a global version in every input partition;
+        // broker time stamps (an old event time must not let retention delete an unread version)
+        assertEquals("true", config.getData().get(HopeStreamsConfig.envName(HopeStreamsConfig.SHARDS_ENABLED)));
+        Map<String, Object> defaults = HopeStreamsConfig.DEF.defaultValues();
+        Map<String, Object> deltas = specs.get((String) defaults.get(HopeStreamsConfig.SHARDS_TOPIC));
+        Map<String, Object> global = specs.get((String) defaults.get(HopeStreamsConfig.SHARDS_GLOBAL_TOPIC));
+        assertEquals(1, ((Number) deltas.get("partitions")).intValue(), "one consolidator");
+        assertEquals(specs.get((String) defaults.get(HopeStreamsConfig.INPUT_TOPIC)).get("partitions"),
+                global.get("partitions"), "the global topic has the input's partitions");
+        for (Map<String, Object> s : List.of(deltas, global)) {
+            assertEquals("LogAppendTime", map(s.get("config")).get("message.timestamp.type"));
+        }
     }
 
     @Test
@@ -497,7 +512,7 @@ class KubernetesManifestsTest {
         String appId = data.get("STREAMS_APPLICATION_ID");
         Set<String> resources = aclResources(scramUser(kafka, userSecret));
         Set<String> topics = literalTopics(resources);
-        assertEquals(DeployContract.defaultTopics(), topics, "literal topic ACLs: the application's four topics");
+        assertEquals(DeployContract.defaultTopics(), topics, "literal topic ACLs: the application's topics");
         assertTrue(resources.containsAll(Set.of("topic:" + appId + "-:prefix", "group:" + appId + ":literal",
                 "transactionalId:" + appId + "-:prefix")), "internal topics, group, transactional ids: " + resources);
     }
