@@ -76,12 +76,18 @@ final class BenchCommand implements Callable<Integer> {
             + "and the full topology, beside its model-only rate; one run per --batch-records size (e.g. --batch-records 1,16).")
     boolean stream;
 
+    @Option(names = "--shards", defaultValue = "0", paramLabel = "P",
+            description = "With --stream: one model across shards, what a round costs: the input on P partitions learned "
+                    + "with hope.shards.enabled off and on (a LOW checkpoint every --checkpoint-ms of stream time); "
+                    + "bytes/s both ways, bytes and ms per round.")
+    int shards;
+
     @Option(names = "--restore", description = "Restore time: the first preset learns --records records through the "
             + "in-JVM broker (one partition), stops, loses its state directory and starts again; prints the time to "
             + "the first record learned and the model changelog replayed against one model version.")
     boolean restore;
 
-    @Option(names = "--checkpoint-ms", defaultValue = "5000", description = "With --restore: a LOW version per this "
+    @Option(names = "--checkpoint-ms", defaultValue = "5000", description = "With --restore or --shards: a LOW version per this "
             + "much stream time (records are 100 ms apart; default: ${DEFAULT-VALUE}).")
     long checkpointMs;
 
@@ -106,6 +112,10 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (restore) {
             RestoreBench.run(presets.get(0), records, recordBytes, data, device, commitMs, context, checkpointMs);
+            return 0;
+        }
+        if (stream && shards > 0) {
+            ShardBench.run(presets.get(0), records, recordBytes, data, device, commitMs, context, shards, checkpointMs);
             return 0;
         }
         if (stream) {

@@ -123,6 +123,7 @@ final class Consolidator implements Processor<String, ConsolidationEvent, String
 
     /** Merges the round's deltas into the next global version, forwards it, and opens the next round. */
     private void close(String why) {
+        long t0 = System.nanoTime();
         Map<Integer, MergeRule.Contribution> byPartition = new TreeMap<>();
         long records = 0;
         List<DeltaRef> merged = new ArrayList<>();
@@ -160,9 +161,12 @@ final class Consolidator implements Processor<String, ConsolidationEvent, String
                         .setBaseVersion(round.version).setRecords(records).setLevels(levels).setRule(rule.id())
                         .setMerged(merged).setWallTime(Instant.ofEpochMilli(wall)).setChunk(0).setChunks(1)
                         .setPayload(ByteBuffer.allocate(0)), increment, chunkBytes)) {
+                    ConsolidationStats.MERGE_BYTES.add(g.getPayload().remaining());
                     context.forward(new Record<>("global", g, Math.max(0, round.timestamp)));
                     CrashPoints.hit("merge");
                 }
+                ConsolidationStats.MERGES.increment();
+                ConsolidationStats.MERGE_NANOS.add(System.nanoTime() - t0);
                 LOG.info("consolidator: global version {} from {} deltas of partitions {} ({} records, {}; {})", version,
                         merged.size(), byPartition.keySet(), records, rule.id(), why);
                 round.version = version;

@@ -108,6 +108,7 @@ final class SlowLevelSync {
 
     /** The events of a publication: the delta since the last one, in chunks (call at a LOW consolidation). */
     List<ConsolidationEvent> publish(Learner learner, long wallMs) {
+        long t0 = System.nanoTime();
         Map<String, HostTensor> now = slowWeights(learner, levels);
         Map<String, HostTensor> delta = SlowLevelDeltas.minus(now, atPublish);
         long records = learner.recordsLearned() - recordsAtPublish;
@@ -120,6 +121,9 @@ final class SlowLevelSync {
         atPublish = now;
         recordsAtPublish = learner.recordsLearned();
         save();
+        ConsolidationStats.PUBLISHES.increment();
+        ConsolidationStats.PUBLISH_NANOS.add(System.nanoTime() - t0);
+        events.forEach(ev -> ConsolidationStats.PUBLISH_BYTES.add(ev.getPayload().remaining()));
         return events;
     }
 
@@ -149,6 +153,7 @@ final class SlowLevelSync {
             return false;
         }
         Map<String, HostTensor> increment;
+        long t0 = System.nanoTime();
         try {
             increment = ConsolidationEvents.tensors(store.chunks(INCOMING));
             store.delete(INCOMING);
@@ -161,6 +166,8 @@ final class SlowLevelSync {
                     + "task stays at version {}", partition, e.getSequence(), x.getMessage(), baseVersion);
             return false;
         }
+        ConsolidationStats.ADOPTIONS.increment();
+        ConsolidationStats.ADOPT_NANOS.add(System.nanoTime() - t0);
         CrashPoints.hit("adopt");
         if (e.getSequence() > baseVersion + 1) {
             LOG.warn("partition {}: global version {} follows version {}: versions between them were never received "
