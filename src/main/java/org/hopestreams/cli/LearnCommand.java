@@ -126,13 +126,7 @@ final class LearnCommand implements Callable<Integer> {
                         LearnOutcome o = os.get(k);
                         int n = items.get(k).bytes().length;
                         records++;
-                        if (o.accepted()) {
-                            all.add(o.bitsPerByte(), n);
-                            period.add(o.bitsPerByte(), n);
-                            window.add(o.bitsPerByte(), n);
-                        } else {
-                            out.println("record " + records + " rejected: " + o.reason());
-                        }
+                        count(out, o, n, records, all, period, window);
                         bar.step();
                         if (records % checkpointRecords == 0) {
                             learner.checkpoint();
@@ -154,13 +148,7 @@ final class LearnCommand implements Callable<Integer> {
                         long midBefore = learner.levelSteps()[1];
                         LearnOutcome o = learner.learn(key, n == recordBytes ? buf : Arrays.copyOf(buf, n), records);
                         records++;
-                        if (o.accepted()) {
-                            all.add(o.bitsPerByte(), n);
-                            period.add(o.bitsPerByte(), n);
-                            window.add(o.bitsPerByte(), n);
-                        } else {
-                            out.println("record " + records + " rejected: " + o.reason());
-                        }
+                        count(out, o, n, records, all, period, window);
                         if (learner.levelSteps()[1] != midBefore) {
                             lastWindow = window.mean();
                             window = new Tally();
@@ -190,6 +178,17 @@ final class LearnCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** A learned record's bits per byte into the tallies, or its rejection printed. */
+    private static void count(PrintStream out, LearnOutcome o, int bytes, long record, Tally... tallies) {
+        if (o.accepted()) {
+            for (Tally t : tallies) {
+                t.add(o.bitsPerByte(), bytes);
+            }
+        } else {
+            out.println("record " + record + " rejected: " + o.reason());
+        }
     }
 
     private static void row(PrintStream out, Learner l, long records, Tally all, Tally period, double window, long start) {

@@ -230,13 +230,7 @@ public final class ContinualEval {
 
         LearnOutcome learn(String key, byte[] record) {
             LearnOutcome o = learner.learn(key, record, records);
-            if (!o.accepted()) {
-                throw new IllegalStateException("record rejected: " + o.reason());
-            }
-            records++;
-            if (v.checkpointRecords() > 0 && records % v.checkpointRecords() == 0) {
-                learner.checkpoint();
-            }
+            learned(List.of(o));
             return o;
         }
 
@@ -245,24 +239,27 @@ public final class ContinualEval {
          * sub-batch in which a period's last record fell (between sub-batches, as the stream processor does).
          */
         List<LearnOutcome> learnBatch(List<Learner.BatchItem> items) {
-            List<LearnOutcome> out = learner.learnBatch(items, (first, os) -> {
-                for (LearnOutcome o : os) {
-                    if (!o.accepted()) {
-                        throw new IllegalStateException("record rejected: " + o.reason());
-                    }
-                }
-                long before = records;
-                records += os.size();
-                int p = v.checkpointRecords();
-                if (p > 0 && records / p > before / p) {
-                    learner.checkpoint();
-                }
-            });
+            List<LearnOutcome> out = learner.learnBatch(items, (first, os) -> learned(os));
             if (out.size() != items.size()) {
                 throw new IllegalStateException("the batch stopped after " + out.size() + " of " + items.size()
                         + " records (a key's state could not be read)");
             }
             return out;
+        }
+
+        /** Counts records just learned (one, or a sub-batch); a LOW checkpoint when a period's last record is among them. */
+        private void learned(List<LearnOutcome> os) {
+            for (LearnOutcome o : os) {
+                if (!o.accepted()) {
+                    throw new IllegalStateException("record rejected: " + o.reason());
+                }
+            }
+            long before = records;
+            records += os.size();
+            int p = v.checkpointRecords();
+            if (p > 0 && records / p > before / p) {
+                learner.checkpoint();
+            }
         }
     }
 
