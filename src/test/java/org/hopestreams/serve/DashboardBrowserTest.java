@@ -17,7 +17,6 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
@@ -261,12 +260,16 @@ public class DashboardBrowserTest {
         List<Series> cp = charts.get("chart-checkpoints");
         assertEquals(List.of("partition 0"), cp.stream().map(Series::name).toList());
         assertEquals(versions, cp.get(0).data().stream().map(d -> d.get(1).longValue()).toList());
-        List<WebElement> rows = driver.findElements(By.cssSelector("#checkpoint-table tbody tr.checkpoint"));
-        assertTrue(rows.size() >= 1, "the checkpoint table lists a version");
+        // read in one script: the page rebuilds the table on every refresh, so elements found one call
+        // earlier can be gone (a StaleElementReferenceException in CI)
+        @SuppressWarnings("unchecked")
+        List<String> firstCells = (List<String>) js(driver, "return Array.from(document.querySelectorAll("
+                + "'#checkpoint-table tbody tr.checkpoint')).map(function (r) {"
+                + " return r.querySelector('td').textContent.trim(); })");
+        assertTrue(firstCells.size() >= 1, "the checkpoint table lists a version");
         List<Long> newestFirst = new ArrayList<>(versions.subList(Math.max(0, versions.size() - 10), versions.size()));
         java.util.Collections.reverse(newestFirst);
-        assertEquals(newestFirst, rows.stream()
-                .map(r -> Long.parseLong(r.findElement(By.cssSelector("td")).getText().trim())).toList());
+        assertEquals(newestFirst, firstCells.stream().map(Long::parseLong).toList());
 
         // headline numbers
         assertEquals(learned.size(), headline(driver, "stat-records"), "records learned");
