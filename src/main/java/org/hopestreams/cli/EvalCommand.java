@@ -93,6 +93,10 @@ final class EvalCommand implements Callable<Integer> {
             description = "Single-frequency rates tried (default: ${DEFAULT-VALUE}); the best final average is kept.")
     List<Double> sweep;
 
+    @Option(names = "--no-sweep", description = "Run no single-frequency rate (only the --variants named): to add "
+            + "variants to an earlier run's report without repeating its sweep.")
+    boolean noSweep;
+
     @Option(names = "--window-records", defaultValue = "8", description = "HOPE's MID window W (default: ${DEFAULT-VALUE}).")
     int window;
 
@@ -312,7 +316,7 @@ final class EvalCommand implements Callable<Integer> {
             return sharded(eval, hope, nSeeds);
         }
         List<Variant> sweepVariants = new ArrayList<>();
-        for (double r : sweep) {
+        for (double r : noSweep ? List.<Double>of() : sweep) {
             sweepVariants.add(new Variant("single-" + fmtRate(r), "single frequency: every level steps every record, lr "
                     + fmtRate(r), lc0.withRates(r, r, r).withWarmup(Integer.MAX_VALUE), 0, true, false));
         }
@@ -389,15 +393,18 @@ final class EvalCommand implements Callable<Integer> {
                         r.finalAverage(), r.backwardTransfer(), r.prequentialMean(), secs());
             }
         }
-        Variant best = sweepVariants.get(0);
+        Variant best = sweepVariants.isEmpty() ? null : sweepVariants.get(0);
         for (Variant v : sweepVariants) {
             if (mean(cycling.get(v.name()), CycleResult::finalAverage) < mean(cycling.get(best.name()), CycleResult::finalAverage)) {
                 best = v;
             }
         }
-        say("single-frequency sweep: best %s", best.name());
-        List<Variant> main = new ArrayList<>(List.of(hope, anchored, best, slowest, frozen, memOff, hopeMix, ppmMix, ppm,
-                ppmKey, ppmPrimed, kanLow, kanAll));
+        if (best != null) {
+            say("single-frequency sweep: best %s", best.name());
+        }
+        List<Variant> main = new ArrayList<>(Arrays.asList(hope, anchored, best, slowest, frozen, memOff, hopeMix, ppmMix,
+                ppm, ppmKey, ppmPrimed, kanLow, kanAll));
+        main.remove(null);
         main.addAll(tickVariants);
         Variant bestSweep = best;
         main.removeIf(v -> v != bestSweep && !selected(v));

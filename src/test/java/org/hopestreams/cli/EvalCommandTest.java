@@ -28,6 +28,32 @@ class EvalCommandTest {
         assertFalse(Files.exists(out), "nothing written");
     }
 
+    /** {@code --no-sweep}: only the variants named run, no single-frequency rate, and the report still comes out. */
+    @Test
+    void noSweepRunsOnlyTheNamedVariants(@TempDir Path dir) throws Exception {
+        java.util.Random rnd = new java.util.Random(7);
+        String[] words = {"river", "stone", "the", "of", "and", "light", "north", "code", "window", "seven", "quiet", "field"};
+        String[] names = {"a.txt", "b.txt", "n.txt"};
+        for (String name : names) {
+            StringBuilder b = new StringBuilder();
+            while (b.length() < 120_000) {
+                b.append(words[rnd.nextInt(words.length)]).append(rnd.nextInt(9) == 0 ? ".\n" : " ");
+            }
+            Files.writeString(dir.resolve(name), b);
+        }
+        Path out = dir.resolve("out");
+        StringWriter err = new StringWriter();
+        var cl = HopeCli.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        int rc = cl.execute("eval", "--quick", "--no-sweep", "--variants", "ppm", "--seeds", "1", "--pretrain-steps", "2",
+                "--out", out.toString(), "--domains", dir.resolve("a.txt") + "," + dir.resolve("b.txt"),
+                "--pretrain-text", dir.resolve("n.txt").toString());
+        assertEquals(0, rc, err.toString());
+        String report = Files.readString(out.resolve("report.md"));
+        assertTrue(report.contains("`ppm`"), report);
+        assertFalse(report.contains("single-"), "no single-frequency rate ran: " + report);
+    }
+
     @Test
     void evalIsACommand() {
         assertTrue(HopeCli.commandLine().getSubcommands().containsKey("eval"));
