@@ -105,7 +105,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", paramLabel = "NAME",
             description = "Run only these variants besides the single-frequency sweep (default: all): hope, hope+anchor, slowest, frozen, "
-                    + "memory-off, hope+ctx, ctx-only, ppm, ppm-key, ppm-primed, hope+kan-low, hope+kan, hope+ticks (every "
+                    + "memory-off, hope+ctx, hope+ctx+anchor, ctx-only, ppm, ppm-key, ppm-primed, hope+kan-low, hope+kan, hope+ticks (every "
                     + "T and threshold) or one of them by name, e.g. hope+ticks2.")
     List<String> variants;
 
@@ -227,6 +227,9 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static final String TICKS = "hope+ticks";
+    /** The variants --variants may name (besides each hope+ticks variant by its own name). */
+    static final List<String> VARIANTS = List.of("hope", "hope+anchor", "slowest", "frozen", "memory-off", "hope+ctx",
+            "hope+ctx+anchor", "ctx-only", "ppm", "ppm-key", "ppm-primed", "hope+kan-low", "hope+kan", TICKS);
     private final java.util.Set<String> quickSkips = new java.util.HashSet<>();
 
     private final StringBuilder log = new StringBuilder();
@@ -268,6 +271,19 @@ final class EvalCommand implements Callable<Integer> {
         int steps = pretrainSteps != null ? pretrainSteps : quick ? 80 : 600;
         if (anchor.size() != 2) {
             throw new IllegalArgumentException("--anchor takes two shares ABSORB,PULL, got " + anchor);
+        }
+        if (variants != null) {
+            List<String> known = new ArrayList<>(VARIANTS);
+            for (int t : ticks) {
+                for (double threshold : ticksThresholds) {
+                    known.add(TICKS + t + (ticksThresholds.size() > 1 ? "@" + threshold : ""));
+                }
+            }
+            List<String> unknown = variants.stream().filter(v -> !known.contains(v)).toList();
+            if (!unknown.isEmpty()) {
+                throw new IllegalArgumentException("--variants: no variant named " + String.join(", ", unknown)
+                        + "; the variants are " + String.join(", ", known));
+            }
         }
         if (nSeeds < 1 || segRecs < 1 || cycles < 1 || recordBytes < 1 || window < 1 || period < 1 || sweep.isEmpty()) {
             throw new IllegalArgumentException("--seeds, --segment-records, --cycles, --record-bytes, --window-records, "
@@ -338,6 +354,11 @@ final class EvalCommand implements Callable<Integer> {
                 + LearnerConfig.DEFAULT_CONTEXT_ORDERS + ", mixer rate " + mixerRate + ", selection " + mixerSelect
                 + ", training " + mixerTrain + ", " + primed() + ")", mixed, period, true, false)
                 .startingFrom(primedStart(mixed, neutralText));
+        // lever 4 on the default mix: the anchor consolidation of hope+anchor with the exact-context level mixed in
+        Variant hopeMixAnchor = new Variant("hope+ctx+anchor", "hope+ctx as above, and at each LOW consolidation HIGH "
+                + "and MID's anchors absorb " + anchor.get(0) + " of their drift and pull them back " + anchor.get(1)
+                + " of the way (as hope+anchor)", mixed.withConsolidation(LearnerConfig.CONSOLIDATION_ANCHOR,
+                anchor.get(0), anchor.get(1)), period, true, false).startingFrom(hopeMix.start());
         // the same primed start as hope+ctx: its level's global model (the mixer of another shape starts afresh)
         Variant ppmMix = new Variant("ctx-only", "the exact-context level alone: key and global models mixed, no network ("
                 + primed() + ")", hopeMix.config().withContextMode("ppm-mix"), period, true, false)
@@ -370,6 +391,7 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         quickSkips.add(kanAll.name());
+        quickSkips.add(hopeMixAnchor.name());
         tickVariants.stream().skip(1).forEach(v -> quickSkips.add(v.name()));
 
         // 1. domain cycling (with the passkey probes on each final model)
@@ -379,7 +401,8 @@ final class EvalCommand implements Callable<Integer> {
         List<Variant> cycleOrder = new ArrayList<>();
         cycleOrder.add(hope);
         cycleOrder.addAll(sweepVariants);
-        cycleOrder.addAll(List.of(anchored, slowest, frozen, memOff, hopeMix, ppmMix, ppm, ppmKey, ppmPrimed, kanLow, kanAll));
+        cycleOrder.addAll(List.of(anchored, slowest, frozen, memOff, hopeMix, hopeMixAnchor, ppmMix, ppm, ppmKey, ppmPrimed,
+                kanLow, kanAll));
         cycleOrder.addAll(tickVariants);
         cycleOrder.removeIf(v -> !sweepVariants.contains(v) && !selected(v));
         for (Variant v : cycleOrder) {
@@ -402,8 +425,8 @@ final class EvalCommand implements Callable<Integer> {
         if (best != null) {
             say("single-frequency sweep: best %s", best.name());
         }
-        List<Variant> main = new ArrayList<>(Arrays.asList(hope, anchored, best, slowest, frozen, memOff, hopeMix, ppmMix,
-                ppm, ppmKey, ppmPrimed, kanLow, kanAll));
+        List<Variant> main = new ArrayList<>(Arrays.asList(hope, anchored, best, slowest, frozen, memOff, hopeMix,
+                hopeMixAnchor, ppmMix, ppm, ppmKey, ppmPrimed, kanLow, kanAll));
         main.remove(null);
         main.addAll(tickVariants);
         Variant bestSweep = best;

@@ -54,6 +54,24 @@ class EvalCommandTest {
         assertFalse(report.contains("single-"), "no single-frequency rate ran: " + report);
     }
 
+    /** A misspelt variant is refused before any work, naming the variants there are (it used to run nothing). */
+    @Test
+    void anUnknownVariantIsRefusedWithTheList(@TempDir Path dir) throws Exception {
+        for (String name : new String[] {"a.txt", "n.txt"}) {
+            Files.writeString(dir.resolve(name), "some text. ".repeat(100));
+        }
+        StringWriter err = new StringWriter();
+        var cl = HopeCli.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        Path out = dir.resolve("out");
+        int rc = cl.execute("eval", "--quick", "--variants", "hope+ctx,hope+cxt", "--out", out.toString(),
+                "--domains", dir.resolve("a.txt").toString(), "--pretrain-text", dir.resolve("n.txt").toString());
+        assertEquals(2, rc, err.toString());
+        assertTrue(err.toString().contains("no variant named hope+cxt"), err.toString());
+        assertTrue(err.toString().contains("hope+ctx+anchor") && err.toString().contains("hope+ticks2"), err.toString());
+        assertFalse(Files.exists(out.resolve("report.md")), "nothing run");
+    }
+
     @Test
     void evalIsACommand() {
         assertTrue(HopeCli.commandLine().getSubcommands().containsKey("eval"));
