@@ -27,10 +27,18 @@ class DemoCommandTest {
             throws Exception {
         // Output to a file: a pipe read by a thread can lose the last lines when the process exits.
         java.nio.file.Path log = dir.resolve("demo.log");
-        ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx1g",
-                "-Dai.djl.offline=true", "-Dapicurio.registry.home=" + System.getProperty("apicurio.registry.home"),
-                "-cp", System.getProperty("java.class.path"), HopeCli.class.getName(), "demo", "--http-port", "0",
-                "--rate", "20", "--report-seconds", "4");
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx1g",
+                "-Dai.djl.offline=true", "-Dapicurio.registry.home=" + System.getProperty("apicurio.registry.home")));
+        // The test JVM's PyTorch thread settings (the POM's surefire.torch.threads), if any: on a busy 2-core machine
+        // the engine's default of a thread per core spins (README "Engine threads")
+        for (String engine : List.of("ai.djl.pytorch.num_threads", "ai.djl.pytorch.num_interop_threads")) {
+            if (System.getProperty(engine) != null) {
+                cmd.add("-D" + engine + "=" + System.getProperty(engine));
+            }
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), HopeCli.class.getName(), "demo", "--http-port", "0",
+                "--rate", "20", "--report-seconds", "4"));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         // A fresh cache: the demo makes its pretrained starting checkpoint, as on a user's first start.
         pb.environment().put("XDG_CACHE_HOME", dir.resolve("cache").toString());
         Process p = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (with a transaction open: it commits every 100 ms). The application must ride it out by itself: it stays up,
  * is RUNNING afterwards, and its committed output and stores equal those of an uninterrupted run of the same
  * input ({@link RunComparison}: one LearningEvent per input offset, counters and scores exact, stores bit for
- * bit).
+ * bit). The uninterrupted run reads the same input from a second in-JVM broker that is not bounced, beside the
+ * bounced application.
  *
  * <p>The broker re-registers with the controller once its old registration expires
  * ({@code broker.session.timeout.ms}, lowered here to 3 s), so the outage lasts a few seconds: longer than a
@@ -39,9 +40,11 @@ class BrokerBounceTest {
     private static final Path LOGS = Path.of("target", "broker-bounce");
     private static final Duration DEADLINE = Duration.ofSeconds(120);
 
+    private static final Map<String, String> BROKER = Map.of(
+            "broker.session.timeout.ms", "3000", "broker.heartbeat.interval.ms", "500");
+
     @org.junit.jupiter.api.extension.RegisterExtension
-    static final StreamTestSupport.Servers SERVERS = new StreamTestSupport.Servers(Map.of(
-            "broker.session.timeout.ms", "3000", "broker.heartbeat.interval.ms", "500"));
+    static final StreamTestSupport.Servers SERVERS = new StreamTestSupport.Servers(BROKER);
 
     @TempDir
     Path work;
@@ -53,21 +56,48 @@ class BrokerBounceTest {
         children.forEach(ChildApp::kill);
     }
 
+    /**
+     * The uninterrupted reference run's broker: a second real in-JVM broker (same settings) that the bounce does not
+     * touch, so that the reference runs beside the bounced application instead of before it.
+     */
+    private static org.hopestreams.embedded.EmbeddedKafka refKafka;
+
+    @org.junit.jupiter.api.AfterAll
+    static void stopReferenceBroker() throws Exception {
+        if (refKafka != null) {
+            refKafka.close();
+        }
+    }
+
     @Test
     void aBrokerBounceMidStreamLosesAndDuplicatesNothing() throws Exception {
         long t0 = System.nanoTime();
-        SERVERS.kafka().admin().createTopics(Stream.of(INPUT, "ref.learning", "ref.checkpoints", "ref.dlq",
-                        "bounced.learning", "bounced.checkpoints", "bounced.dlq")
+        refKafka = org.hopestreams.embedded.EmbeddedKafka.start(BROKER);
+        List<org.hopestreams.avro.TextEvent> events =
+                StreamTestSupport.shortEvents(N, List.of("doc-a", "doc-b", "doc-c", "doc-d"), 1_000_000L, 250L);
+        // the same input on both brokers (one registry: the same schema id, the same bytes), offsets 0..N-1
+        refKafka.admin().createTopics(Stream.of(INPUT, "ref.learning", "ref.checkpoints", "ref.dlq")
                 .map(t -> new NewTopic(t, 1, (short) 1).configs(Map.of("retention.ms", "-1"))).toList())
                 .all().get(30, TimeUnit.SECONDS);
-        StreamTestSupport.produce(bootstrap(), SERVERS.registry().apiUrl(), INPUT,
-                StreamTestSupport.shortEvents(N, List.of("doc-a", "doc-b", "doc-c", "doc-d"), 1_000_000L, 250L));
+        StreamTestSupport.produce(refKafka.bootstrapServers(), SERVERS.registry().apiUrl(), INPUT, events);
+        SERVERS.kafka().admin().createTopics(Stream.of(INPUT, "bounced.learning", "bounced.checkpoints", "bounced.dlq")
+                .map(t -> new NewTopic(t, 1, (short) 1).configs(Map.of("retention.ms", "-1"))).toList())
+                .all().get(30, TimeUnit.SECONDS);
+        StreamTestSupport.produce(bootstrap(), SERVERS.registry().apiUrl(), INPUT, events);
 
-        ChildApp ref = start("ref");
-        ChildApp.awaitCommitted(bootstrap(), "ref.learning", N, DEADLINE, ref);
-        String refSummary = ref.summary(ref.terminate(), N);
+        // The reference on its own broker, stopped (SIGTERM) as soon as its output is complete; waited for before the
+        // comparison.
+        ChildApp ref = start("ref", refKafka.bootstrapServers());
+        java.util.concurrent.CompletableFuture<String> refRun = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                ChildApp.awaitCommitted(refKafka.bootstrapServers(), "ref.learning", N, DEADLINE, ref);
+                return ref.summary(ref.terminate(), N);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
 
-        ChildApp app = start("bounced");
+        ChildApp app = start("bounced", bootstrap());
         ChildApp.awaitCommitted(bootstrap(), "bounced.learning", N / 4, DEADLINE, app);
         long t1 = System.nanoTime();
         SERVERS.kafka().stopBroker();
@@ -85,7 +115,17 @@ class BrokerBounceTest {
         assertFalse(log.contains("stream thread failed"), "failure() stayed null\n" + app.tail());
         String appSummary = app.summary(app.terminate(), N);
 
-        RunComparison.assertSameAsUninterrupted(bootstrap(), SERVERS.registry().apiUrl(), "ref", "bounced",
+        String refSummary;
+        try {
+            refSummary = refRun.join();
+        } catch (java.util.concurrent.CompletionException failed) {
+            if (failed.getCause() instanceof AssertionError e) {
+                throw e;   // the reference run's own failure message (its log's tail)
+            }
+            throw failed;
+        }
+        RunComparison.assertSameAsUninterrupted(refKafka.bootstrapServers(), bootstrap(), SERVERS.registry().apiUrl(),
+                "ref", "bounced",
                 LongStream.range(0, N).mapToObj(o -> new RunComparison.InputOffset(0, o))
                         .collect(Collectors.toCollection(TreeSet::new)));
 
@@ -97,9 +137,10 @@ class BrokerBounceTest {
         Files.writeString(LOGS.resolve("summary.txt"), summary);
     }
 
-    private ChildApp start(String appId) throws Exception {
-        ChildApp c = ChildApp.start(appId, ChildApp.config(SERVERS, appId, INPUT, work.resolve(appId + "-state")),
-                List.of(), LOGS);
+    private ChildApp start(String appId, String bootstrap) throws Exception {
+        Map<String, Object> config = ChildApp.config(SERVERS, appId, INPUT, work.resolve(appId + "-state"));
+        config.put(org.apache.kafka.streams.StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        ChildApp c = ChildApp.start(appId, config, List.of(), LOGS);
         children.add(c);
         return c;
     }

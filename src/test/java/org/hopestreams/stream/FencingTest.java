@@ -75,9 +75,18 @@ class FencingTest {
         assertEquals(Set.of(0, 1), input.stream().map(RunComparison.InputOffset::partition).collect(Collectors.toSet()),
                 "both partitions hold input");
 
+        // The uninterrupted reference: an application of its own (topics ref.*, its own state directory), so it runs
+        // beside the fenced pair; stopped (SIGTERM) as soon as its output is complete, and waited for before the
+        // comparison.
         ChildApp ref = start("ref", "ref");
-        ChildApp.awaitCommitted(bootstrap(), "ref.learning", N, DEADLINE, ref);
-        String refSummary = ref.summary(ref.terminate(), N);
+        java.util.concurrent.CompletableFuture<String> refRun = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                ChildApp.awaitCommitted(bootstrap(), "ref.learning", N, DEADLINE, ref);
+                return ref.summary(ref.terminate(), N);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
 
         ChildApp a = start("fenced-a", APP);
         ChildApp b = start("fenced-b", APP);
@@ -113,6 +122,15 @@ class FencingTest {
         String summaryA = a.summary(a.terminate(), N);
         String summaryB = b.summary(b.terminate(), N);
 
+        String refSummary;
+        try {
+            refSummary = refRun.join();
+        } catch (java.util.concurrent.CompletionException failed) {
+            if (failed.getCause() instanceof AssertionError e) {
+                throw e;   // the reference run's own failure message (its log's tail)
+            }
+            throw failed;
+        }
         RunComparison.assertSameAsUninterrupted(bootstrap(), registry(), "ref", APP, input);
         // Woken in the middle of its work, A goes on processing and then commits: its producer is fenced (the
         // coordinator aborted A's transaction with a new epoch when it timed out), which Kafka Streams reports as

@@ -114,7 +114,26 @@ final class RunComparison {
     static void assertSameGoodRecordsAsUninterrupted(String bootstrap, String registry, String reference, String app,
                                                      SortedMap<InputOffset, InputOffset> input, boolean stepPerRecord)
             throws Exception {
-        Map<InputOffset, LearningEvent> expected = learningEvents(bootstrap, registry, reference + ".learning");
+        assertSameGoodRecordsAsUninterrupted(bootstrap, bootstrap, registry, reference, app, input, stepPerRecord);
+    }
+
+    /**
+     * As {@link #assertSameAsUninterrupted(String, String, String, String, SortedSet)} where the reference ran on a
+     * broker of its own ({@code referenceBootstrap}: the same input produced there, the same registry), e.g. so that a
+     * fault injected into app's broker cannot touch it.
+     */
+    static void assertSameAsUninterrupted(String referenceBootstrap, String bootstrap, String registry, String reference,
+                                          String app, SortedSet<InputOffset> input) throws Exception {
+        SortedMap<InputOffset, InputOffset> same = new TreeMap<>();
+        input.forEach(at -> same.put(at, at));
+        assertSameGoodRecordsAsUninterrupted(referenceBootstrap, bootstrap, registry, reference, app, same, true);
+    }
+
+    private static void assertSameGoodRecordsAsUninterrupted(String referenceBootstrap, String bootstrap, String registry,
+                                                             String reference, String app,
+                                                             SortedMap<InputOffset, InputOffset> input,
+                                                             boolean stepPerRecord) throws Exception {
+        Map<InputOffset, LearningEvent> expected = learningEvents(referenceBootstrap, registry, reference + ".learning");
         Map<InputOffset, LearningEvent> actual = learningEvents(bootstrap, registry, app + ".learning");
         assertEquals(List.copyOf(new TreeSet<>(input.values())), List.copyOf(expected.keySet()),
                 reference + ": one event per input record");
@@ -152,7 +171,7 @@ final class RunComparison {
             lowSteps.put(at.partition(), c.getLowSteps());
         }
 
-        Map<String, List<CheckpointEvent>> refCps = checkpointEvents(bootstrap, registry, reference + ".checkpoints");
+        Map<String, List<CheckpointEvent>> refCps = checkpointEvents(referenceBootstrap, registry, reference + ".checkpoints");
         Map<String, List<CheckpointEvent>> cps = checkpointEvents(bootstrap, registry, app + ".checkpoints");
         assertEquals(refCps.keySet(), cps.keySet(), "tasks that wrote checkpoints");
         assertEquals(lowSteps.values().stream().mapToLong(Long::longValue).sum(),
@@ -170,7 +189,7 @@ final class RunComparison {
         }
 
         for (String store : List.of(HopeProcessor.MODEL, HopeProcessor.FAST_MEMORY, HopeProcessor.CHECKPOINTS)) {
-            var refStores = StoreChangelogs.statesByPartition(bootstrap, reference + "-" + store + "-changelog");
+            var refStores = StoreChangelogs.statesByPartition(referenceBootstrap, reference + "-" + store + "-changelog");
             var stores = StoreChangelogs.statesByPartition(bootstrap, app + "-" + store + "-changelog");
             assertFalse(refStores.isEmpty(), store);
             assertEquals(refStores.keySet(), stores.keySet(), store + ": changelog partitions with content");
