@@ -125,8 +125,24 @@ class DemoCommandTest {
         assertTrue(logged.contains("Bootstrap metadata"), "what the broker prints is in " + file);
         assertTrue(logged.contains("Quarkus") || logged.contains("QUARKUS") || logged.contains("quarkus"),
                 "the registry child process's output is in " + file);
-        assertTrue(logged.lines().noneMatch(l -> l.contains(" ERROR ")), "no ERROR in a demo that went well:\n"
-                + logged.lines().filter(l -> l.contains(" ERROR ")).toList());
+        List<String> loggedLines = logged.lines().toList();
+        List<String> errors = new ArrayList<>();
+        for (int i = 0; i < loggedLines.size(); i++) {
+            String l = loggedLines.get(i);
+            // Known and harmless: the broker (Kafka 4.x, transactions v2) refuses a transactional producer's first
+            // batch to a partition just created (a repartition topic) when a retried batch arrives after a later one
+            // ("OutOfOrderSequenceException ... Expected sequence 0 for transactions v2") and logs it at ERROR; the
+            // producer's transaction is aborted and retried, nothing is lost or doubled (the crash tests prove the
+            // exactly-once outcome). Seen once in a loaded full run; every other ERROR fails the test.
+            boolean firstSequenceRefused = l.contains(" ERROR ") && l.contains("Error processing append operation")
+                    && i + 1 < loggedLines.size()
+                    && loggedLines.get(i + 1).contains("OutOfOrderSequenceException")
+                    && loggedLines.get(i + 1).contains("Expected sequence 0");
+            if (l.contains(" ERROR ") && !firstSequenceRefused) {
+                errors.add(l);
+            }
+        }
+        assertTrue(errors.isEmpty(), "no ERROR in a demo that went well:\n" + errors);
         deleteTree(file.getParent());
         Thread.sleep(500);
         assertTrue(children.stream().noneMatch(ProcessHandle::isAlive),
