@@ -266,6 +266,8 @@ public final class ContextLevel {
     private final Config config;
     private final ContextModel global;
     private final Mixer mixer;
+    /** How the global model is persisted at commits (base and journal). */
+    private final ContextJournal journal;
 
     public ContextLevel(Config config) {
         this(config, new ContextModel(config.orders(), config.globalContexts()),
@@ -274,6 +276,14 @@ public final class ContextLevel {
 
     /** A level with this global model and mixer (e.g. restored); both are checked against the configuration. */
     public ContextLevel(Config config, ContextModel global, Mixer mixer) {
+        this(config, global, mixer, new ContextJournal());
+    }
+
+    /**
+     * A level with this global model, mixer and the journal that persists the model ({@link ContextJournal#restore}:
+     * the model as the store holds it and the journal to continue).
+     */
+    public ContextLevel(Config config, ContextModel global, Mixer mixer, ContextJournal journal) {
         if (!java.util.Arrays.equals(global.orders(), config.orders()) || mixer.sets() != config.sets()
                 || mixer.inputs() != config.inputs()) {
             throw new IllegalArgumentException("context level state (orders " + java.util.Arrays.toString(global.orders())
@@ -283,6 +293,12 @@ public final class ContextLevel {
         this.config = config;
         this.global = global.overflow(config.overflow().global());
         this.mixer = mixer;
+        this.journal = java.util.Objects.requireNonNull(journal, "journal");
+    }
+
+    /** How the global model is persisted at commits (the owner's thread only). */
+    public ContextJournal journal() {
+        return journal;
     }
 
     public Config config() {

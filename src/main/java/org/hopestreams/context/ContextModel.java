@@ -26,6 +26,8 @@ public final class ContextModel {
     /** The longest order a model may use (and the bytes a {@link History} keeps). */
     public static final int MAX_ORDER = 24;
     private static final int FORMAT = 1;
+    /** The format of {@link #encodeDelta}. */
+    private static final int DELTA_FORMAT = 1;
     /** Counts are halved when one passes this, so old statistics fade (PPMd rescales similarly). */
     static final int COUNT_LIMIT = 255;
     /** A byte seen c times gets a share c - DELTA (method D: 1/2; 0.4 measured best against 7z's PPMd). */
@@ -71,6 +73,18 @@ public final class ContextModel {
     private long restarts;
     private final Ctx[] pending = new Ctx[MAX_ORDER + 1];
 
+    /*
+     * What changed since the last persisted point ({@link #markPersisted}), for {@link #encodeDelta}: the keys of
+     * the contexts updated or created (a context is listed once: its mark is set to the current epoch when it is
+     * listed), or, when something changed many contexts at once (a prune, a clear, a copy or decode whose
+     * persisted point nobody knows), {@code wholeChanged}. The escape statistics and the restart count are small
+     * and go into every delta whole.
+     */
+    private int epoch = 1;
+    private long[] changedKeys = new long[64];
+    private int changed;
+    private boolean wholeChanged = true;
+
     /**
      * Secondary escape estimation (as in PPMZ and PPMd): per class of context (its order, how many
      * bytes and how many counts it holds) the escapes actually seen and the trials, which correct
@@ -84,6 +98,8 @@ public final class ContextModel {
         byte[] sym = new byte[2];
         int[] cnt = new int[2];
         int n;
+        /** The epoch in which this context was last listed as changed. */
+        int mark;
 
         Ctx copy() {
             Ctx c = new Ctx();
@@ -299,7 +315,12 @@ public final class ContextModel {
             if (h.length() < order) {
                 continue;
             }
-            Ctx c = table.computeIfAbsent(key(h, order), k -> new Ctx());
+            long key = key(h, order);
+            Ctx c = table.computeIfAbsent(key, k -> new Ctx());
+            if (c.mark != epoch) {
+                c.mark = epoch;
+                changed(key);
+            }
             int at = c.indexOf(b);
             int total = 0;
             int distinct = 0;
@@ -337,6 +358,169 @@ public final class ContextModel {
                 table.clear();
             }
             restarts++;
+            wholeChanged = true;
+        }
+    }
+
+    private void changed(long key) {
+        if (wholeChanged) {
+            return;   // the next persisted form is a whole one anyway
+        }
+        if (changed == changedKeys.length) {
+            changedKeys = Arrays.copyOf(changedKeys, changed * 2);
+        }
+        changedKeys[changed++] = key;
+    }
+
+    /**
+     * Whether the model changed since the last {@link #markPersisted} in a way a delta does not describe
+     * (contexts removed by a prune or a clear when full), or has no known persisted point (new, copied or
+     * decoded): then only {@link #encode} can persist it.
+     */
+    public boolean wholeChanged() {
+        return wholeChanged;
+    }
+
+    /** Contexts updated or created since the last {@link #markPersisted} (0 when {@link #wholeChanged}). */
+    public int changedContexts() {
+        return wholeChanged ? 0 : changed;
+    }
+
+    /** Sets the persisted point here: what was persisted (encoded whole or as deltas) equals this model now. */
+    public void markPersisted() {
+        wholeChanged = false;
+        changed = 0;
+        if (changedKeys.length > 1 << 16) {
+            changedKeys = new long[64];
+        }
+        if (++epoch == Integer.MAX_VALUE) {
+            for (Ctx c : table.values()) {
+                c.mark = 0;
+            }
+            epoch = 1;
+        }
+    }
+
+    /**
+     * What changed since the last {@link #markPersisted}: the current entries of the contexts updated or created
+     * (in key order), the restart count and the escape statistics. {@link #applyDelta} on the model as it was at
+     * that point gives this model, bit for bit. Throws IllegalStateException when {@link #wholeChanged}.
+     */
+    public byte[] encodeDelta() {
+        if (wholeChanged) {
+            throw new IllegalStateException("the context model changed whole since it was persisted: encode it whole");
+        }
+        long[] keys = Arrays.copyOf(changedKeys, changed);
+        Arrays.sort(keys);
+        long size = 4 + 8 + 4 + 8L * seeEscapes.length + 4;
+        for (long k : keys) {
+            size += 8 + 1 + 2L * table.get(k).n;
+        }
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(size));
+        out.putInt(DELTA_FORMAT).putLong(restarts).putInt(seeEscapes.length);
+        for (int k = 0; k < seeEscapes.length; k++) {
+            out.putFloat(seeEscapes[k]).putFloat(seeTrials[k]);
+        }
+        out.putInt(keys.length);
+        for (long k : keys) {
+            putContext(out, k, table.get(k));
+        }
+        return out.array();
+    }
+
+    /**
+     * Applies a delta of {@link #encodeDelta}: its contexts replace (or add to) this model's, its statistics
+     * replace this model's. A delta that does not decode or does not fit this model throws
+     * IllegalArgumentException naming the problem, before anything is changed.
+     */
+    public void applyDelta(byte[] delta) {
+        ByteBuffer in = ByteBuffer.wrap(delta);
+        try {
+            int format = in.getInt();
+            if (format != DELTA_FORMAT) {
+                throw new IllegalArgumentException("context model delta format " + format + ", expected " + DELTA_FORMAT);
+            }
+            long newRestarts = in.getLong();
+            int classes = in.getInt();
+            if (classes != seeEscapes.length) {
+                throw new IllegalArgumentException("context model delta has " + classes + " escape classes, the model "
+                        + seeEscapes.length);
+            }
+            if (newRestarts < restarts) {
+                throw new IllegalArgumentException("context model delta has " + newRestarts
+                        + " restarts, the model it is applied to " + restarts);
+            }
+            float[] esc = new float[classes];
+            float[] trials = new float[classes];
+            readStatistics(in, esc, trials);
+            int n = in.getInt();
+            if (n < 0 || n > maxContexts) {
+                throw new IllegalArgumentException("context model delta holds " + n + " contexts, expected 0.."
+                        + maxContexts);
+            }
+            long[] keys = new long[n];
+            Ctx[] ctxs = new Ctx[n];
+            int added = 0;
+            for (int i = 0; i < n; i++) {
+                keys[i] = in.getLong();
+                ctxs[i] = readContext(in);
+                if (i > 0 && keys[i] <= keys[i - 1]) {
+                    throw new IllegalArgumentException("context model delta: contexts out of order at "
+                            + Long.toHexString(keys[i]));
+                }
+                if (!table.containsKey(keys[i])) {
+                    added++;
+                }
+            }
+            if (in.hasRemaining()) {
+                throw new IllegalArgumentException("context model delta has " + in.remaining() + " trailing bytes");
+            }
+            if (table.size() + added > maxContexts) {
+                throw new IllegalArgumentException("context model delta would make " + (table.size() + added)
+                        + " contexts, more than the bound " + maxContexts);
+            }
+            for (int i = 0; i < n; i++) {
+                table.put(keys[i], ctxs[i]);
+            }
+            restarts = newRestarts;
+            System.arraycopy(esc, 0, seeEscapes, 0, classes);
+            System.arraycopy(trials, 0, seeTrials, 0, classes);
+            wholeChanged = true;
+            changed = 0;
+        } catch (java.nio.BufferUnderflowException e) {
+            throw new IllegalArgumentException("context model delta of " + delta.length + " bytes is truncated", e);
+        }
+    }
+
+    private static void putContext(ByteBuffer out, long k, Ctx c) {
+        out.putLong(k).put((byte) (c.n - 1));
+        for (int j = 0; j < c.n; j++) {
+            out.put(c.sym[j]).put((byte) (c.cnt[j] - 1));
+        }
+    }
+
+    private static Ctx readContext(ByteBuffer in) {
+        Ctx c = new Ctx();
+        int syms = (in.get() & 0xff) + 1;
+        c.sym = new byte[syms];
+        c.cnt = new int[syms];
+        for (int j = 0; j < syms; j++) {
+            c.sym[j] = in.get();
+            c.cnt[j] = (in.get() & 0xff) + 1;
+        }
+        c.n = syms;
+        return c;
+    }
+
+    private static void readStatistics(ByteBuffer in, float[] seeEscapes, float[] seeTrials) {
+        for (int k = 0; k < seeEscapes.length; k++) {
+            seeEscapes[k] = in.getFloat();
+            seeTrials[k] = in.getFloat();
+            if (!(seeEscapes[k] >= 0 && seeEscapes[k] <= seeTrials[k] && seeTrials[k] <= SEE_LIMIT + 1)) {
+                throw new IllegalArgumentException("context model escape class " + k + " holds " + seeEscapes[k]
+                        + " escapes in " + seeTrials[k] + " trials, expected 0 <= escapes <= trials <= "
+                        + (SEE_LIMIT + 1));
+            }
         }
     }
 
@@ -422,11 +606,7 @@ public final class ContextModel {
         }
         out.putInt(keys.length);
         for (long k : keys) {
-            Ctx c = table.get(k);
-            out.putLong(k).put((byte) (c.n - 1));
-            for (int j = 0; j < c.n; j++) {
-                out.put(c.sym[j]).put((byte) (c.cnt[j] - 1));
-            }
+            putContext(out, k, table.get(k));
         }
         return out.array();
     }
@@ -452,15 +632,7 @@ public final class ContextModel {
             int classes = (orders.length + 1) * DISTINCT_CLASSES * TOTAL_CLASSES;
             float[] seeEscapes = new float[classes];
             float[] seeTrials = new float[classes];
-            for (int k = 0; k < classes; k++) {
-                seeEscapes[k] = in.getFloat();
-                seeTrials[k] = in.getFloat();
-                if (!(seeEscapes[k] >= 0 && seeEscapes[k] <= seeTrials[k] && seeTrials[k] <= SEE_LIMIT + 1)) {
-                    throw new IllegalArgumentException("context model escape class " + k + " holds " + seeEscapes[k]
-                            + " escapes in " + seeTrials[k] + " trials, expected 0 <= escapes <= trials <= "
-                            + (SEE_LIMIT + 1));
-                }
-            }
+            readStatistics(in, seeEscapes, seeTrials);
             int n = in.getInt();
             if (n < 0 || n > maxContexts) {
                 throw new IllegalArgumentException("context model holds " + n + " contexts, expected 0.." + maxContexts);
@@ -468,15 +640,7 @@ public final class ContextModel {
             HashMap<Long, Ctx> table = new HashMap<>(n * 2);
             for (int i = 0; i < n; i++) {
                 long k = in.getLong();
-                Ctx c = new Ctx();
-                int syms = (in.get() & 0xff) + 1;
-                c.sym = new byte[syms];
-                c.cnt = new int[syms];
-                for (int j = 0; j < syms; j++) {
-                    c.sym[j] = in.get();
-                    c.cnt[j] = (in.get() & 0xff) + 1;
-                }
-                c.n = syms;
+                Ctx c = readContext(in);
                 if (table.put(k, c) != null) {
                     throw new IllegalArgumentException("context model repeats context " + Long.toHexString(k));
                 }

@@ -29,6 +29,7 @@ public final class LearnerSnapshots {
     static final String KIND = "hope-learner";
     private static final String CONTEXT_GLOBAL = "context.global";
     private static final String CONTEXT_MIXER = "context.mixer";
+    private static final String CONTEXT_JOURNAL = "context.journal";
     private static final String KEY_CONTEXT = "context";
     /** Meta entry of a primed snapshot: how many bytes the global context model counted. */
     public static final String PRIMED_BYTES = "context.primedBytes";
@@ -71,10 +72,37 @@ public final class LearnerSnapshots {
                 case LOW_WEIGHTS -> weights(learner, Level.LOW, b);
                 case MID_ACC -> b.tensor("opt.MID.acc", learner.optimizerPart(Level.MID, 2));
                 case LOW_ACC -> b.tensor("opt.LOW.acc", learner.optimizerPart(Level.LOW, 2));
-                case CONTEXT -> context(learner.contextLevel(), b);
+                case CONTEXT -> global(learner.contextLevel(), b);
+                case CONTEXT_JOURNAL -> mixer(learner.contextLevel(), b);
             }
             out.put(g, b.build());
         }
+        return out;
+    }
+
+    /**
+     * The groups a commit writes, of the {@code dirty} ones, as {@link #groups} except the exact-context level's:
+     * its global model is persisted through its {@link org.hopestreams.context.ContextJournal} (which this call
+     * advances: the commit's groups must be written), {@link StateGroup#CONTEXT_JOURNAL} with the mixer and the
+     * journal, and {@link StateGroup#CONTEXT} only when the journal takes a new base. Either context group being
+     * dirty means the level changed.
+     */
+    public static Map<StateGroup, StateSnapshot> commitGroups(Learner learner, java.util.Set<StateGroup> dirty) {
+        java.util.EnumSet<StateGroup> rest = java.util.EnumSet.noneOf(StateGroup.class);
+        rest.addAll(dirty);
+        boolean context = rest.remove(StateGroup.CONTEXT) | rest.remove(StateGroup.CONTEXT_JOURNAL);
+        ContextLevel level = learner.contextLevel();
+        if (!context || level == null) {
+            return groups(learner, dirty);
+        }
+        Map<StateGroup, StateSnapshot> out = groups(learner, rest);
+        org.hopestreams.context.ContextJournal.Persisted p = level.journal().take(level.global());
+        if (p.base() != null) {
+            out.put(StateGroup.CONTEXT, StateSnapshot.builder().tensor(CONTEXT_GLOBAL, HostTensor.ofBytes(p.base()))
+                    .build());
+        }
+        out.put(StateGroup.CONTEXT_JOURNAL, mixer(level, StateSnapshot.builder())
+                .tensor(CONTEXT_JOURNAL, HostTensor.ofBytes(p.journal())).build());
         return out;
     }
 
@@ -96,11 +124,22 @@ public final class LearnerSnapshots {
 
     /** The exact-context level's global model (its own byte form) and mixer weights; nothing when it is off. */
     private static void context(ContextLevel level, StateSnapshot.Builder b) {
-        if (level != null) {
-            double[] w = level.mixer().state();
-            b.tensor(CONTEXT_GLOBAL, HostTensor.ofBytes(level.global().encode()))
-                    .tensor(CONTEXT_MIXER, HostTensor.ofDoubles(HostTensor.Type.FLOAT64, new long[] {w.length}, w));
+        global(level, b);
+        mixer(level, b);
+    }
+
+    /** The global model, whole (a snapshot's {@link StateGroup#CONTEXT}: a base with no journal); nothing when off. */
+    private static StateSnapshot.Builder global(ContextLevel level, StateSnapshot.Builder b) {
+        return level == null ? b : b.tensor(CONTEXT_GLOBAL, HostTensor.ofBytes(level.global().encode()));
+    }
+
+    /** The mixer's weights; nothing when the level is off. */
+    private static StateSnapshot.Builder mixer(ContextLevel level, StateSnapshot.Builder b) {
+        if (level == null) {
+            return b;
         }
+        double[] w = level.mixer().state();
+        return b.tensor(CONTEXT_MIXER, HostTensor.ofDoubles(HostTensor.Type.FLOAT64, new long[] {w.length}, w));
     }
 
     /**
@@ -131,7 +170,7 @@ public final class LearnerSnapshots {
         });
         start.counters().forEach(b::counter);
         start.tensors().forEach((name, t) -> {
-            if (!name.equals(CONTEXT_GLOBAL) && !name.equals(CONTEXT_MIXER)) {
+            if (!name.equals(CONTEXT_GLOBAL) && !name.equals(CONTEXT_MIXER) && !name.equals(CONTEXT_JOURNAL)) {
                 b.tensor(name, t);
             }
         });
@@ -169,7 +208,9 @@ public final class LearnerSnapshots {
      * configuration, as the rates do: a stored global model of other orders is not used (a new one
      * starts), and a stored mixer of another shape follows it ({@link ContextLevel#adoptMixer}:
      * another selection keeps the matched-length sets, another mode starts afresh) beside the kept
-     * global model; what was stored is otherwise restored exactly.
+     * global model; what was stored is otherwise restored exactly. A journal stored beside the global model
+     * (a commit's {@link StateGroup#CONTEXT_JOURNAL}) is applied to it, and the level continues it; one that
+     * belongs to another base is refused.
      */
     public static ContextLevel contextLevel(LearnerConfig lc, Map<String, HostTensor> tensors)
             throws StateFormatException {
@@ -183,11 +224,14 @@ public final class LearnerSnapshots {
             if (mixer == null) {
                 throw new IllegalArgumentException("the global context model is stored without its mixer");
             }
-            ContextModel model = ContextModel.decode(global.bytes());
+            HostTensor journal = tensors.get(CONTEXT_JOURNAL);
+            org.hopestreams.context.ContextJournal.Restored r = org.hopestreams.context.ContextJournal.restore(
+                    global.bytes(), journal == null ? null : journal.bytes());
+            ContextModel model = r.model();
             if (!java.util.Arrays.equals(model.orders(), cc.orders())) {
                 return new ContextLevel(cc);
             }
-            return new ContextLevel(cc, model, ContextLevel.adoptMixer(cc, mixer.toDoubles()));
+            return new ContextLevel(cc, model, ContextLevel.adoptMixer(cc, mixer.toDoubles()), r.journal());
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new StateFormatException("exact-context level: " + e.getMessage(), e);
         }

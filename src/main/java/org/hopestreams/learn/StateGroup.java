@@ -19,6 +19,15 @@ public enum StateGroup {
     LOW_WEIGHTS,
     /** LOW gradient accumulator. */
     LOW_ACC,
-    /** The exact-context level's global model and mixer (changes with every record when the level is on). */
-    CONTEXT
+    /**
+     * The exact-context level's global model as a base: the whole model, written again only when the journal
+     * would grow past a fraction of it or the model changed whole ({@link org.hopestreams.context.ContextJournal}).
+     * A store written before journals holds the mixer here too.
+     */
+    CONTEXT,
+    /**
+     * The exact-context level's mixer and the journal of the global model's deltas since the base in
+     * {@link #CONTEXT} (changes with every record when the level is on; written with every commit that learned).
+     */
+    CONTEXT_JOURNAL
 }

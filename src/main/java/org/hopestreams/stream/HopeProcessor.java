@@ -131,8 +131,9 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         modelStore = context.getStateStore(MODEL);
         fast = new KvFastStateStore(context.getStateStore(FAST_MEMORY), () -> learner.config());
         checkpoints = new ChunkedValues(context.getStateStore(CHECKPOINTS), new StateCodec());
+        Map<String, StateSnapshot> groups;
         try {
-            Map<String, StateSnapshot> groups = modelStore.read();
+            groups = modelStore.read();
             var device = DeviceChoice.parse(config.getString(HopeStreamsConfig.DEVICE)).resolve();
             if (groups.isEmpty()) {
                 learner = initial(device);
@@ -169,8 +170,18 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         // Commits publish only the groups that changed: a restarted or moved task would otherwise answer
         // queries with HIGH alone (past warm-up) or, without new traffic, not at all.
         published.putAll(learner.parameters());
-        publishedContext.putAll(LearnerSnapshots.groups(learner, EnumSet.of(StateGroup.CONTEXT)).get(StateGroup.CONTEXT)
-                .tensors());
+        // The committed context level: as stored (a base and the journal the live level continues), or the new one's.
+        if (groups.isEmpty()) {
+            LearnerSnapshots.groups(learner, EnumSet.of(StateGroup.CONTEXT, StateGroup.CONTEXT_JOURNAL)).values()
+                    .forEach(g -> publishedContext.putAll(g.tensors()));
+        } else {
+            for (StateGroup g : EnumSet.of(StateGroup.CONTEXT, StateGroup.CONTEXT_JOURNAL)) {
+                StateSnapshot s = groups.get(g.name());
+                if (s != null) {
+                    publishedContext.putAll(s.tensors());
+                }
+            }
+        }
         publish();
         if (!config.streamTimeCheckpoints()) {
             context.schedule(Duration.ofMillis(config.getLong(HopeStreamsConfig.CHECKPOINT_INTERVAL_MS)),
@@ -573,12 +584,12 @@ public final class HopeProcessor implements Processor<String, LearnRecord, Strin
         persistAll = false;
         learner.clearDirty();
         Map<String, StateSnapshot> out = new LinkedHashMap<>();
-        LearnerSnapshots.groups(learner, dirty).forEach((g, s) -> {
+        LearnerSnapshots.commitGroups(learner, dirty).forEach((g, s) -> {
             out.put(g.name(), s);
             s.tensors().forEach((name, t) -> {
                 if (name.startsWith("param.")) {
                     published.put(name.substring(6), t);
-                } else if (g == StateGroup.CONTEXT) {
+                } else if (g == StateGroup.CONTEXT || g == StateGroup.CONTEXT_JOURNAL) {
                     publishedContext.put(name, t);
                 }
             });

@@ -100,6 +100,97 @@ class ContextLevelLearnerTest {
         }
     }
 
+    /**
+     * The groups a commit writes ({@link LearnerSnapshots#commitGroups}: the global model as a base and a journal of
+     * deltas), kept as a store keeps them, restore a learner equal to the one that never stopped, at any commit;
+     * the restored one continues the journal (its own later commits restore equal too). {@code bound:overflow}:
+     * the global model's bound (a small one fills, and is pruned or cleared, between commits).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"16384:clear", "300:prune"})
+    void aLearnerRestoredFromItsCommitsEqualsOneThatNeverStopped(String bound) throws Exception {
+        String[] b = bound.split(":");
+        LearnerConfig lc = withContext("mix").withContext("mix", "1,2,3,4,6,12", 120, Integer.parseInt(b[0]), 0.01)
+                .withContextOverflow(b[1]);
+        byte[][] recs = records(24);
+        StateCodec codec = new StateCodec(4096);
+        java.util.Map<StateGroup, List<byte[]>> storeA = new java.util.EnumMap<>(StateGroup.class);
+        int maxDeltas = 0;
+        try (Learner a = LearnerContractTest.tiny(lc, 1)) {
+            // A primed global model, so that a commit's delta is small beside the base (the first commit writes it).
+            java.util.Random r = new java.util.Random(3);
+            byte[] text = new byte[40_000];
+            for (int i = 0; i < text.length; i++) {
+                text[i] = (byte) (i % 7 == 6 ? ' ' : 'a' + r.nextInt(12));
+            }
+            LearnerSnapshots.primeGlobal(a.contextLevel().global(), text, text.length);
+            Learner resumed = null;
+            java.util.Map<StateGroup, List<byte[]>> storeB = null;
+            try {
+                for (int i = 0; i < recs.length; i++) {
+                    assertTrue(a.learn("k" + i % 3, recs[i], i).accepted());
+                    if (resumed != null) {
+                        resumed.learn("k" + i % 3, recs[i], i);
+                        assertEquals(a.score("k0", recs[0]), resumed.score("k0", recs[0]), "record " + i);
+                    }
+                    if (i % 2 == 1) {
+                        commit(a, storeA, codec);
+                        maxDeltas = Math.max(maxDeltas, a.contextLevel().journal().deltas());
+                        if (i % 6 == 5) {
+                            try (Learner c = restored(storeA, a, codec)) {
+                                assertEquals(LearnerSnapshots.of(a, true), LearnerSnapshots.of(c, true),
+                                        "record " + i + ": the committed groups restore the live learner");
+                            }
+                        }
+                        if (resumed != null) {
+                            commit(resumed, storeB, codec);
+                            assertEquals(storeA.keySet(), storeB.keySet());
+                        }
+                    }
+                    if (i == 11) {
+                        storeB = new java.util.EnumMap<>(storeA);
+                        resumed = restored(storeB, a, codec);
+                    }
+                }
+                assertEquals(LearnerSnapshots.of(a, true), LearnerSnapshots.of(resumed, true));
+                try (Learner c = restored(storeB, resumed, codec)) {
+                    assertEquals(LearnerSnapshots.of(a, true), LearnerSnapshots.of(c, true),
+                            "the resumed learner's own commits restore it too");
+                }
+            } finally {
+                if (resumed != null) {
+                    resumed.close();
+                }
+            }
+            if (b[0].equals("300")) {
+                assertTrue(a.contextLevel().global().restarts() > 1, "the global model filled");
+            } else {
+                assertTrue(maxDeltas >= 2, "commits wrote deltas, not only bases: " + maxDeltas);
+            }
+        }
+    }
+
+    /** A commit as {@link org.hopestreams.stream.HopeProcessor} makes it: the dirty groups' chunks replace the stored ones. */
+    private static void commit(Learner l, java.util.Map<StateGroup, List<byte[]>> store, StateCodec codec) {
+        LearnerSnapshots.commitGroups(l, l.dirtyGroups()).forEach((g, s) -> store.put(g, codec.encode(s)));
+        l.clearDirty();
+    }
+
+    /** A learner from the stored groups, with copies of {@code live}'s fast states (their own store, as a task's). */
+    private static Learner restored(java.util.Map<StateGroup, List<byte[]>> store, Learner live, StateCodec codec)
+            throws Exception {
+        List<StateSnapshot> groups = new ArrayList<>();
+        for (List<byte[]> chunks : store.values()) {
+            groups.add(codec.decode(chunks));
+        }
+        InMemoryFastStateStore fast = new InMemoryFastStateStore();
+        for (var e : live.fastStates().entries()) {
+            fast.put(e.getKey(), LearnerSnapshots.fastState(codec.decode(codec.encode(
+                    LearnerSnapshots.fastState(e.getValue()))), live.config(), e.getKey()));
+        }
+        return LearnerSnapshots.restore(groups, fast, Device.cpu());
+    }
+
     @Test
     void theStoredGroupsRestoreTheLevelAndTheKeysContextsTravelWithTheirFastState() throws Exception {
         byte[][] recs = records(8);

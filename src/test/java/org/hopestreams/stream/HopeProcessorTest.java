@@ -186,6 +186,89 @@ class HopeProcessorTest {
     }
 
     /**
+     * The exact-context level's global model in the model store: a store written before journals (the whole model
+     * and the mixer in CONTEXT, no CONTEXT_JOURNAL) restores exactly; the first commit that learned writes a base
+     * and a journal, the next ones only the journal (CONTEXT's chunks stay as they are, and a commit writes a small
+     * part of the base's bytes); every restart continues from the stores exactly.
+     */
+    @Test
+    void aStoreWrittenBeforeJournalsRestoresAndLaterCommitsWriteTheJournalNotTheBase() throws Exception {
+        String base = org.hopestreams.learn.StateGroup.CONTEXT.name();
+        String journal = org.hopestreams.learn.StateGroup.CONTEXT_JOURNAL.name();
+        MockProcessorContext<String, Object> ctx = context(Map.of());
+        processor = start(ctx, Map.of());
+        for (int i = 0; i < 4; i++) {
+            processor.process(record("k" + (i % 2), "first part " + i, 400L * i, i));
+        }
+        // A global model that has seen more than a few records, so that a commit's delta is small beside it.
+        java.util.Random r = new java.util.Random(3);
+        byte[] text = new byte[20_000];
+        for (int i = 0; i < text.length; i++) {
+            text[i] = (byte) (i % 7 == 6 ? ' ' : 'a' + r.nextInt(12));
+        }
+        LearnerSnapshots.primeGlobal(processor.learner().contextLevel().global(), text, text.length);
+        // The commit as the code before journals wrote it: every group, the mixer beside the global model.
+        Map<String, org.hopestreams.store.StateSnapshot> old = new LinkedHashMap<>();
+        var all = LearnerSnapshots.groups(processor.learner(), java.util.EnumSet.allOf(
+                org.hopestreams.learn.StateGroup.class));
+        all.forEach((g, st) -> {
+            if (g == org.hopestreams.learn.StateGroup.CONTEXT) {
+                var b = org.hopestreams.store.StateSnapshot.builder();
+                st.tensors().forEach(b::tensor);
+                all.get(org.hopestreams.learn.StateGroup.CONTEXT_JOURNAL).tensors().forEach(b::tensor);
+                old.put(g.name(), b.build());
+            } else if (g != org.hopestreams.learn.StateGroup.CONTEXT_JOURNAL) {
+                old.put(g.name(), st);
+            }
+        });
+        model().attach(() -> old);
+        model().flushCache();
+        var expected = LearnerSnapshots.of(processor.learner(), true);
+        processor.close();
+        assertEquals(java.util.Set.of("context.global", "context.mixer"), model().read().get(base).tensors().keySet());
+        assertTrue(!model().read().containsKey(journal));
+
+        processor = start(context(Map.of()), Map.of());
+        assertEquals(expected, LearnerSnapshots.of(processor.learner(), true), "restored from a store without journal");
+        processor.process(record("k0", "after the restart", 2000, 4));
+        model().flushCache();
+        var stored = model().read();
+        assertEquals(java.util.Set.of("context.global"), stored.get(base).tensors().keySet(), "a new base");
+        assertEquals(java.util.Set.of("context.mixer", "context.journal"), stored.get(journal).tensors().keySet());
+        long baseBytes = stored.get(base).tensor("context.global").bytes().length;
+        byte[] baseChunk = model().rawEntries().stream().filter(e -> e.key.equals(
+                org.hopestreams.store.ChunkedValues.chunkKey(base.getBytes(StandardCharsets.UTF_8), 0)))
+                .findFirst().orElseThrow().value;
+        for (int i = 5; i < 9; i++) {
+            processor.process(record("k" + (i % 3), "then " + i, 400L * i, i));
+            model().flushCache();
+            byte[] name = journal.getBytes(StandardCharsets.UTF_8);
+            long written = model().rawEntries().stream()   // every chunk of the journal's entry: what the commit put
+                    .filter(e -> java.util.Arrays.equals(name, java.util.Arrays.copyOf(e.key.get(), e.key.get().length - 4)))
+                    .mapToLong(e -> e.value.length).sum();
+            assertTrue(written > 0 && written * 8 < baseBytes, "commit " + i + " wrote a context journal of "
+                    + written + " bytes, the base is " + baseBytes);
+        }
+        byte[] baseChunkAfter = model().rawEntries().stream().filter(e -> e.key.equals(
+                org.hopestreams.store.ChunkedValues.chunkKey(base.getBytes(StandardCharsets.UTF_8), 0)))
+                .findFirst().orElseThrow().value;
+        assertArrayEquals(baseChunk, baseChunkAfter, "the base was not rewritten");
+        assertTrue(processor.learner().contextLevel().journal().deltas() >= 4, "the journal holds the commits");
+        expected = LearnerSnapshots.of(processor.learner(), true);
+        processor.close();
+
+        processor = start(context(Map.of()), Map.of());
+        assertEquals(expected, LearnerSnapshots.of(processor.learner(), true), "restored from the base and journal");
+        processor.process(record("k1", "after the second restart", 4000, 9));
+        model().flushCache();
+        expected = LearnerSnapshots.of(processor.learner(), false);
+        try (var fromStore = LearnerSnapshots.restore(model().read().values(),
+                new org.hopestreams.learn.InMemoryFastStateStore(), ai.djl.Device.cpu())) {
+            assertEquals(expected, LearnerSnapshots.of(fromStore, false), "the journal continued after the restart");
+        }
+    }
+
+    /**
      * Kafka Streams closes a task and initialises the same processor instance again (a revived task
      * after a TaskCorruptedException, a resumed one): the second life must write the model store at
      * every commit and continue from what the stores hold, not from the live learner of the first.
