@@ -418,14 +418,7 @@ public final class ContextModel {
         }
         ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(size));
         out.putInt(DELTA_FORMAT).putLong(restarts).putInt(seeEscapes.length);
-        for (int k = 0; k < seeEscapes.length; k++) {
-            out.putFloat(seeEscapes[k]).putFloat(seeTrials[k]);
-        }
-        out.putInt(keys.length);
-        for (long k : keys) {
-            putContext(out, k, table.get(k));
-        }
-        return out.array();
+        return putStatisticsAndContexts(out, keys);
     }
 
     /**
@@ -490,6 +483,18 @@ public final class ContextModel {
         } catch (java.nio.BufferUnderflowException e) {
             throw new IllegalArgumentException("context model delta of " + delta.length + " bytes is truncated", e);
         }
+    }
+
+    /** The escape statistics, then the contexts of {@code keys} in that order (the end of both forms); returns the bytes. */
+    private byte[] putStatisticsAndContexts(ByteBuffer out, long[] keys) {
+        for (int k = 0; k < seeEscapes.length; k++) {
+            out.putFloat(seeEscapes[k]).putFloat(seeTrials[k]);
+        }
+        out.putInt(keys.length);
+        for (long k : keys) {
+            putContext(out, k, table.get(k));
+        }
+        return out.array();
     }
 
     private static void putContext(ByteBuffer out, long k, Ctx c) {
@@ -601,14 +606,7 @@ public final class ContextModel {
             out.put((byte) o);
         }
         out.putInt(maxContexts).putLong(restarts);
-        for (int k = 0; k < seeEscapes.length; k++) {
-            out.putFloat(seeEscapes[k]).putFloat(seeTrials[k]);
-        }
-        out.putInt(keys.length);
-        for (long k : keys) {
-            putContext(out, k, table.get(k));
-        }
-        return out.array();
+        return putStatisticsAndContexts(out, keys);
     }
 
     /** The model of {@link #encode}; a form that does not decode throws IllegalArgumentException naming the problem. */

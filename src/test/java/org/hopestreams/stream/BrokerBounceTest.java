@@ -115,15 +115,7 @@ class BrokerBounceTest {
         assertFalse(log.contains("stream thread failed"), "failure() stayed null\n" + app.tail());
         String appSummary = app.summary(app.terminate(), N);
 
-        String refSummary;
-        try {
-            refSummary = refRun.join();
-        } catch (java.util.concurrent.CompletionException failed) {
-            if (failed.getCause() instanceof AssertionError e) {
-                throw e;   // the reference run's own failure message (its log's tail)
-            }
-            throw failed;
-        }
+        String refSummary = RunComparison.join(refRun);
         RunComparison.assertSameAsUninterrupted(refKafka.bootstrapServers(), bootstrap(), SERVERS.registry().apiUrl(),
                 "ref", "bounced",
                 LongStream.range(0, N).mapToObj(o -> new RunComparison.InputOffset(0, o))

@@ -182,15 +182,7 @@ class CrashRecoveryTest {
         ChildApp last = start("crashy-final", "crashy", null);
         waitForCommitted(last, p + "crashy.learning", N);
         report.add(last.summary(last.terminate(), countCommitted(p + "crashy.learning")) + " (SIGTERM at the end)");
-        String refSummary;
-        try {
-            refSummary = refRun.join();
-        } catch (java.util.concurrent.CompletionException failed) {
-            if (failed.getCause() instanceof AssertionError a) {
-                throw a;   // the reference run's own failure message (its log's tail)
-            }
-            throw failed;
-        }
+        String refSummary = RunComparison.join(refRun);
         assertTrue(last.restoredRecords() >= committedAfter.get(committedAfter.size() - 1) && committed > 0,
                 "the last run continued from the stores\n" + last.tail());
 

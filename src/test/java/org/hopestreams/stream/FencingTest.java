@@ -122,15 +122,7 @@ class FencingTest {
         String summaryA = a.summary(a.terminate(), N);
         String summaryB = b.summary(b.terminate(), N);
 
-        String refSummary;
-        try {
-            refSummary = refRun.join();
-        } catch (java.util.concurrent.CompletionException failed) {
-            if (failed.getCause() instanceof AssertionError e) {
-                throw e;   // the reference run's own failure message (its log's tail)
-            }
-            throw failed;
-        }
+        String refSummary = RunComparison.join(refRun);
         RunComparison.assertSameAsUninterrupted(bootstrap(), registry(), "ref", APP, input);
         // Woken in the middle of its work, A goes on processing and then commits: its producer is fenced (the
         // coordinator aborted A's transaction with a new epoch when it timed out), which Kafka Streams reports as

@@ -28,6 +28,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * APPID.checkpoints (as {@link ChildApp#config} sets them up).
  */
 final class RunComparison {
+    /**
+     * The summary of a reference run started beside the run under test, once it has ended; its own assertion
+     * failure (with its log's tail) is rethrown as it is rather than wrapped.
+     */
+    static String join(java.util.concurrent.CompletableFuture<String> refRun) {
+        try {
+            return refRun.join();
+        } catch (java.util.concurrent.CompletionException failed) {
+            if (failed.getCause() instanceof AssertionError a) {
+                throw a;
+            }
+            throw failed;
+        }
+    }
+
     private static final Duration READ = Duration.ofSeconds(30);
 
     private RunComparison() {
