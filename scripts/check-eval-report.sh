@@ -9,7 +9,7 @@ fail() { echo "eval report incomplete: $*" >&2; exit 1; }
 for section in "## Domain cycling" "## Knowledge incorporation" "## In-record recall" "## Keyed knowledge" "## Summary"; do
   grep -qF "$section" "$report" || fail "section '$section' missing"
 done
-for v in hope hope+anchor single- slowest frozen memory-off hope+ctx ctx-only ppm ppm-key ppm-primed hope+kan-low hope+ticks; do
+for v in hope hope+anchor single- slowest frozen memory-off hope+ctx hope+ctx+anchor ctx-only ppm ppm-key ppm-primed hope+kan-low hope+ticks; do
   grep -qF "| \`$v" "$report" || fail "variant $v missing from the tables"
 done
 grep -q "(best sweep)" "$report" || fail "no single-frequency sweep winner"

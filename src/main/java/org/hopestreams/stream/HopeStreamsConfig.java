@@ -237,11 +237,11 @@ public final class HopeStreamsConfig extends AbstractConfig {
                     Importance.LOW, "What a full context model does: prune (drop the contexts seen least until three "
                             + "quarters of its bound remain), clear (start again empty, as PPMd), or prune-global (the "
                             + "global model prunes, a key's clears: measured best, docs/eval.md).")
-            .define(CONSOLIDATION, Type.STRING, LearnerConfig.CONSOLIDATION_STEP,
+            .define(CONSOLIDATION, Type.STRING, LearnerConfig.DEFAULT_CONSOLIDATION,
                     ValidString.in(LearnerConfig.CONSOLIDATION_STEP, LearnerConfig.CONSOLIDATION_ANCHOR), Importance.LOW,
                     "What a LOW consolidation does besides LOW's step, within one learner: step (nothing more) or anchor "
                             + "(HIGH and MID keep a slow copy of their weights that absorbs part of their drift, and are "
-                            + "pulled back toward it; docs/eval.md). Across partitions: " + SHARDS_ENABLED + ".")
+                            + "pulled back toward it: measured best, docs/eval.md). Across partitions: " + SHARDS_ENABLED + ".")
             .define(ANCHOR_ABSORB, Type.DOUBLE, 0.5, Range.between(0, 1), Importance.LOW,
                     "With " + "hope.consolidation=anchor: share of the fast levels' drift the anchor absorbs per consolidation.")
             .define(ANCHOR_PULL, Type.DOUBLE, 0.5, Range.between(0, 1), Importance.LOW,

@@ -33,6 +33,12 @@ class AnchorConsolidationTest {
                 .withConsolidation(LearnerConfig.CONSOLIDATION_ANCHOR, ABSORB, PULL);
     }
 
+    /** The step consolidation alone (the default before anchors measured best). */
+    private static LearnerConfig step() {
+        return LearnerConfig.defaults().withContextMode("off")
+                .withConsolidation(LearnerConfig.CONSOLIDATION_STEP, 0.5, 0.5);
+    }
+
     private static double[] flat(Map<String, HostTensor> params) {
         List<Double> out = new ArrayList<>();
         params.values().forEach(t -> {
@@ -118,11 +124,20 @@ class AnchorConsolidationTest {
     }
 
     @Test
-    void theDefaultKeepsNoAnchorAndBadSharesAreRefused() {
-        try (Learner l = LearnerContractTest.tiny(LearnerConfig.defaults().withContextMode("off"), 1)) {
+    void theStepKeepsNoAnchorTheDefaultDoesAndBadSharesAreRefused() {
+        try (Learner l = LearnerContractTest.tiny(step(), 1)) {
             assertNull(l.optimizerPart(Level.HIGH, 3));
             assertTrue(LearnerSnapshots.of(l, false).tensors().keySet().stream().noneMatch(n -> n.endsWith(".anchor")));
             assertFalse(LearnerSnapshots.of(l, false).meta().containsKey("learner.consolidation"));
+        }
+        // anchor consolidation is the default (measured best, docs/eval.md sixth round), with shares 0.5 and 0.5
+        LearnerConfig d = LearnerConfig.defaults();
+        assertTrue(d.anchored());
+        assertEquals(0.5, d.anchorAbsorb());
+        assertEquals(0.5, d.anchorPull());
+        try (Learner l = LearnerContractTest.tiny(d.withContextMode("off"), 1)) {
+            assertArrayEquals(flat(l.parameters(Level.HIGH)), l.optimizerPart(Level.HIGH, 3).toDoubles(), 0.0);
+            assertEquals("anchor", LearnerSnapshots.of(l, false).meta().get("learner.consolidation"));
         }
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> LearnerConfig.defaults().withConsolidation("average", 0.5, 0.5)).getMessage().contains("average"));
@@ -132,7 +147,7 @@ class AnchorConsolidationTest {
 
     @Test
     void aCheckpointWithoutAnchorsStartsThemAtItsWeights() throws Exception {
-        try (Learner plain = LearnerContractTest.tiny(LearnerConfig.defaults().withContextMode("off").withWarmup(0), 2);
+        try (Learner plain = LearnerContractTest.tiny(step().withWarmup(0), 2);
              Learner l = LearnerSnapshots.restore(LearnerSnapshots.of(plain, false), anchored(),
                      new InMemoryFastStateStore(), Device.cpu())) {
             assertArrayEquals(flat(plain.parameters(Level.MID)), l.optimizerPart(Level.MID, 3).toDoubles(), 0.0);
