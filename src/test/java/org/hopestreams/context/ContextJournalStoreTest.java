@@ -1,12 +1,7 @@
 package org.hopestreams.context;
 
-import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.processor.TaskId;
-import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.Stores;
 import org.hopestreams.model.HostTensor;
 import org.hopestreams.store.ChunkedValues;
 import org.hopestreams.store.StateCodec;
@@ -18,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Properties;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,13 +38,7 @@ class ContextJournalStoreTest {
 
     @BeforeEach
     void open() {
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "context-journal-test");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        MockProcessorContext<Object, Object> ctx = new MockProcessorContext<>(p, new TaskId(0, 0), dir.toFile());
-        store = Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("model"), Serdes.Bytes(), Serdes.ByteArray())
-                .withLoggingDisabled().withCachingDisabled().build();
-        store.init(ctx.getStateStoreContext(), store);
+        store = org.hopestreams.store.TestRocksStores.open(dir, "context-journal-test");
         values = new ChunkedValues(store, new StateCodec());
     }
 
