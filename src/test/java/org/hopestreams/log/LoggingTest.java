@@ -69,6 +69,19 @@ class LoggingTest {
         assertEquals(Level.WARN, Logging.effectiveLevel(client, Level.WARN, "Bootstrap broker b:9092 disconnected"));
         assertEquals(Level.ERROR, Logging.effectiveLevel(client, Level.ERROR, routine), "only WARN records");
         assertEquals(Level.WARN, Logging.effectiveLevel("org.example.Other", Level.WARN, routine), "only that logger");
+        // transactions v2 (Kafka 4.x, KAFKA-18202): the broker refuses, retriably, a batch with a sequence above 0 to a
+        // partition where the producer has no state yet (its first batch still in flight); the producer retries it
+        String sender = "org.apache.kafka.clients.producer.internals.Sender";
+        String retried = "[Producer clientId=a-StreamThread-1-producer, transactionalId=a-1] Got error produce response "
+                + "with correlation id 96 on topic-partition a-fast-memory-changelog-0, retrying (2147483646 attempts "
+                + "left). Error: OUT_OF_ORDER_SEQUENCE_NUMBER";
+        assertEquals(Level.INFO, Logging.effectiveLevel(sender, Level.WARN, retried));
+        assertEquals(Level.WARN, Logging.effectiveLevel(sender, Level.WARN, "[Producer clientId=p] Got error produce "
+                + "response in correlation id 7 on topic-partition t-0, splitting and retrying (5 attempts left). "
+                + "Error: MESSAGE_TOO_LARGE"), "another produce error stays a WARN");
+        assertEquals(Level.WARN, Logging.effectiveLevel(sender, Level.WARN, "[Producer clientId=p] The broker returned "
+                + "OUT_OF_ORDER_SEQUENCE_NUMBER for topic-partition t-0 and it is not retried"),
+                "an out-of-order sequence that is not retried stays a WARN");
 
         Path file = dir.resolve("a.log");
         Logging.toFile(file, false);
