@@ -135,6 +135,10 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Events the broker did not take (each send's callback), and the first reason: the progress line shows them. */
+    private final java.util.concurrent.atomic.AtomicLong undelivered = new java.util.concurrent.atomic.AtomicLong();
+    private volatile Exception firstUndelivered;
+
     private void run(HopeStreamsConfig config, StreamApp app, CountDownLatch stop)
             throws Exception {
         HttpClient http = HttpClient.newHttpClient();
@@ -155,7 +159,11 @@ final class DemoCommand implements Callable<Integer> {
                 long due = (long) ((now - start) / 1000.0 * rate);
                 for (; sent < due; sent++) {
                     TextEvent e = events.next(System.currentTimeMillis());
-                    producer.send(new ProducerRecord<>(config.inputTopic(), e.getKey(), e));
+                    producer.send(new ProducerRecord<>(config.inputTopic(), e.getKey(), e), (meta, error) -> {
+                        if (error != null && undelivered.getAndIncrement() == 0) {
+                            firstUndelivered = error;
+                        }
+                    });
                 }
                 if (now >= nextReport) {
                     report(http, app.httpPort(), sent);
@@ -184,7 +192,9 @@ final class DemoCommand implements Callable<Integer> {
                 facts.append(String.format("  %s %s b/B answer \"%s\"", f[1], bpb.length() > 5 ? bpb.substring(0, 5) : bpb,
                         answer));
             }
-            out.printf("sent %d | version %s steps %s | facts:%s%n", sent, field(model, "modelVersion"),
+            long lost = undelivered.get();
+            out.printf("sent %d%s | version %s steps %s | facts:%s%n", sent,
+                    lost == 0 ? "" : " (" + lost + " not written: " + firstUndelivered + ")", field(model, "modelVersion"),
                     section(model, "levelSteps"), facts);
         } catch (Exception e) {
             out.println("sent " + sent + " | (learner not ready yet: " + e.getMessage() + ")");

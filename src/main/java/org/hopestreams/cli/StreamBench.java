@@ -254,13 +254,15 @@ final class StreamBench {
     /** As {@link #produce(HopeStreamsConfig, int, int, int, byte[])} with {@code keys} keys in turn. */
     static void produce(HopeStreamsConfig config, int from, int n, int recordBytes, byte[] data, int keys) {
         try (KafkaProducer<String, TextEvent> p = TextEventProducer.create(config, Map.of())) {
+            List<ProducerRecord<String, TextEvent>> records = new java.util.ArrayList<>(n);
             for (int i = from; i < from + n; i++) {
                 String key = "key-" + (i % keys);
                 String text = new String(record(data, i, recordBytes), StandardCharsets.ISO_8859_1);
-                p.send(new ProducerRecord<>(config.inputTopic(), key, TextEvent.newBuilder().setId("b" + i).setKey(key)
-                        .setText(text).setEventTime(Instant.ofEpochMilli(STEP_MS * i)).setAttributes(Map.of()).build()));
+                records.add(new ProducerRecord<>(config.inputTopic(), key, TextEvent.newBuilder().setId("b" + i)
+                        .setKey(key).setText(text).setEventTime(Instant.ofEpochMilli(STEP_MS * i)).setAttributes(Map.of())
+                        .build()));
             }
-            p.flush();
+            TextEventProducer.sendAll(p, records);
         }
     }
 

@@ -154,10 +154,8 @@ class RegistryOutageIntegrationTest {
     private static void produce(String bootstrap, String topic, List<byte[]> values) {
         try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(StreamTestSupport.producerProps(bootstrap),
                 new ByteArraySerializer(), new ByteArraySerializer())) {
-            for (byte[] v : values) {
-                p.send(new ProducerRecord<>(topic, "k".getBytes(StandardCharsets.UTF_8), v));
-            }
-            p.flush();
+            TextEventProducer.sendAll(p, values.stream()
+                    .map(v -> new ProducerRecord<>(topic, "k".getBytes(StandardCharsets.UTF_8), v)).toList());
         }
     }
 

@@ -240,10 +240,8 @@ class SaslBrokerTest {
             throws Exception {
         StreamApp.createTopics(input, 1, (short) 1);
         try (KafkaProducer<String, TextEvent> producer = TextEventProducer.create(input, Map.of())) {
-            for (TextEvent e : StreamTestSupport.shortEvents(8, List.of("a", "b"), 1_700_000_000_000L, 100)) {
-                producer.send(new ProducerRecord<>(config.inputTopic(), e.getKey(), e));
-            }
-            producer.flush();
+            TextEventProducer.sendAll(producer, StreamTestSupport.shortEvents(8, List.of("a", "b"), 1_700_000_000_000L,
+                    100).stream().map(e -> new ProducerRecord<>(config.inputTopic(), e.getKey(), e)).toList());
         }
         try (StreamApp app = StreamApp.start(config)) {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);

@@ -215,10 +215,8 @@ class SchemaEvolutionTest {
     private static void produce(HopeStreamsConfig config, String topic, List<?> records) {
         try (KafkaProducer<String, Object> p = new KafkaProducer<>(StreamTestSupport.producerProps(
                 SERVERS.kafka().bootstrapServers()), new StringSerializer(), serializer(config))) {
-            for (Object r : records) {
-                p.send(new ProducerRecord<>(topic, ((GenericRecord) r).get("key").toString(), r));
-            }
-            p.flush();
+            TextEventProducer.sendAll(p, records.stream().map(r -> new ProducerRecord<String, Object>(topic,
+                    ((GenericRecord) r).get("key").toString(), r)).toList());
         }
     }
 

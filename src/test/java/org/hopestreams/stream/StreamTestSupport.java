@@ -194,10 +194,7 @@ public final class StreamTestSupport {
     /** Writes the events with a standard producer and the Apicurio Avro serializer, keyed by context key. */
     public static void produce(String bootstrap, String registryUrl, String topic, List<TextEvent> events) {
         try (KafkaProducer<String, TextEvent> p = TextEventProducer.create(bootstrap, registryUrl, Map.of())) {
-            for (TextEvent e : events) {
-                p.send(new ProducerRecord<>(topic, e.getKey(), e));
-            }
-            p.flush();
+            TextEventProducer.sendAll(p, events.stream().map(e -> new ProducerRecord<>(topic, e.getKey(), e)).toList());
         }
     }
 
@@ -207,10 +204,8 @@ public final class StreamTestSupport {
         ser.configure(serdeConfig(registryUrl), false);
         try (KafkaProducer<String, GenericRecord> p = new KafkaProducer<>(producerProps(bootstrap),
                 new StringSerializer(), ser)) {
-            for (GenericRecord r : records) {
-                p.send(new ProducerRecord<>(topic, r.get("key").toString(), r));
-            }
-            p.flush();
+            TextEventProducer.sendAll(p, records.stream()
+                    .map(r -> new ProducerRecord<>(topic, r.get("key").toString(), r)).toList());
         }
     }
 
@@ -250,8 +245,7 @@ public final class StreamTestSupport {
     public static void produceRaw(String bootstrap, String topic, byte[] key, byte[] value) {
         try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(bootstrap), new ByteArraySerializer(),
                 new ByteArraySerializer())) {
-            p.send(new ProducerRecord<>(topic, key, value));
-            p.flush();
+            TextEventProducer.sendAll(p, List.of(new ProducerRecord<>(topic, key, value)));
         }
     }
 
@@ -289,6 +283,7 @@ public final class StreamTestSupport {
         Map<String, Object> props = new HashMap<>();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, TextEventProducer.IN_FLIGHT);
         return props;
     }
 

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -28,6 +29,23 @@ class StreamingIntegrationTest {
 
     @TempDir
     Path stateDir;
+
+    /**
+     * A record the broker refuses fails the producing call by name (TextEventProducer.sendAll, which the tests'
+     * producers, bench and the demo's counts use): here a topic that takes no record over 200 bytes.
+     */
+    @Test
+    void aRecordTheBrokerRefusesFailsTheSendNeverSilently() throws Exception {
+        String topic = "refusing.events";
+        SERVERS.kafka().admin().createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1)
+                .configs(Map.of("max.message.bytes", "200")))).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        List<TextEvent> events = List.of(StreamTestSupport.event("small", "k", "fits", 1L),
+                StreamTestSupport.event("big", "k", "x".repeat(400), 2L));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> StreamTestSupport.produce(
+                SERVERS.kafka().bootstrapServers(), SERVERS.registry().apiUrl(), topic, events));
+        assertTrue(e.getMessage().startsWith("1 of 2 records to " + topic + " were not written: "), e.getMessage());
+        assertTrue(e.getMessage().contains("RecordTooLarge"), e.getMessage());
+    }
 
     @Test
     void avroEventsAreLearnedExactlyOnceAndBadInputIsDeadLettered() throws Exception {
