@@ -19,10 +19,12 @@ public enum DeviceChoice {
 
     /**
      * The device to use; {@code gpu} without a usable GPU is an error, not a silent fallback. Starts the
-     * engine, after warning once about known-bad thread settings in the environment ({@link EngineEnvironment}).
+     * engine, after warning once about known-bad thread settings in the environment and tuning the C allocator
+     * ({@link EngineEnvironment}).
      */
     public Device resolve() {
         EngineEnvironment.warnOnce();
+        EngineEnvironment.tuneAllocatorOnce();
         int gpus = Engine.getEngine("PyTorch").getGpuCount();
         return switch (this) {
             case CPU -> Device.cpu();

@@ -6,7 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class EngineEnvironmentTest {
     @Test
@@ -32,5 +34,64 @@ class EngineEnvironmentTest {
         assertEquals(4, found.size(), found.toString());
         assertTrue(found.get(0).contains("OMP_NUM_THREADS=8,2") && found.get(0).contains("2 cores"), found.get(0));
         assertTrue(found.get(2).startsWith("OMP_PROC_BIND=close pins"), found.get(2));
+    }
+
+    @Test
+    void jemallocPreloadedIsReported() {
+        List<String> found = EngineEnvironment.problems(Map.of("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"), 2);
+        assertEquals(1, found.size(), found.toString());
+        assertTrue(found.get(0).contains("jemalloc"), found.get(0));
+        assertEquals(List.of(), EngineEnvironment.problems(Map.of("LD_PRELOAD", "libtcmalloc_minimal.so.4"), 2));
+    }
+
+    @Test
+    void anAllocatorChosenByTheUserIsLeftAlone() {
+        assertTrue(EngineEnvironment.tuneAllocator(Map.of("LD_PRELOAD", "/usr/lib/libtcmalloc_minimal.so.4"))
+                .startsWith("system (LD_PRELOAD="));
+        assertTrue(EngineEnvironment.tuneAllocator(Map.of("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=4194304"))
+                .startsWith("system (glibc malloc set by the environment"));
+        assertTrue(EngineEnvironment.tuneAllocator(Map.of("MALLOC_ARENA_MAX_", "2"))
+                .startsWith("system (glibc malloc set by the environment"));
+        assertTrue(EngineEnvironment.tuneAllocator(Map.of("HOPE_ENGINE_MALLOC", "system")).startsWith("system ("));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> EngineEnvironment.tuneAllocator(Map.of("HOPE_ENGINE_MALLOC", "fast")));
+        assertTrue(e.getMessage().contains("'fast' is not one of tuned, system"), e.getMessage());
+    }
+
+    /** glibc's mallinfo2: how much of the heap is in mmapped blocks (hblkhd). */
+    public static class MallInfo2 extends com.sun.jna.Structure implements com.sun.jna.Structure.ByValue {
+        public long arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+
+        @Override
+        protected List<String> getFieldOrder() {
+            return List.of("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                    "keepcost");
+        }
+    }
+
+    /**
+     * Tuned, a block of the size of a batch's activations (16 MiB) comes from the heap, not from a fresh mmap that
+     * free() hands back to the kernel (the page faults that made batched learning slow).
+     */
+    @Test
+    void tunedGlibcServesLargeBlocksFromTheHeap() {
+        com.sun.jna.NativeLibrary c = com.sun.jna.NativeLibrary.getInstance("c");
+        com.sun.jna.Function mallinfo2;
+        try {
+            mallinfo2 = c.getFunction("mallinfo2");
+        } catch (UnsatisfiedLinkError e) {
+            assumeTrue(false, "not glibc 2.33 or later: " + e.getMessage());
+            return;
+        }
+        String done = EngineEnvironment.tuneAllocator(Map.of());
+        assertTrue(done.startsWith("tuned"), done);
+        com.sun.jna.Function malloc = c.getFunction("malloc");
+        com.sun.jna.Function free = c.getFunction("free");
+        long size = 16L << 20;
+        MallInfo2 before = (MallInfo2) mallinfo2.invoke(MallInfo2.class, new Object[0]);
+        com.sun.jna.Pointer block = (com.sun.jna.Pointer) malloc.invoke(com.sun.jna.Pointer.class, new Object[] {size});
+        MallInfo2 during = (MallInfo2) mallinfo2.invoke(MallInfo2.class, new Object[0]);
+        free.invoke(Void.class, new Object[] {block});
+        assertTrue(during.hblkhd - before.hblkhd < size, "mmapped bytes grew by " + (during.hblkhd - before.hblkhd));
     }
 }
