@@ -488,7 +488,7 @@ public final class Learner implements AutoCloseable {
             Map<Level, NDArray> grads = new EnumMap<>(Level.class);
             for (LevelOptimizer opt : levels.values()) {
                 NDArray g = flatGradient(opt, leaves, scope);
-                double sq = g.square().sum().toType(DataType.FLOAT64, false).getDouble();
+                double sq = g.mul(g).sum().toType(DataType.FLOAT64, false).getDouble();
                 if (!Double.isFinite(sq)) {
                     return oneByOne(rows);
                 }
@@ -777,7 +777,7 @@ public final class Learner implements AutoCloseable {
             double sq = 0;
             for (LevelOptimizer opt : levels.values()) {
                 NDArray g = flatGradient(opt, leaves, scope);
-                sq += g.square().sum().toType(DataType.FLOAT64, false).getDouble();
+                sq += g.mul(g).sum().toType(DataType.FLOAT64, false).getDouble();
                 grads.put(opt.level, g);
             }
             double nats = loss.toType(DataType.FLOAT64, false).getDouble();
@@ -856,7 +856,7 @@ public final class Learner implements AutoCloseable {
     /** The level's gradient (flat), clipped in norm to gradClip; null if it is not finite. */
     private NDArray clippedGradient(LevelOptimizer opt, Map<String, NDArray> leaves, NDManager scope) {
         NDArray g = flatGradient(opt, leaves, scope);
-        double sq = g.square().sum().toType(DataType.FLOAT64, false).getDouble();
+        double sq = g.mul(g).sum().toType(DataType.FLOAT64, false).getDouble();
         if (!Double.isFinite(sq)) {
             return null;
         }

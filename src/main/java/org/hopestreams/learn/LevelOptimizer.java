@@ -70,7 +70,7 @@ final class LevelOptimizer {
         NDArray mv = Autograd.view(m, scope);
         NDArray vv = Autograd.view(v, scope);
         mv.muli(cfg.beta1()).addi(grad.mul(1 - cfg.beta1()));
-        vv.muli(cfg.beta2()).addi(grad.square().mul(1 - cfg.beta2()));
+        vv.muli(cfg.beta2()).addi(grad.mul(grad).muli(1 - cfg.beta2()));   // g·g: square is a slow pow
         double bc1 = 1 - Math.pow(cfg.beta1(), t);
         double bc2 = 1 - Math.pow(cfg.beta2(), t);
         NDArray update = mv.div(vv.div(bc2).sqrt().add(LearnerConfig.ADAM_EPS)).mul(lr / bc1);

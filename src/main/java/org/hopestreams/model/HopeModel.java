@@ -143,8 +143,8 @@ public final class HopeModel {
     private NDArray crossEntropyOfLogProbs(NDArray logProbs, int[][] targets) {
         NDManager m = logProbs.getManager();
         NDArray tgt = m.create(targets).toType(DataType.INT64, false);
-        NDArray oneHot = tgt.oneHot(HopeConfig.VOCAB).toType(logProbs.getDataType(), false);
-        return logProbs.mul(oneHot).sum().neg().div(scalar(logProbs, tgt.size()));
+        // each target's log-probability picked by index (a one-hot product read and wrote all 256 per byte)
+        return logProbs.gather(tgt.expandDims(-1), -1).sum().neg().div(scalar(logProbs, tgt.size()));
     }
 
     /**
@@ -184,7 +184,7 @@ public final class HopeModel {
     }
 
     static NDArray rmsNorm(NDArray x, NDArray gain) {
-        NDArray y = x.div(x.square().mean(new int[] {-1}, true).add(scalar(x, EPS)).sqrt());
+        NDArray y = x.div(x.mul(x).mean(new int[] {-1}, true).add(scalar(x, EPS)).sqrt());   // x·x: square is a slow pow
         return gain == null ? y : y.mul(gain);
     }
 
