@@ -67,6 +67,8 @@ class LoggingTest {
                 + "with correlation id 2 : {app-by-key-repartition=UNKNOWN_TOPIC_OR_PARTITION}";
         assertEquals(Level.INFO, Logging.effectiveLevel(client, Level.WARN, routine));
         assertEquals(Level.WARN, Logging.effectiveLevel(client, Level.WARN, "Bootstrap broker b:9092 disconnected"));
+        assertEquals(Level.INFO, Logging.effectiveLevel(client, Level.WARN, "[NodeToControllerChannelManager id=0 "
+                + "name=registration] Attempting to close NetworkClient that has already been closed."));
         assertEquals(Level.ERROR, Logging.effectiveLevel(client, Level.ERROR, routine), "only WARN records");
         assertEquals(Level.WARN, Logging.effectiveLevel("org.example.Other", Level.WARN, routine), "only that logger");
         // transactions v2 (Kafka 4.x, KAFKA-18202): the broker refuses, retriably, a batch with a sequence above 0 to a
