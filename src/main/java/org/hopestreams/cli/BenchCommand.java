@@ -102,6 +102,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     EngineOptions engine;
 
+    /** One JSON line per preset's B = 1 row, as the PyTorch reference's bench prints its runs. */
+    private final List<String> comparable = new java.util.ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         Device device = engine.apply();
@@ -143,6 +146,11 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
             }
+        }
+        for (String line : comparable) {
+            // the same keys as an entry of hope_ref.py bench's "runs" (one key's records one at a time, B = 1);
+            // comparable to the reference with --context off (the reference has no exact-context level)
+            System.out.println("reference-comparable " + line);
         }
         System.out.println("B: records of B distinct keys per forward and backward (hope.batch.records); speedup "
                 + "against the preset's first B; time per record: the batch's phases divided by its records");
@@ -190,6 +198,14 @@ final class BenchCommand implements Callable<Integer> {
             StringBuilder phases = new StringBuilder();
             l.phaseSeconds().forEach((k, v) -> phases.append(String.format("%s %.1f  ", k,
                     (v - before.get(k)) * 1000 / n)));
+            if (batch == 1 && levels.equals(HopeConfig.KAN_NONE) && t == 0) {
+                comparable.add(String.format(java.util.Locale.ROOT, "{\"preset\": \"%s\", \"chunk\": %d, "
+                        + "\"params\": %d, \"learn_bytes_per_s\": %.1f, \"ms_per_record\": %.2f, "
+                        + "\"score_bytes_per_s\": %s, \"train_flops_per_byte\": %d, \"achieved_GFLOPs\": %.3f, "
+                        + "\"context\": \"%s\", \"threads\": %s}", preset, chunk, HopeParameters.count(c, null),
+                        bytes / learnSecs, learnSecs * 1000 / n, scoreRate.isEmpty() ? "null" : scoreRate.replace(",", ""),
+                        (long) flops, achieved, context, engine.threads == 0 ? "\"default\"" : engine.threads));
+            }
             System.out.printf("%-18s %,10d %5d %4d %,14.0f %14s %10.2f %7.2fx %9.2f %12.2f %8.1f%%  %s%n", name,
                     HopeParameters.count(c, null), chunk, batch, bytes / learnSecs, scoreRate, learnSecs * 1000 / n,
                     bytes / learnSecs / single[0], ticksPerRecord, flops / 1e6, 100 * achieved / gflops,

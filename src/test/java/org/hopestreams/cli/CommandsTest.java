@@ -90,6 +90,20 @@ class CommandsTest {
         assertTrue(bench.out().contains("GFLOP/s"), bench.out());
         assertTrue(Pattern.compile("tiny +37,926 +16 +[0-9,]+ +[0-9,]+").matcher(bench.out()).find(), bench.out());
         assertTrue(bench.out().contains("forward") && bench.out().contains("backward"), bench.out());
+        // the B = 1 row again in the reference's format (hope_ref.py bench), one JSON object
+        String line = bench.out().lines().filter(l -> l.startsWith("reference-comparable ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no reference-comparable line:\n" + bench.out()));
+        try {
+            com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(line.substring("reference-comparable ".length()));
+            assertEquals("tiny", j.get("preset").asText(), line);
+            assertEquals(16, j.get("chunk").asInt(), line);
+            assertEquals(37_926, j.get("params").asLong(), line);
+            assertTrue(j.get("learn_bytes_per_s").asDouble() > 0 && j.get("score_bytes_per_s").asDouble() > 0, line);
+            assertTrue(j.get("train_flops_per_byte").asLong() > 0, line);
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON: " + line, e);
+        }
     }
 
     /**
