@@ -125,7 +125,11 @@ public final class TitansMemory {
             valid = constant(mgr, mask, new Shape(bsz, 1, t), q.getDataType());
             for (int c = 0; c < chunks; c++) {
                 if (partial[c]) {
-                    keep[c] = constant(mgr, keepRows[c], new Shape(bsz, 1, 1, 1), q.getDataType());
+                    double[] perHead = new double[Math.toIntExact(bsz * h)];
+                    for (int i = 0; i < perHead.length; i++) {
+                        perHead[i] = keepRows[c][Math.toIntExact(i / h)];
+                    }
+                    keep[c] = constant(mgr, perHead, new Shape(bsz * h, 1, 1), q.getDataType());
                 }
             }
             double[] inv = new double[mask.length];
@@ -138,11 +142,17 @@ public final class TitansMemory {
         }
         // Per chunk, reads are [q | A] @ [Mcᵀ ; θe] in one product, A the masked intra-chunk q kᵀ;
         // the θ gate and the clip share one scale: θe_clipped = e · (θ c / max(|e|, c)).
-        NDList ks = k.split(cuts, 2);
-        NDList vs = v.split(cuts, 2);
-        NDList kts = k.transpose(0, 1, 3, 2).split(cuts, 3);
+        // The chunk loop runs on 3-D arrays, rows and heads in one batch dimension (B·H, …), so that each
+        // product is one batched matmul (bmm): a 4-D matMul adds two expands, two reshapes and a view, and
+        // as many backward nodes, to each of the loop's three products.
+        long bh = bsz * h;
+        NDArray q3 = q.reshape(bh, t, dh);
+        NDArray k3 = k.reshape(bh, t, dh);
+        NDList ks = k3.split(cuts, 1);
+        NDList vs = v.reshape(bh, t, dh).split(cuts, 1);
+        NDList kts = k3.transpose(0, 2, 1).split(cuts, 2);
         NDArray c = clip > 0 ? HopeModel.scalar(q, clip) : null;
-        NDList scales = (c == null ? theta : theta.mul(c)).expandDims(-1).split(cuts, 2);
+        NDList scales = (c == null ? theta : theta.mul(c)).reshape(bh, t, 1).split(cuts, 1);
         NDList acs = new NDList();
         NDList ecs = new NDList();
         NDList reads = new NDList();
@@ -152,39 +162,39 @@ public final class TitansMemory {
             NDArray e = lengths == null ? eta.get(":, :, 0:" + n).reshape(bsz, h, full, b).mean(new int[] {-1}, false)
                     : eta.get(":, :, 0:" + n).reshape(bsz, h, full, b).sum(new int[] {-1}, false)
                             .div(chunkCounts(mgr, counts, bsz, 0, full, q.getDataType()));
-            acs.addAll(a.expandDims(2).split(full, 3));
-            ecs.addAll(e.expandDims(2).split(full, 3));
-            NDArray qf = q.get(":, :, 0:" + n).reshape(bsz, h, full, b, dh);
-            NDArray kf = k.get(":, :, 0:" + n).reshape(bsz, h, full, b, dh);
-            NDArray masked = qf.matMul(kf.transpose(0, 1, 2, 4, 3))
+            acs.addAll(a.reshape(bh, 1, full).split(full, 2));
+            ecs.addAll(e.reshape(bh, 1, full).split(full, 2));
+            NDArray qf = q3.get(":, 0:" + n).reshape(bh, full, b, dh);
+            NDArray kf = k3.get(":, 0:" + n).reshape(bh, full, b, dh);
+            NDArray masked = qf.matMul(kf.transpose(0, 1, 3, 2))
                     .mul(strictLowerMask(q.getManager(), b, q.getDataType()));
-            reads.addAll(NDArrays.concat(new NDList(qf, masked), 4).reshape(bsz, h, n, dh + b).split(full, 2));
+            reads.addAll(NDArrays.concat(new NDList(qf, masked), 3).reshape(bh, n, dh + b).split(full, 1));
         }
         if (t > full * b) {
             String rest = ":, :, " + full * b + ":";
-            acs.add(alpha.get(rest).prod(new int[] {-1}, true).expandDims(-1));
-            ecs.add(lengths == null ? eta.get(rest).mean(new int[] {-1}, true).expandDims(-1)
+            acs.add(alpha.get(rest).prod(new int[] {-1}, true).reshape(bh, 1, 1));
+            ecs.add((lengths == null ? eta.get(rest).mean(new int[] {-1}, true)
                     : eta.get(rest).sum(new int[] {-1}, true)
-                            .div(chunkCounts(mgr, counts, bsz, full, 1, q.getDataType())).expandDims(-1));
-            NDArray qr = q.get(rest);
-            NDArray masked = qr.matMul(kts.get(kts.size() - 1))
+                            .div(chunkCounts(mgr, counts, bsz, full, 1, q.getDataType()))).reshape(bh, 1, 1));
+            NDArray qr = q3.get(":, " + full * b + ":");
+            NDArray masked = qr.batchMatMul(kts.get(kts.size() - 1))
                     .mul(strictLowerMask(q.getManager(), t - full * b, q.getDataType()));
-            reads.add(NDArrays.concat(new NDList(qr, masked), 3));
+            reads.add(NDArrays.concat(new NDList(qr, masked), 2));
         }
-        NDArray m0t = m0.transpose(0, 2, 1);
-        NDArray dMt = dM.transpose(0, 1, 3, 2);
-        NDArray st = s.transpose(0, 1, 3, 2);
+        NDArray m0t = m0.transpose(0, 2, 1).broadcast(new Shape(bsz, h, dh, dh)).reshape(bh, dh, dh);
+        NDArray dMt = dM.transpose(0, 1, 3, 2).reshape(bh, dh, dh);
+        NDArray st = s.transpose(0, 1, 3, 2).reshape(bh, dh, dh);
         NDList outs = new NDList();
         NDList norms = new NDList();
         for (int i = 0; i < ks.size(); i++) {
             NDArray mt = m0t.add(dMt);                                  // Mcᵀ
-            NDArray e = vs.get(i).sub(ks.get(i).matMul(mt));            // −r = v − Mc k
+            NDArray e = vs.get(i).sub(ks.get(i).batchMatMul(mt));       // −r = v − Mc k
             NDArray nrm = e.norm(2, new int[] {-1}, true);
             norms.add(nrm);
             NDArray te = e.mul(c == null ? scales.get(i) : scales.get(i).div(nrm.maximum(c)));
-            outs.add(reads.get(i).matMul(NDArrays.concat(new NDList(mt, te), 2)));
-            NDArray st2 = st.mul(ecs.get(i)).add(kts.get(i).matMul(te));   // Sᵀ = η_c Sᵀ + kᵀ (θ e)
-            NDArray dMt2 = dMt.mul(acs.get(i)).add(st2);                   // ΔMᵀ = α_c ΔMᵀ + Sᵀ
+            outs.add(reads.get(i).batchMatMul(NDArrays.concat(new NDList(mt, te), 1)));
+            NDArray st2 = st.mul(ecs.get(i)).add(kts.get(i).batchMatMul(te));   // Sᵀ = η_c Sᵀ + kᵀ (θ e)
+            NDArray dMt2 = dMt.mul(acs.get(i)).add(st2);                         // ΔMᵀ = α_c ΔMᵀ + Sᵀ
             if (keep != null && keep[i] != null) {                          // rows with no token here keep theirs
                 NDArray drop = keep[i].neg().add(HopeModel.scalar(keep[i], 1));
                 st2 = st2.mul(keep[i]).add(st.mul(drop));
@@ -193,17 +203,19 @@ public final class TitansMemory {
             st = st2;
             dMt = dMt2;
         }
-        NDArray allNorms = NDArrays.concat(norms, 2).stopGradient();
-        NDArray o = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 2);
+        NDArray allNorms = NDArrays.concat(norms, 1).stopGradient().reshape(bsz, h, t, 1);
+        NDArray o = (outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 1)).reshape(bsz, h, t, dh);
+        NDArray dMOut = dMt.reshape(bsz, h, dh, dh).transpose(0, 1, 3, 2);
+        NDArray sOut = st.reshape(bsz, h, dh, dh).transpose(0, 1, 3, 2);
         if (lengths != null) {
             NDArray rows = allNorms.squeeze(-1).mul(valid).sum(new int[] {1, 2});
             long real = 0;
             for (long l : lengths) {
                 real += l * h;
             }
-            return new Chunk(o, dMt.transpose(0, 1, 3, 2), st.transpose(0, 1, 3, 2), rows.sum(), real, rows);
+            return new Chunk(o, dMOut, sOut, rows.sum(), real, rows);
         }
-        return new Chunk(o, dMt.transpose(0, 1, 3, 2), st.transpose(0, 1, 3, 2), allNorms.sum(), bsz * h * t);
+        return new Chunk(o, dMOut, sOut, allNorms.sum(), bsz * h * t);
     }
 
     /** A constant (no gradient) array of {@code type}, in the engine's own memory. */
