@@ -165,7 +165,7 @@ final class BenchCommand implements Callable<Integer> {
      * batches of {@code batch} distinct keys; {@code single} holds the rate of the model's first B (the speedup's base).
      */
     private void row(String preset, String levels, int t, int batch, byte[] data, Device device, double gflops,
-                     double[] single) {
+                     double[] single) throws com.fasterxml.jackson.core.JsonProcessingException {
         HopeConfig c = HopeConfig.preset(preset).withChunk(chunk).withKan(levels, kanGrid);
         String name = preset + (levels.equals(HopeConfig.KAN_NONE) ? "" : "+kan-" + levels) + (t == 0 ? "" : "+ticks" + t);
         LearnerConfig lc = LearnerConfig.defaults().withWarmup(0).withContextMode(context)
@@ -180,15 +180,15 @@ final class BenchCommand implements Callable<Integer> {
             learnBatch(l, data, batch, n, next);
             double learnSecs = (System.nanoTime() - t0) / 1e9;
             double ticksPerRecord = (double) (l.ticksTaken() - ticks0) / n;
-            String scoreRate = "";
+            double scoreBps = Double.NaN;      // measured on the sweep's first B only
             if (single[0] == 0) {
                 long t1 = System.nanoTime();
                 for (int i = 0; i < Math.min(n, records); i++) {
                     l.score("k" + i % batch, record(data, i + 5));
                 }
-                scoreRate = String.format("%,.0f", Math.min(n, records) * (double) recordBytes
-                        / ((System.nanoTime() - t1) / 1e9));
+                scoreBps = Math.min(n, records) * (double) recordBytes / ((System.nanoTime() - t1) / 1e9);
             }
+            String scoreRate = Double.isNaN(scoreBps) ? "" : String.format("%,.0f", scoreBps);
             double bytes = (double) n * recordBytes;
             double flops = flopsPerByte(c);
             double achieved = bytes / learnSecs * flops / 1e9;
@@ -199,12 +199,18 @@ final class BenchCommand implements Callable<Integer> {
             l.phaseSeconds().forEach((k, v) -> phases.append(String.format("%s %.1f  ", k,
                     (v - before.get(k)) * 1000 / n)));
             if (batch == 1 && levels.equals(HopeConfig.KAN_NONE) && t == 0) {
-                comparable.add(String.format(java.util.Locale.ROOT, "{\"preset\": \"%s\", \"chunk\": %d, "
-                        + "\"params\": %d, \"learn_bytes_per_s\": %.1f, \"ms_per_record\": %.2f, "
-                        + "\"score_bytes_per_s\": %s, \"train_flops_per_byte\": %d, \"achieved_GFLOPs\": %.3f, "
-                        + "\"context\": \"%s\", \"threads\": %s}", preset, chunk, HopeParameters.count(c, null),
-                        bytes / learnSecs, learnSecs * 1000 / n, scoreRate.isEmpty() ? "null" : scoreRate.replace(",", ""),
-                        (long) flops, achieved, context, engine.threads == 0 ? "\"default\"" : engine.threads));
+                Map<String, Object> run = new java.util.LinkedHashMap<>();
+                run.put("preset", preset);
+                run.put("chunk", chunk);
+                run.put("params", HopeParameters.count(c, null));
+                run.put("learn_bytes_per_s", Math.round(bytes / learnSecs * 10) / 10.0);
+                run.put("ms_per_record", Math.round(learnSecs * 1000 / n * 100) / 100.0);
+                run.put("score_bytes_per_s", Double.isNaN(scoreBps) ? null : Math.round(scoreBps * 10) / 10.0);
+                run.put("train_flops_per_byte", (long) flops);
+                run.put("achieved_GFLOPs", Math.round(achieved * 1000) / 1000.0);
+                run.put("context", context);
+                run.put("threads", engine.threads == 0 ? "default" : engine.threads);
+                comparable.add(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(run));
             }
             System.out.printf("%-18s %,10d %5d %4d %,14.0f %14s %10.2f %7.2fx %9.2f %12.2f %8.1f%%  %s%n", name,
                     HopeParameters.count(c, null), chunk, batch, bytes / learnSecs, scoreRate, learnSecs * 1000 / n,

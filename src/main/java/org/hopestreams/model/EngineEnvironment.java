@@ -28,8 +28,8 @@ public final class EngineEnvironment {
     private static final int M_TRIM_THRESHOLD = -1;
     private static final int M_MMAP_THRESHOLD = -3;
     /** The largest mmap threshold glibc accepts on 64-bit (HEAP_MAX_SIZE / 2). */
-    static final int MMAP_THRESHOLD = 32 << 20;
-    static final int TRIM_THRESHOLD = 1 << 30;
+    private static final int MMAP_THRESHOLD = 32 << 20;
+    private static final int TRIM_THRESHOLD = 1 << 30;
 
     private EngineEnvironment() {
     }
@@ -98,7 +98,8 @@ public final class EngineEnvironment {
             if (mmap != 1 || trim != 1) {
                 return "system (glibc refused mallopt: mmap threshold " + mmap + ", trim threshold " + trim + ")";
             }
-            return "tuned (glibc mmap threshold 32 MiB, trim threshold 1 GiB)";
+            return "tuned (glibc mmap threshold " + (MMAP_THRESHOLD >> 20) + " MiB, trim threshold "
+                    + (TRIM_THRESHOLD >> 30) + " GiB)";
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             return "system (not glibc: " + e.getMessage() + ")";
         }
