@@ -128,9 +128,10 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         double gflops = matmulGflops(device);
-        System.out.printf("device %s, %s threads, allocator %s; matmul roofline %.1f GFLOP/s (best of 256x128@128x512, "
-                + "256x512@512x128, 512x512@512x512)%n", device, engine.threads == 0 ? "default" : engine.threads,
-                org.hopestreams.model.EngineEnvironment.allocator(), gflops);
+        System.out.printf("device %s, %s threads, allocator %s, math kernels %s; matmul roofline %.1f GFLOP/s (best of "
+                + "256x128@128x512, 256x512@512x128, 512x512@512x512)%n", device,
+                engine.threads == 0 ? "default" : engine.threads, org.hopestreams.model.EngineEnvironment.allocator(),
+                org.hopestreams.model.EngineEnvironment.mathKernels(), gflops);
         System.out.printf("%-18s %10s %5s %4s %14s %14s %10s %8s %9s %12s %9s  %s%n", "model", "params", "b", "B",
                 "learn bytes/s", "score bytes/s", "ms/record", "speedup", "ticks/rec", "MFLOP/byte", "roofline",
                 "time per record (ms)");

@@ -19,13 +19,14 @@ public enum DeviceChoice {
 
     /**
      * The device to use; {@code gpu} without a usable GPU is an error, not a silent fallback. Starts the
-     * engine, after warning once about known-bad thread settings in the environment and tuning the C allocator
-     * ({@link EngineEnvironment}).
+     * engine, after warning once about known-bad thread settings in the environment, tuning the C allocator and
+     * letting MKL choose its kernels by the CPU's features ({@link EngineEnvironment}).
      */
     public Device resolve() {
         EngineEnvironment.warnOnce();
         EngineEnvironment.tuneAllocatorOnce();
         int gpus = Engine.getEngine("PyTorch").getGpuCount();
+        EngineEnvironment.tuneMathKernelsOnce();
         return switch (this) {
             case CPU -> Device.cpu();
             case AUTO -> gpus > 0 ? Device.gpu() : Device.cpu();
