@@ -32,10 +32,19 @@ public final class EngineEnvironment {
     public static final String MALLOC_PROPERTY = "hope.engine.malloc";
     /** glibc mallopt parameters (malloc.h). */
     private static final int M_TRIM_THRESHOLD = -1;
+    private static final int M_TOP_PAD = -2;
     private static final int M_MMAP_THRESHOLD = -3;
     /** The largest mmap threshold glibc accepts on 64-bit (HEAP_MAX_SIZE / 2). */
     private static final int MMAP_THRESHOLD = 32 << 20;
     private static final int TRIM_THRESHOLD = 1 << 30;
+    /**
+     * Free space kept at the top of an arena. Threads other than the process's first (the JVM runs {@code main} and
+     * every other Java thread there) allocate from glibc's per-thread arenas, made of 64 MiB heaps; glibc deletes a
+     * heap whose memory is all free, and shrinks one, whenever the free space exceeds this pad (the trim threshold
+     * does not apply there), so a batch's activations were unmapped after each batch and page-faulted anew in the
+     * next. Twice the heap size keeps every heap.
+     */
+    private static final int TOP_PAD = 128 << 20;
 
     private EngineEnvironment() {
     }
@@ -56,7 +65,8 @@ public final class EngineEnvironment {
      * threshold (128 KiB at first) with a fresh mmap, returned to the kernel on free, so every activation and
      * gradient of a record is page-faulted and zeroed anew (a batch of 16 records of {@code small}: an 8 MiB
      * elementwise product took 15 ms instead of well under one). Raising the mmap threshold to 32 MiB and the trim
-     * threshold to 1 GiB keeps freed blocks in the process for the next record: measured on a 2-core host,
+     * threshold to 1 GiB keeps freed blocks in the process for the next record, and a top pad of 128 MiB keeps the
+     * per-thread arenas' heaps (every Java thread's, {@link #TOP_PAD}): measured on a 2-core host,
      * {@code small} learned 4,060-4,310 → 5,190-5,370 bytes/s at B = 1 and 4,100 → 8,480 at B = 16 (about the
      * same as tcmalloc). The cost: memory freed by the engine stays with the process (its peak, not its sum).
      * Skipped with {@code hope.engine.malloc=system}, where another allocator is preloaded
@@ -101,11 +111,13 @@ public final class EngineEnvironment {
             com.sun.jna.Function mallopt = c.getFunction("mallopt");
             int mmap = mallopt.invokeInt(new Object[] {M_MMAP_THRESHOLD, MMAP_THRESHOLD});
             int trim = mallopt.invokeInt(new Object[] {M_TRIM_THRESHOLD, TRIM_THRESHOLD});
-            if (mmap != 1 || trim != 1) {
-                return "system (glibc refused mallopt: mmap threshold " + mmap + ", trim threshold " + trim + ")";
+            int pad = mallopt.invokeInt(new Object[] {M_TOP_PAD, TOP_PAD});
+            if (mmap != 1 || trim != 1 || pad != 1) {
+                return "system (glibc refused mallopt: mmap threshold " + mmap + ", trim threshold " + trim
+                        + ", top pad " + pad + ")";
             }
             return "tuned (glibc mmap threshold " + (MMAP_THRESHOLD >> 20) + " MiB, trim threshold "
-                    + (TRIM_THRESHOLD >> 30) + " GiB)";
+                    + (TRIM_THRESHOLD >> 30) + " GiB, top pad " + (TOP_PAD >> 20) + " MiB)";
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             return "system (not glibc: " + e.getMessage() + ")";
         }

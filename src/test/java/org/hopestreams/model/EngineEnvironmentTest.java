@@ -94,4 +94,48 @@ class EngineEnvironmentTest {
         free.invoke(Void.class, new Object[] {block});
         assertTrue(during.hblkhd - before.hblkhd < size, "mmapped bytes grew by " + (during.hblkhd - before.hblkhd));
     }
+
+    /**
+     * Tuned, memory that a Java thread (a per-thread glibc arena of 64 MiB heaps) frees stays with the arena for the
+     * next batch: without the top pad glibc deleted the heap once all of it was free, and the next batch
+     * page-faulted it anew.
+     */
+    @Test
+    void tunedGlibcKeepsAJavaThreadsFreedHeaps() throws Exception {
+        com.sun.jna.NativeLibrary c = com.sun.jna.NativeLibrary.getInstance("c");
+        com.sun.jna.Function mallinfo2;
+        try {
+            mallinfo2 = c.getFunction("mallinfo2");
+        } catch (UnsatisfiedLinkError e) {
+            assumeTrue(false, "not glibc 2.33 or later: " + e.getMessage());
+            return;
+        }
+        String done = EngineEnvironment.tuneAllocator(Map.of());
+        assertTrue(done.startsWith("tuned"), done);
+        com.sun.jna.Function malloc = c.getFunction("malloc");
+        com.sun.jna.Function free = c.getFunction("free");
+        long[] arena = new long[3];
+        Thread t = new Thread(() -> {          // a fresh Java thread: not the process's first, so not glibc's main arena
+            java.util.List<com.sun.jna.Pointer> blocks = new java.util.ArrayList<>();
+            arena[0] = ((MallInfo2) mallinfo2.invoke(MallInfo2.class, new Object[0])).arena;
+            for (int i = 0; i < 40; i++) {      // 160 MiB: more than two 64 MiB heaps
+                com.sun.jna.Pointer b = (com.sun.jna.Pointer) malloc.invoke(com.sun.jna.Pointer.class,
+                        new Object[] {4L << 20});
+                b.setMemory(0, 4L << 20, (byte) 1);
+                blocks.add(b);
+            }
+            arena[1] = ((MallInfo2) mallinfo2.invoke(MallInfo2.class, new Object[0])).arena;
+            for (int i = blocks.size() - 1; i >= 0; i--) {
+                free.invoke(Void.class, new Object[] {blocks.get(i)});
+            }
+            arena[2] = ((MallInfo2) mallinfo2.invoke(MallInfo2.class, new Object[0])).arena;
+        });
+        t.start();
+        t.join();
+        long grown = arena[1] - arena[0];
+        long kept = arena[2] - arena[0];
+        assertTrue(grown >= 150L << 20, "the arena grew by " + (grown >> 20) + " MiB");
+        assertTrue(kept >= grown - (16L << 20), "after free the arena kept " + (kept >> 20) + " of " + (grown >> 20)
+                + " MiB");
+    }
 }
