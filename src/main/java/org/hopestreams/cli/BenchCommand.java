@@ -37,6 +37,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--records", defaultValue = "60", description = "Timed records per preset (default: ${DEFAULT-VALUE}).")
     int records;
 
+    @Option(names = "--warmup-seconds", defaultValue = "3", paramLabel = "S",
+            description = "Each row first learns whole batches for at least S seconds, untimed, so that the JVM has "
+                    + "compiled the learner's code (JIT compilation on a small host otherwise competes with the "
+                    + "engine's threads); at least one batch of at least 5 records (default: ${DEFAULT-VALUE}).")
+    double warmupSeconds;
+
     @Option(names = "--record-bytes", defaultValue = "256", description = "Bytes per record (default: ${DEFAULT-VALUE}).")
     int recordBytes;
 
@@ -107,6 +113,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (warmupSeconds < 0) {
+            throw new IllegalArgumentException("--warmup-seconds " + warmupSeconds + " must be >= 0");
+        }
         Device device = engine.apply();
         byte[] data = text == null ? generatedText((records + 10) * recordBytes) : Files.readAllBytes(text);
         if (data.length < (records + 5L) * recordBytes) {
@@ -154,7 +163,8 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println("reference-comparable " + line);
         }
         System.out.println("B: records of B distinct keys per forward and backward (hope.batch.records); speedup "
-                + "against the preset's first B; time per record: the batch's phases divided by its records");
+                + "against the preset's first B; time per record: the batch's phases divided by its records; each row "
+                + "warmed up for at least " + warmupSeconds + " s before it was timed");
         System.out.println("roofline = (learn bytes/s x FLOP/byte) / matmul GFLOP/s; FLOP/byte = 3 x forward, "
                 + "forward = 2 x multiply-adds (projections, CMS, head, memory reads/writes, conv; a KAN level counts its "
                 + "base and spline weights, not the B-spline bases; ticks not counted)");
@@ -174,7 +184,11 @@ final class BenchCommand implements Callable<Integer> {
         try (Learner l = Learner.create(c, lc, 0, new InMemoryFastStateStore(), device)) {
             int n = Math.max(records, batch) / batch * batch;   // whole batches
             int[] next = {0};
-            learnBatch(l, data, batch, Math.max(5, batch), next);   // warm: one batch (at least 5 records)
+            // warm: at least one batch of at least 5 records, and at least --warmup-seconds (JIT compilation)
+            long warmUntil = System.nanoTime() + (long) (warmupSeconds * 1e9);
+            do {
+                learnBatch(l, data, batch, Math.max(5, batch), next);
+            } while (System.nanoTime() < warmUntil);
             Map<String, Double> before = l.phaseSeconds();
             long ticks0 = l.ticksTaken();
             long t0 = System.nanoTime();

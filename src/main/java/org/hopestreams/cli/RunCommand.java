@@ -85,11 +85,14 @@ final class RunCommand implements Callable<Integer> {
                 Logging.json();
             }
         }
-        engine.applyThreads();
         if (!m.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
             throw new IllegalArgumentException("no Kafka: give --bootstrap-servers or bootstrap.servers in --config");
         }
         HopeStreamsConfig config = new HopeStreamsConfig(m);
+        Object streamThreads = config.streamsProperties().get(StreamsConfig.NUM_STREAM_THREADS_CONFIG);
+        String threads = engine.applyThreadsForStream(config.getInt(HopeStreamsConfig.BATCH_RECORDS),
+                streamThreads == null ? 1 : Integer.parseInt(streamThreads.toString()));
+        LOG.info("engine threads: {}", threads);
         if (createTopics > 0) {
             StreamApp.createTopics(config, createTopics, (short) -1);
         }

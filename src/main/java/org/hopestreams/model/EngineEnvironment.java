@@ -144,7 +144,7 @@ public final class EngineEnvironment {
     public static synchronized String tuneMathKernelsOnce() {
         if (mathKernels == null) {
             mathKernels = tuneMathKernels(System.getenv(), cpuVendor());
-            LOG.debug("engine math kernels: {}", mathKernels);
+            LOG.info("Engine: allocator {}; math kernels {}", allocator, mathKernels);
         }
         return mathKernels;
     }

@@ -89,8 +89,13 @@ public final class HostTensor {
 
     private static HostTensor read(NDArray cpuArray) {
         ByteBuffer bb = cpuArray.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        byte[] bytes = new byte[bb.remaining()];
-        bb.get(bytes);
+        byte[] bytes;
+        if (bb.hasArray() && bb.arrayOffset() == 0 && bb.position() == 0 && bb.remaining() == bb.array().length) {
+            bytes = bb.array();        // the engine's fresh copy (DJL wraps the byte[] it made): no second copy
+        } else {
+            bytes = new byte[bb.remaining()];
+            bb.get(bytes);
+        }
         return new HostTensor(cpuArray.getShape().getShape(), Type.of(cpuArray.getDataType()), bytes);
     }
 
