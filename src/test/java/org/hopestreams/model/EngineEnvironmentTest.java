@@ -69,6 +69,19 @@ class EngineEnvironmentTest {
         }
     }
 
+    /** Tunes the allocator and returns glibc's mallinfo2 (the test is skipped where there is none). */
+    private static com.sun.jna.Function tunedWithMallinfo2(com.sun.jna.NativeLibrary c) {
+        com.sun.jna.Function mallinfo2 = null;
+        try {
+            mallinfo2 = c.getFunction("mallinfo2");
+        } catch (UnsatisfiedLinkError e) {
+            assumeTrue(false, "not glibc 2.33 or later: " + e.getMessage());
+        }
+        String done = EngineEnvironment.tuneAllocator(Map.of());
+        assertTrue(done.startsWith("tuned"), done);
+        return mallinfo2;
+    }
+
     /**
      * Tuned, a block of the size of a batch's activations (16 MiB) comes from the heap, not from a fresh mmap that
      * free() hands back to the kernel (the page faults that made batched learning slow).
@@ -76,15 +89,7 @@ class EngineEnvironmentTest {
     @Test
     void tunedGlibcServesLargeBlocksFromTheHeap() {
         com.sun.jna.NativeLibrary c = com.sun.jna.NativeLibrary.getInstance("c");
-        com.sun.jna.Function mallinfo2;
-        try {
-            mallinfo2 = c.getFunction("mallinfo2");
-        } catch (UnsatisfiedLinkError e) {
-            assumeTrue(false, "not glibc 2.33 or later: " + e.getMessage());
-            return;
-        }
-        String done = EngineEnvironment.tuneAllocator(Map.of());
-        assertTrue(done.startsWith("tuned"), done);
+        com.sun.jna.Function mallinfo2 = tunedWithMallinfo2(c);
         com.sun.jna.Function malloc = c.getFunction("malloc");
         com.sun.jna.Function free = c.getFunction("free");
         long size = 16L << 20;
@@ -103,15 +108,7 @@ class EngineEnvironmentTest {
     @Test
     void tunedGlibcKeepsAJavaThreadsFreedHeaps() throws Exception {
         com.sun.jna.NativeLibrary c = com.sun.jna.NativeLibrary.getInstance("c");
-        com.sun.jna.Function mallinfo2;
-        try {
-            mallinfo2 = c.getFunction("mallinfo2");
-        } catch (UnsatisfiedLinkError e) {
-            assumeTrue(false, "not glibc 2.33 or later: " + e.getMessage());
-            return;
-        }
-        String done = EngineEnvironment.tuneAllocator(Map.of());
-        assertTrue(done.startsWith("tuned"), done);
+        com.sun.jna.Function mallinfo2 = tunedWithMallinfo2(c);
         com.sun.jna.Function malloc = c.getFunction("malloc");
         com.sun.jna.Function free = c.getFunction("free");
         long[] arena = new long[3];
