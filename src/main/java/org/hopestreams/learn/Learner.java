@@ -249,13 +249,11 @@ public final class Learner implements AutoCloseable {
             } finally {
                 Autograd.setRecording(was);
             }
-            Map<Level, NDArray> grads = new EnumMap<>(Level.class);
+            Map<Level, NDArray> grads = clippedGradients(leaves, 1, scope);
             for (LevelOptimizer opt : levels.values()) {
-                NDArray g = clippedGradient(opt, leaves, scope);
-                if (g == null) {
+                if (grads.get(opt.level) == null) {
                     return rejected("non-finite gradient in level " + opt.level, record.length);
                 }
-                grads.put(opt.level, g);
             }
             phases.lap(PhaseTimes.Phase.GRADIENTS);
             double bits = nats / LN2;
@@ -485,19 +483,9 @@ public final class Learner implements AutoCloseable {
             } finally {
                 Autograd.setRecording(was);
             }
-            Map<Level, NDArray> grads = new EnumMap<>(Level.class);
-            for (LevelOptimizer opt : levels.values()) {
-                NDArray g = flatGradient(opt, leaves, scope);
-                double sq = g.mul(g).sum().toType(DataType.FLOAT64, false).getDouble();
-                if (!Double.isFinite(sq)) {
-                    return oneByOne(rows);
-                }
-                double norm = Math.sqrt(sq);
-                double clip = learnerConfig.gradClip() * n;
-                if (clip > 0 && norm > clip) {
-                    g = g.mul(clip / (norm + 1e-12));
-                }
-                grads.put(opt.level, g);
+            Map<Level, NDArray> grads = clippedGradients(leaves, n, scope);
+            if (grads.containsValue(null)) {
+                return oneByOne(rows);
             }
             double[] lp = null;
             if (context != null) {
@@ -766,8 +754,13 @@ public final class Learner implements AutoCloseable {
                 loss = model.crossEntropy(out.logits(), targets);
                 Autograd.backward(loss);
                 if (carry) {
+                    int[] last = new int[inputs.length];
                     for (int r = 0; r < inputs.length; r++) {
-                        states.set(r, model.toHost(out.state(), r, targets[r][targets[r].length - 1]));
+                        last[r] = targets[r][targets[r].length - 1];
+                    }
+                    List<FastState> host = model.toHostRows(out.state(), last);
+                    for (int r = 0; r < inputs.length; r++) {
+                        states.set(r, host.get(r));
                     }
                 }
             } finally {
@@ -851,6 +844,34 @@ public final class Learner implements AutoCloseable {
         }
         countStep(level);
         return true;
+    }
+
+    /**
+     * Each level's gradient (flat) of {@code records} records, clipped in norm to gradClip times {@code records};
+     * a level's entry is null where its gradient is not finite. The levels' norms come to the host in one read.
+     */
+    private Map<Level, NDArray> clippedGradients(Map<String, NDArray> leaves, int records, NDManager scope) {
+        List<LevelOptimizer> opts = new java.util.ArrayList<>(levels.values());
+        List<NDArray> flat = new java.util.ArrayList<>(opts.size());
+        NDList squares = new NDList();
+        for (LevelOptimizer opt : opts) {
+            NDArray g = flatGradient(opt, leaves, scope);
+            flat.add(g);
+            squares.add(g.mul(g).sum().toType(DataType.FLOAT64, false).reshape(1));
+        }
+        double[] sq = (squares.size() == 1 ? squares.get(0) : NDArrays.concat(squares)).toDoubleArray();
+        Map<Level, NDArray> out = new EnumMap<>(Level.class);
+        double clip = learnerConfig.gradClip() * records;
+        for (int i = 0; i < opts.size(); i++) {
+            NDArray g = flat.get(i);
+            if (!Double.isFinite(sq[i])) {
+                out.put(opts.get(i).level, null);
+                continue;
+            }
+            double norm = Math.sqrt(sq[i]);
+            out.put(opts.get(i).level, clip > 0 && norm > clip ? g.mul(clip / (norm + 1e-12)) : g);
+        }
+        return out;
     }
 
     /** The level's gradient (flat), clipped in norm to gradClip; null if it is not finite. */

@@ -128,9 +128,13 @@ public final class HopeModel {
         NDArray w = TitansMemory.constant(m, weights, new ai.djl.ndarray.types.Shape(rows, t), logProbs.getDataType());
         NDArray rowNats = picked.mul(w).sum(new int[] {1}).neg();
         BatchState bs = new BatchState(next);
-        List<FastState> out = new ArrayList<>(rows);
+        int[] last = new int[rows];
         for (int r = 0; r < rows; r++) {
-            out.add(toHost(bs, r, targets[r][(int) lengths[r] - 1]).withContext(states.get(r).context()));
+            last[r] = targets[r][(int) lengths[r] - 1];
+        }
+        List<FastState> out = new ArrayList<>(toHostRows(bs, last));
+        for (int r = 0; r < rows; r++) {
+            out.set(r, out.get(r).withContext(states.get(r).context()));
         }
         return new BatchLoss(rowNats.sum(), rowNats, out, surprise, logProbs, lengths);
     }
@@ -216,13 +220,34 @@ public final class HopeModel {
 
     /** Row {@code row} of a batch state as a host fast state (detached copy). */
     public FastState toHost(BatchState s, int row, int lastInput) {
-        Map<String, HostTensor> t = new LinkedHashMap<>();
+        int[] last = new int[row + 1];
+        last[row] = lastInput;
+        return toHostRows(s, last).get(row);
+    }
+
+    /**
+     * The host fast states of rows 0 .. {@code lastInputs.length - 1}, row r's last input {@code lastInputs[r]}: every
+     * state array of every block in one device-to-host transfer ({@link HostTensor#readAll}), cut into rows on the host.
+     */
+    public List<FastState> toHostRows(BatchState s, int[] lastInputs) {
+        List<String> names = new ArrayList<>();
+        List<NDArray> arrays = new ArrayList<>();
         for (int b = 0; b < config.blocks(); b++) {
             for (Map.Entry<String, NDArray> e : s.blocks().get(b).entrySet()) {
-                t.put("blocks." + b + "." + e.getKey(), HostTensor.of(e.getValue().get(row).stopGradient()));
+                names.add("blocks." + b + "." + e.getKey());
+                arrays.add(e.getValue());
             }
         }
-        return new FastState(t, lastInput);
+        List<HostTensor> host = HostTensor.readAll(arrays);
+        List<FastState> out = new ArrayList<>(lastInputs.length);
+        for (int r = 0; r < lastInputs.length; r++) {
+            Map<String, HostTensor> t = new LinkedHashMap<>();
+            for (int i = 0; i < names.size(); i++) {
+                t.put(names.get(i), host.get(i).row(r));
+            }
+            out.add(new FastState(t, lastInputs[r]));
+        }
+        return out;
     }
 
     static int[] unsigned(byte[] bytes) {

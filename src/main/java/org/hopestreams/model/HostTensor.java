@@ -2,6 +2,8 @@ package org.hopestreams.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -9,6 +11,7 @@ import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A tensor held on the Java heap: shape, element type and the raw little-endian bytes.
@@ -87,7 +90,58 @@ public final class HostTensor {
         }
     }
 
+    /** Host reads of engine arrays so far ({@link #of} and {@link #readAll}): each one a device-to-host transfer. */
+    public static final java.util.concurrent.atomic.LongAdder TRANSFERS = new java.util.concurrent.atomic.LongAdder();
+
+    /**
+     * Host copies of {@code arrays} in one transfer where they share an element type (the engine concatenates them,
+     * flattened, and the bytes are cut on the host): per-array reads cost a device-to-host copy and a wait each,
+     * which on a GPU stalls the device, and a batch's fast states are dozens of arrays. Arrays of mixed types are read
+     * one by one. The arrays and their managers are left as they were.
+     */
+    public static List<HostTensor> readAll(List<NDArray> arrays) {
+        if (arrays.isEmpty()) {
+            return List.of();
+        }
+        DataType type = arrays.get(0).getDataType();
+        boolean same = arrays.stream().allMatch(a -> a.getDataType() == type && a.getDevice().equals(arrays.get(0).getDevice()));
+        if (!same || arrays.size() == 1) {
+            return arrays.stream().map(HostTensor::of).toList();
+        }
+        NDManager m = arrays.get(0).getManager();
+        byte[] all;
+        try (NDManager scope = m.newSubManager()) {
+            NDList flat = new NDList();
+            for (NDArray a : arrays) {
+                NDArray f = a.stopGradient().reshape(-1);
+                f.attach(scope);
+                flat.add(f);
+            }
+            NDArray joined = NDArrays.concat(flat);
+            joined.attach(scope);
+            all = of(joined).data;
+        }
+        List<HostTensor> out = new java.util.ArrayList<>(arrays.size());
+        Type t = Type.of(type);
+        int at = 0;
+        for (NDArray a : arrays) {
+            long[] shape = a.getShape().getShape();
+            int n = Math.toIntExact(elements(shape) * t.bytes);
+            out.add(new HostTensor(shape, t, Arrays.copyOfRange(all, at, at + n)));
+            at += n;
+        }
+        return out;
+    }
+
+    /** Row {@code row} of this tensor along its first dimension, as a tensor of the remaining shape. */
+    public HostTensor row(int row) {
+        long[] rest = Arrays.copyOfRange(shape, 1, shape.length);
+        int n = Math.toIntExact(elements(rest) * type.bytes);
+        return new HostTensor(rest, type, Arrays.copyOfRange(data, row * n, (row + 1) * n));
+    }
+
     private static HostTensor read(NDArray cpuArray) {
+        TRANSFERS.increment();
         ByteBuffer bb = cpuArray.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         byte[] bytes;
         if (bb.hasArray() && bb.arrayOffset() == 0 && bb.position() == 0 && bb.remaining() == bb.array().length) {

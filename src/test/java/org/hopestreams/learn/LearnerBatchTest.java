@@ -234,4 +234,34 @@ class LearnerBatchTest {
         }
         assertTrue(worst <= tol, what + ": largest relative difference " + worst);
     }
+
+    /**
+     * A batch's new fast states come to the host in one transfer (issue 12: no per-row host traffic), not one per row
+     * and state array (8 rows × 3 state arrays of tiny were 24 reads), and they are the states each row's own
+     * learner gets.
+     */
+    @Test
+    void aBatchsFastStatesComeToTheHostInOneTransfer() {
+        LearnerConfig lc = LearnerConfig.defaults().withWarmup(0).withContextMode("off");
+        byte[][] recs = records(8, 5);
+        try (Learner batched = learner(TINY, lc)) {
+            long before = HostTensor.TRANSFERS.sum();
+            batched.learnBatch(items(recs, 0, 8, 8));
+            assertEquals(1, HostTensor.TRANSFERS.sum() - before, "host transfers of one batch's fast states");
+            for (int r = 0; r < 8; r++) {
+                try (Learner alone = learner(TINY, lc)) {
+                    alone.learn("k" + r, recs[r], r);
+                    FastState want = alone.fastStates().get("k" + r);
+                    FastState got = batched.fastStates().get("k" + r);
+                    for (Map.Entry<String, HostTensor> e : want.tensors().entrySet()) {
+                        double[] w = e.getValue().toDoubles();
+                        double[] g = got.tensors().get(e.getKey()).toDoubles();
+                        for (int k = 0; k < w.length; k++) {
+                            assertEquals(w[k], g[k], 1e-4, "row " + r + " " + e.getKey() + "[" + k + "]");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
