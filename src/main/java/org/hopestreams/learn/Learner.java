@@ -235,21 +235,28 @@ public final class Learner implements AutoCloseable {
         try (NDManager scope = root.newSubManager()) {
             Map<String, NDArray> leaves = Autograd.views(params, scope, true);
             HopeModel.RecordLoss loss;
-            double nats;
             boolean was = Autograd.setRecording(true);
             try {
                 loss = model.recordLoss(scope, leaves, record, state);
-                nats = loss.lossNats().toType(DataType.FLOAT64, false).getDouble();
                 phases.lap(PhaseTimes.Phase.FORWARD);
-                if (!Double.isFinite(nats)) {
-                    return rejected("non-finite loss (" + nats + ")", record.length);
-                }
-                Autograd.backward(loss.lossNats());
+                Autograd.backward(loss.lossNats());   // a non-finite loss is rejected below, before any update
                 phases.lap(PhaseTimes.Phase.BACKWARD);
             } finally {
                 Autograd.setRecording(was);
             }
-            Map<Level, NDArray> grads = clippedGradients(leaves, 1, scope);
+            // One host read for the record: its loss, new fast state and surprise, the levels' gradient norms and,
+            // with the exact-context level, the network's log-probabilities.
+            LevelGradients lg = levelGradients(leaves, scope);
+            List<NDArray> extra = new java.util.ArrayList<>(lg.squares());
+            if (context != null) {
+                extra.add(loss.logProbs());
+            }
+            double[][] host = loss.readWith(extra);
+            double nats = loss.nats();
+            if (!Double.isFinite(nats)) {
+                return rejected("non-finite loss (" + nats + ")", record.length);
+            }
+            Map<Level, NDArray> grads = lg.clipped(host, learnerConfig.gradClip());
             for (LevelOptimizer opt : levels.values()) {
                 if (grads.get(opt.level) == null) {
                     return rejected("non-finite gradient in level " + opt.level, record.length);
@@ -259,7 +266,7 @@ public final class Learner implements AutoCloseable {
             double bits = nats / LN2;
             FastState next = loss.state();
             if (context != null) {
-                double[] logProbs = hostLogProbs(loss);
+                double[] logProbs = finite(host[host.length - 1]);
                 if (logProbs == null) {
                     return rejected("non-finite network log-probability", record.length);
                 }
@@ -467,29 +474,35 @@ public final class Learner implements AutoCloseable {
         try (NDManager scope = root.newSubManager()) {
             Map<String, NDArray> leaves = Autograd.views(params, scope, true);
             HopeModel.BatchLoss loss;
-            double[] nats;
             boolean was = Autograd.setRecording(true);
             try {
                 loss = model.batchLoss(scope, leaves, records, states);
-                nats = loss.rowNats().toType(DataType.FLOAT64, false).toDoubleArray();
                 phases.lap(PhaseTimes.Phase.FORWARD);
-                for (double v : nats) {
-                    if (!Double.isFinite(v)) {
-                        return oneByOne(rows);
-                    }
-                }
-                Autograd.backward(loss.total());
+                Autograd.backward(loss.total());   // a non-finite loss sends the rows one by one below, before any update
                 phases.lap(PhaseTimes.Phase.BACKWARD);
             } finally {
                 Autograd.setRecording(was);
             }
-            Map<Level, NDArray> grads = clippedGradients(leaves, n, scope);
+            // One host read for the batch (see learn)
+            LevelGradients lg = levelGradients(leaves, scope);
+            List<NDArray> extra = new java.util.ArrayList<>(lg.squares());
+            if (context != null) {
+                extra.add(loss.logProbs());
+            }
+            double[][] host = loss.host().readWith(extra);
+            double[] nats = loss.nats();
+            for (double v : nats) {
+                if (!Double.isFinite(v)) {
+                    return oneByOne(rows);
+                }
+            }
+            Map<Level, NDArray> grads = lg.clipped(host, learnerConfig.gradClip() * n);
             if (grads.containsValue(null)) {
                 return oneByOne(rows);
             }
             double[] lp = null;
             if (context != null) {
-                lp = loss.logProbs().stopGradient().toType(DataType.FLOAT64, false).toDoubleArray();
+                lp = host[host.length - 1];
                 for (int r = 0; r < n; r++) {
                     int t = (int) loss.logProbs().getShape().get(1);
                     for (int k = r * t * 256, e = k + records.get(r).length * 256; k < e; k++) {
@@ -846,32 +859,48 @@ public final class Learner implements AutoCloseable {
         return true;
     }
 
-    /**
-     * Each level's gradient (flat) of {@code records} records, clipped in norm to gradClip times {@code records};
-     * a level's entry is null where its gradient is not finite. The levels' norms come to the host in one read.
-     */
-    private Map<Level, NDArray> clippedGradients(Map<String, NDArray> leaves, int records, NDManager scope) {
+    /** Each level's flat gradient and its squared norm, still on the engine, in the order of the levels. */
+    private record LevelGradients(List<LevelOptimizer> opts, List<NDArray> flat, List<NDArray> squares) {
+        /**
+         * The gradients clipped in norm to {@code clip} (0: not clipped), from the squared norms read on the host
+         * ({@code host}'s first entries, in order); a level's entry is null where its gradient is not finite.
+         */
+        Map<Level, NDArray> clipped(double[][] host, double clip) {
+            Map<Level, NDArray> out = new EnumMap<>(Level.class);
+            for (int i = 0; i < opts.size(); i++) {
+                double sq = host[i][0];
+                if (!Double.isFinite(sq)) {
+                    out.put(opts.get(i).level, null);
+                    continue;
+                }
+                double norm = Math.sqrt(sq);
+                NDArray g = flat.get(i);
+                out.put(opts.get(i).level, clip > 0 && norm > clip ? g.mul(clip / (norm + 1e-12)) : g);
+            }
+            return out;
+        }
+    }
+
+    private LevelGradients levelGradients(Map<String, NDArray> leaves, NDManager scope) {
         List<LevelOptimizer> opts = new java.util.ArrayList<>(levels.values());
         List<NDArray> flat = new java.util.ArrayList<>(opts.size());
-        NDList squares = new NDList();
+        List<NDArray> squares = new java.util.ArrayList<>(opts.size());
         for (LevelOptimizer opt : opts) {
             NDArray g = flatGradient(opt, leaves, scope);
             flat.add(g);
-            squares.add(g.mul(g).sum().toType(DataType.FLOAT64, false).reshape(1));
+            squares.add(g.mul(g).sum());
         }
-        double[] sq = (squares.size() == 1 ? squares.get(0) : NDArrays.concat(squares)).toDoubleArray();
-        Map<Level, NDArray> out = new EnumMap<>(Level.class);
-        double clip = learnerConfig.gradClip() * records;
-        for (int i = 0; i < opts.size(); i++) {
-            NDArray g = flat.get(i);
-            if (!Double.isFinite(sq[i])) {
-                out.put(opts.get(i).level, null);
-                continue;
+        return new LevelGradients(opts, flat, squares);
+    }
+
+    /** {@code values} when every one is finite, else null. */
+    private static double[] finite(double[] values) {
+        for (double v : values) {
+            if (!Double.isFinite(v)) {
+                return null;
             }
-            double norm = Math.sqrt(sq[i]);
-            out.put(opts.get(i).level, clip > 0 && norm > clip ? g.mul(clip / (norm + 1e-12)) : g);
         }
-        return out;
+        return values;
     }
 
     /** The level's gradient (flat), clipped in norm to gradClip; null if it is not finite. */

@@ -164,15 +164,23 @@ final class BlockForward {
         return next;
     }
 
-    /** Padded rows only: each row's mean residual norm over its own tokens (zeros without memory). */
-    double[] rowMeanSurprise() {
-        double[] out = new double[lengths.length];
-        if (rowSurprise == null) {
+    /** The summed residual norms to read on the host: (B) per row when rows are padded, else a scalar; null without memory. */
+    NDArray surpriseSums() {
+        return lengths != null ? rowSurprise : surpriseSum;
+    }
+
+    /** Each row's mean residual norm from {@link #surpriseSums} read on the host ({@code sums} null: zeros). */
+    double[] meanSurprise(double[] sums, int rows) {
+        double[] out = new double[rows];
+        if (sums == null) {
             return out;
         }
-        double[] sums = rowSurprise.toType(DataType.FLOAT64, false).toDoubleArray();
-        for (int r = 0; r < out.length; r++) {
-            out[r] = sums[r] / (lengths[r] * c.heads());
+        for (int r = 0; r < rows; r++) {
+            if (lengths != null) {
+                out[r] = sums[r] / (lengths[r] * c.heads());
+            } else {
+                out[r] = surpriseCount == 0 ? 0 : sums[0] / surpriseCount;
+            }
         }
         return out;
     }

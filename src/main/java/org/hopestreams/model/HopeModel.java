@@ -1,5 +1,7 @@
 package org.hopestreams.model;
 
+import org.hopestreams.context.KeyContext;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -43,10 +45,149 @@ public final class HopeModel {
     }
 
     /**
-     * The mean cross-entropy (nats) of a record, its new fast state, the surprise per block and the
-     * log-probabilities of every byte (1, T, 256) that the loss was taken from.
+     * The host values of a forward pass, read together on first use: the rows' new fast states, each row's surprise
+     * per block, each row's loss, and whatever else the caller adds ({@link #readWith}) before that, e.g. gradient
+     * norms after the backward pass, in one device-to-host transfer where they share an element type (issue 12: one
+     * host read per record or batch, not one per state array, block and level).
      */
-    public record RecordLoss(NDArray lossNats, int targets, FastState state, double[] surprise, NDArray logProbs) {
+    public static final class HostRead {
+        private final BatchState engineState;
+        private final List<BlockForward> blocks;
+        private final int[] lastInputs;
+        private final NDArray loss;
+        private List<FastState> states;
+        private double[][] surprise;
+        private double[] losses;
+
+        private HostRead(BatchState engineState, List<BlockForward> blocks, int[] lastInputs, NDArray loss) {
+            this.engineState = engineState;
+            this.blocks = blocks;
+            this.lastInputs = lastInputs;
+            this.loss = loss;
+        }
+
+        /**
+         * Reads the forward's host values and {@code extra} (any shapes; the model's element type for one transfer)
+         * now, unless they were read already (then only {@code extra} is read); returns each extra array's values.
+         */
+        public synchronized double[][] readWith(List<NDArray> extra) {
+            if (states != null) {
+                return HostTensor.readAll(extra).stream().map(HostTensor::toDoubles).toArray(double[][]::new);
+            }
+            List<String> names = new ArrayList<>();
+            List<NDArray> arrays = new ArrayList<>();
+            for (int b = 0; b < engineState.blocks().size(); b++) {
+                for (Map.Entry<String, NDArray> e : engineState.blocks().get(b).entrySet()) {
+                    names.add("blocks." + b + "." + e.getKey());
+                    arrays.add(e.getValue());
+                }
+            }
+            List<Integer> sums = new ArrayList<>();
+            for (BlockForward f : blocks) {
+                NDArray a = f.surpriseSums();
+                sums.add(a == null ? -1 : arrays.size());
+                if (a != null) {
+                    arrays.add(a);
+                }
+            }
+            int lossAt = arrays.size();
+            if (loss != null) {
+                arrays.add(loss);
+            }
+            int extraAt = arrays.size();
+            arrays.addAll(extra);
+            List<HostTensor> host = HostTensor.readAll(arrays);
+            int rows = lastInputs.length;
+            List<FastState> out = new ArrayList<>(rows);
+            for (int r = 0; r < rows; r++) {
+                Map<String, HostTensor> t = new LinkedHashMap<>();
+                for (int i = 0; i < names.size(); i++) {
+                    t.put(names.get(i), host.get(i).row(r));
+                }
+                out.add(new FastState(t, lastInputs[r]));
+            }
+            double[][] sp = new double[rows][blocks.size()];
+            for (int b = 0; b < blocks.size(); b++) {
+                double[] m = blocks.get(b).meanSurprise(sums.get(b) < 0 ? null : host.get(sums.get(b)).toDoubles(), rows);
+                for (int r = 0; r < rows; r++) {
+                    sp[r][b] = m[r];
+                }
+            }
+            losses = loss == null ? new double[0] : host.get(lossAt).toDoubles();
+            surprise = sp;
+            states = out;
+            double[][] ex = new double[extra.size()][];
+            for (int i = 0; i < ex.length; i++) {
+                ex[i] = host.get(extraAt + i).toDoubles();
+            }
+            return ex;
+        }
+
+        List<FastState> states() {
+            readWith(List.of());
+            return states;
+        }
+
+        double[][] surprise() {
+            readWith(List.of());
+            return surprise;
+        }
+
+        double[] losses() {
+            readWith(List.of());
+            return losses;
+        }
+    }
+
+    /**
+     * The mean cross-entropy (nats) of a record, its new fast state, the surprise per block and the
+     * log-probabilities of every byte (1, T, 256) that the loss was taken from. The host values (state, surprise,
+     * {@link #nats}) are read on first use, in one transfer with what {@link #readWith} adds.
+     */
+    public static final class RecordLoss {
+        private final NDArray lossNats;
+        private final int targets;
+        private final NDArray logProbs;
+        private final HostRead host;
+        private final KeyContext context;
+
+        RecordLoss(NDArray lossNats, int targets, NDArray logProbs, HostRead host, KeyContext context) {
+            this.lossNats = lossNats;
+            this.targets = targets;
+            this.logProbs = logProbs;
+            this.host = host;
+            this.context = context;
+        }
+
+        public NDArray lossNats() {
+            return lossNats;
+        }
+
+        public int targets() {
+            return targets;
+        }
+
+        public NDArray logProbs() {
+            return logProbs;
+        }
+
+        public FastState state() {
+            return host.states().get(0).withContext(context);
+        }
+
+        public double[] surprise() {
+            return host.surprise()[0];
+        }
+
+        /** The loss in nats, read on the host. */
+        public double nats() {
+            return host.losses()[0];
+        }
+
+        /** See {@link HostRead#readWith}. */
+        public double[][] readWith(List<NDArray> extra) {
+            return host.readWith(extra);
+        }
     }
 
     /**
@@ -59,11 +200,11 @@ public final class HopeModel {
         int[] inputs = new int[n];
         inputs[0] = state.lastInput();
         System.arraycopy(targets, 0, inputs, 1, n - 1);
-        Output out = forward(m, p, new int[][] {inputs}, List.of(state));
+        Forwarded out = forwardLazy(m, p, new int[][] {inputs}, toEngine(m, List.of(state)));
         NDArray logProbs = out.logits().logSoftmax(-1);
         NDArray loss = crossEntropyOfLogProbs(logProbs, new int[][] {targets});
-        FastState next = toHost(out.state(), 0, targets[n - 1]).withContext(state.context());
-        return new RecordLoss(loss, n, next, out.surprise(), logProbs);
+        return new RecordLoss(loss, n, logProbs, new HostRead(out.state(), out.blocks(), new int[] {targets[n - 1]}, loss),
+                state.context());
     }
 
     /**
@@ -75,12 +216,30 @@ public final class HopeModel {
      * @param total     the sum over records of each record's mean loss (nats): its gradient is the sum of the
      *                  records' gradients
      * @param rowNats   each record's mean loss (nats), (B)
-     * @param states    each record's new fast state (detached, host)
-     * @param surprise  per record, per block, the mean residual norm
      * @param logProbs  (B, T, 256) log-probabilities; row r's first {@code lengths[r]} are its own
+     * @param host      the host values, read on first use: each record's new fast state, its surprise per block
+     *                  (the mean residual norm) and its loss ({@link #states}, {@link #surprise}, {@link #nats})
      */
-    public record BatchLoss(NDArray total, NDArray rowNats, List<FastState> states, double[][] surprise,
-                            NDArray logProbs, long[] lengths) {
+    public record BatchLoss(NDArray total, NDArray rowNats, NDArray logProbs, long[] lengths, HostRead host,
+                            List<KeyContext> contexts) {
+        /** Each record's new fast state (host). */
+        public List<FastState> states() {
+            List<FastState> out = new ArrayList<>(host.states());
+            for (int r = 0; r < out.size(); r++) {
+                out.set(r, out.get(r).withContext(contexts.get(r)));
+            }
+            return out;
+        }
+
+        /** Per record, per block, the mean residual norm. */
+        public double[][] surprise() {
+            return host.surprise();
+        }
+
+        /** Each record's mean loss in nats (host). */
+        public double[] nats() {
+            return host.losses();
+        }
     }
 
     public BatchLoss batchLoss(NDManager m, Map<String, NDArray> p, List<byte[]> records, List<FastState> states) {
@@ -111,15 +270,12 @@ public final class HopeModel {
         NDArray ids = m.create(inputs).toType(DataType.INT64, false);
         NDArray x = ids.getNDArrayInternal().embedding(ids, emb, SparseFormat.DENSE).singletonOrThrow();
         List<Map<String, NDArray>> next = new ArrayList<>();
-        double[][] surprise = new double[rows][config.blocks()];
+        List<BlockForward> blocks = new ArrayList<>();
         for (int b = 0; b < config.blocks(); b++) {
             BlockForward f = new BlockForward(config, m, p, "blocks." + b + ".", engineStates.blocks().get(b), lengths);
             x = f.run(x);
             next.add(f.newState());
-            double[] rs = f.rowMeanSurprise();
-            for (int r = 0; r < rows; r++) {
-                surprise[r][b] = rs[r];
-            }
+            blocks.add(f);
         }
         NDArray head = emb.get("0:" + HopeConfig.VOCAB);
         NDArray logProbs = rmsNorm(x, p.get("norm_f.g")).matMul(head.transpose()).logSoftmax(-1);
@@ -127,16 +283,14 @@ public final class HopeModel {
         NDArray picked = logProbs.gather(tgt, -1).squeeze(-1);                          // (B, T)
         NDArray w = TitansMemory.constant(m, weights, new ai.djl.ndarray.types.Shape(rows, t), logProbs.getDataType());
         NDArray rowNats = picked.mul(w).sum(new int[] {1}).neg();
-        BatchState bs = new BatchState(next);
         int[] last = new int[rows];
+        List<KeyContext> contexts = new ArrayList<>(rows);
         for (int r = 0; r < rows; r++) {
             last[r] = targets[r][(int) lengths[r] - 1];
+            contexts.add(states.get(r).context());
         }
-        List<FastState> out = new ArrayList<>(toHostRows(bs, last));
-        for (int r = 0; r < rows; r++) {
-            out.set(r, out.get(r).withContext(states.get(r).context()));
-        }
-        return new BatchLoss(rowNats.sum(), rowNats, out, surprise, logProbs, lengths);
+        return new BatchLoss(rowNats.sum(), rowNats, logProbs, lengths,
+                new HostRead(new BatchState(next), blocks, last, rowNats), contexts);
     }
 
     /** Mean next-byte cross-entropy (nats) of logits (B, T, 256) against targets (B, T). */
@@ -171,20 +325,33 @@ public final class HopeModel {
     }
 
     private Output forward(NDManager m, Map<String, NDArray> p, int[][] inputs, BatchState state) {
+        Forwarded f = forwardLazy(m, p, inputs, state);
+        double[] surprise = new double[config.blocks()];
+        for (int b = 0; b < config.blocks(); b++) {
+            surprise[b] = f.blocks().get(b).meanSurprise();
+        }
+        return new Output(f.logits(), f.state(), surprise);
+    }
+
+    /** A forward whose per-block statistics are still on the engine. */
+    private record Forwarded(NDArray logits, BatchState state, List<BlockForward> blocks) {
+    }
+
+    private Forwarded forwardLazy(NDManager m, Map<String, NDArray> p, int[][] inputs, BatchState state) {
         NDArray emb = p.get("emb");
         NDArray ids = m.create(inputs).toType(DataType.INT64, false);
         NDArray x = ids.getNDArrayInternal().embedding(ids, emb, SparseFormat.DENSE).singletonOrThrow();
         List<Map<String, NDArray>> next = new ArrayList<>();
-        double[] surprise = new double[config.blocks()];
+        List<BlockForward> blocks = new ArrayList<>();
         for (int b = 0; b < config.blocks(); b++) {
             BlockForward f = new BlockForward(config, m, p, "blocks." + b + ".", state.blocks().get(b));
             x = f.run(x);
             next.add(f.newState());
-            surprise[b] = f.meanSurprise();
+            blocks.add(f);
         }
         NDArray head = emb.get("0:" + HopeConfig.VOCAB);
         NDArray logits = rmsNorm(x, p.get("norm_f.g")).matMul(head.transpose());
-        return new Output(logits, new BatchState(next), surprise);
+        return new Forwarded(logits, new BatchState(next), blocks);
     }
 
     static NDArray rmsNorm(NDArray x, NDArray gain) {
@@ -218,36 +385,12 @@ public final class HopeModel {
         return new BatchState(blocks);
     }
 
-    /** Row {@code row} of a batch state as a host fast state (detached copy). */
-    public FastState toHost(BatchState s, int row, int lastInput) {
-        int[] last = new int[row + 1];
-        last[row] = lastInput;
-        return toHostRows(s, last).get(row);
-    }
-
     /**
      * The host fast states of rows 0 .. {@code lastInputs.length - 1}, row r's last input {@code lastInputs[r]}: every
      * state array of every block in one device-to-host transfer ({@link HostTensor#readAll}), cut into rows on the host.
      */
     public List<FastState> toHostRows(BatchState s, int[] lastInputs) {
-        List<String> names = new ArrayList<>();
-        List<NDArray> arrays = new ArrayList<>();
-        for (int b = 0; b < config.blocks(); b++) {
-            for (Map.Entry<String, NDArray> e : s.blocks().get(b).entrySet()) {
-                names.add("blocks." + b + "." + e.getKey());
-                arrays.add(e.getValue());
-            }
-        }
-        List<HostTensor> host = HostTensor.readAll(arrays);
-        List<FastState> out = new ArrayList<>(lastInputs.length);
-        for (int r = 0; r < lastInputs.length; r++) {
-            Map<String, HostTensor> t = new LinkedHashMap<>();
-            for (int i = 0; i < names.size(); i++) {
-                t.put(names.get(i), host.get(i).row(r));
-            }
-            out.add(new FastState(t, lastInputs[r]));
-        }
-        return out;
+        return new HostRead(s, List.of(), lastInputs, null).states();
     }
 
     static int[] unsigned(byte[] bytes) {

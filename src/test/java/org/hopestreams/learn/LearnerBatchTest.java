@@ -236,10 +236,27 @@ class LearnerBatchTest {
     }
 
     /**
-     * A batch's new fast states come to the host in one transfer (issue 12: no per-row host traffic), not one per row
-     * and state array (8 rows × 3 state arrays of tiny were 24 reads), and they are the states each row's own
-     * learner gets.
+     * A record's or a batch's host values (losses, new fast states, surprise, the levels' gradient norms and, with the
+     * exact-context level, the log-probabilities) come to the host in one transfer (issue 12: at most one host read
+     * per record or batch), not one per row and state array (8 rows × 3 state arrays of tiny were 24 reads of states
+     * alone), and the states are those each row's own learner gets.
      */
+    @Test
+    void aLearnedRecordOrBatchIsOneHostTransfer() {
+        byte[][] recs = records(16, 6);
+        try (Learner one = learner(TINY, LearnerConfig.defaults().withWarmup(0))) {     // exact-context level on
+            for (int i = 0; i < 4; i++) {
+                long before = HostTensor.TRANSFERS.sum();
+                assertTrue(one.learn("k" + i % 2, recs[i], i).accepted());
+                assertEquals(1, HostTensor.TRANSFERS.sum() - before, "host transfers of learned record " + i);
+            }
+            long before = HostTensor.TRANSFERS.sum();
+            one.learnBatch(items(recs, 8, 16, 8));
+            assertEquals(1, HostTensor.TRANSFERS.sum() - before, "host transfers of a batch of 8");
+        }
+    }
+
+    /** A batch's new fast states are the states each row's own learner gets (read in one transfer). */
     @Test
     void aBatchsFastStatesComeToTheHostInOneTransfer() {
         LearnerConfig lc = LearnerConfig.defaults().withWarmup(0).withContextMode("off");
@@ -247,7 +264,7 @@ class LearnerBatchTest {
         try (Learner batched = learner(TINY, lc)) {
             long before = HostTensor.TRANSFERS.sum();
             batched.learnBatch(items(recs, 0, 8, 8));
-            assertEquals(1, HostTensor.TRANSFERS.sum() - before, "host transfers of one batch's fast states");
+            assertEquals(1, HostTensor.TRANSFERS.sum() - before, "host transfers of one batch");
             for (int r = 0; r < 8; r++) {
                 try (Learner alone = learner(TINY, lc)) {
                     alone.learn("k" + r, recs[r], r);
