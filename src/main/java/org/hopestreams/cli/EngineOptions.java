@@ -42,10 +42,11 @@ final class EngineOptions {
         if (threads > 0) {
             return threads + " (--threads)";
         }
-        int n = autoThreads(batchRecords, streamThreads, Runtime.getRuntime().availableProcessors());
+        int cores = Runtime.getRuntime().availableProcessors();
+        int n = autoThreads(batchRecords, streamThreads, cores);
         set(n);
         return n + " (auto: hope.batch.records " + batchRecords + ", " + streamThreads + " stream thread"
-                + (streamThreads == 1 ? "" : "s") + ", " + Runtime.getRuntime().availableProcessors() + " cores)";
+                + (streamThreads == 1 ? "" : "s") + ", " + cores + " cores)";
     }
 
     /**

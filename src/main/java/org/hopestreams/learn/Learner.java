@@ -246,12 +246,8 @@ public final class Learner implements AutoCloseable {
             }
             // One host read for the record: its loss, new fast state and surprise, the levels' gradient norms and,
             // with the exact-context level, the network's log-probabilities.
-            LevelGradients lg = levelGradients(leaves, scope);
-            List<NDArray> extra = new java.util.ArrayList<>(lg.squares());
-            if (context != null) {
-                extra.add(loss.logProbs());
-            }
-            double[][] host = loss.readWith(extra);
+            LevelGradients lg = levelGradients(List.copyOf(levels.values()), leaves, scope);
+            double[][] host = loss.readWith(lg.toRead(context == null ? null : loss.logProbs()));
             double nats = loss.nats();
             if (!Double.isFinite(nats)) {
                 return rejected("non-finite loss (" + nats + ")", record.length);
@@ -484,12 +480,8 @@ public final class Learner implements AutoCloseable {
                 Autograd.setRecording(was);
             }
             // One host read for the batch (see learn)
-            LevelGradients lg = levelGradients(leaves, scope);
-            List<NDArray> extra = new java.util.ArrayList<>(lg.squares());
-            if (context != null) {
-                extra.add(loss.logProbs());
-            }
-            double[][] host = loss.host().readWith(extra);
+            LevelGradients lg = levelGradients(List.copyOf(levels.values()), leaves, scope);
+            double[][] host = loss.host().readWith(lg.toRead(context == null ? null : loss.logProbs()));
             double[] nats = loss.nats();
             for (double v : nats) {
                 if (!Double.isFinite(v)) {
@@ -665,13 +657,7 @@ public final class Learner implements AutoCloseable {
 
     /** The record's log-probabilities on the host (T x 256, natural log), or null if any is not finite. */
     private static double[] hostLogProbs(HopeModel.RecordLoss loss) {
-        double[] lp = loss.logProbs().stopGradient().toType(DataType.FLOAT64, false).toDoubleArray();
-        for (double v : lp) {
-            if (!Double.isFinite(v)) {
-                return null;
-            }
-        }
-        return lp;
+        return finite(loss.logProbs().stopGradient().toType(DataType.FLOAT64, false).toDoubleArray());
     }
 
     /**
@@ -861,6 +847,15 @@ public final class Learner implements AutoCloseable {
 
     /** Each level's flat gradient and its squared norm, still on the engine, in the order of the levels. */
     private record LevelGradients(List<LevelOptimizer> opts, List<NDArray> flat, List<NDArray> squares) {
+        /** What to read on the host: the squared norms, then {@code also} when not null. */
+        List<NDArray> toRead(NDArray also) {
+            List<NDArray> out = new java.util.ArrayList<>(squares);
+            if (also != null) {
+                out.add(also);
+            }
+            return out;
+        }
+
         /**
          * The gradients clipped in norm to {@code clip} (0: not clipped), from the squared norms read on the host
          * ({@code host}'s first entries, in order); a level's entry is null where its gradient is not finite.
@@ -881,8 +876,7 @@ public final class Learner implements AutoCloseable {
         }
     }
 
-    private LevelGradients levelGradients(Map<String, NDArray> leaves, NDManager scope) {
-        List<LevelOptimizer> opts = new java.util.ArrayList<>(levels.values());
+    private LevelGradients levelGradients(List<LevelOptimizer> opts, Map<String, NDArray> leaves, NDManager scope) {
         List<NDArray> flat = new java.util.ArrayList<>(opts.size());
         List<NDArray> squares = new java.util.ArrayList<>(opts.size());
         for (LevelOptimizer opt : opts) {
@@ -905,16 +899,9 @@ public final class Learner implements AutoCloseable {
 
     /** The level's gradient (flat), clipped in norm to gradClip; null if it is not finite. */
     private NDArray clippedGradient(LevelOptimizer opt, Map<String, NDArray> leaves, NDManager scope) {
-        NDArray g = flatGradient(opt, leaves, scope);
-        double sq = g.mul(g).sum().toType(DataType.FLOAT64, false).getDouble();
-        if (!Double.isFinite(sq)) {
-            return null;
-        }
-        double norm = Math.sqrt(sq);
-        if (learnerConfig.gradClip() > 0 && norm > learnerConfig.gradClip()) {
-            g = g.mul(learnerConfig.gradClip() / (norm + 1e-12));
-        }
-        return g;
+        LevelGradients lg = levelGradients(List.of(opt), leaves, scope);
+        double[][] sq = HostTensor.readAll(lg.squares()).stream().map(HostTensor::toDoubles).toArray(double[][]::new);
+        return lg.clipped(sq, learnerConfig.gradClip()).get(opt.level);
     }
 
     private NDArray flatGradient(LevelOptimizer opt, Map<String, NDArray> leaves, NDManager scope) {

@@ -185,10 +185,9 @@ final class BlockForward {
         return out;
     }
 
+    /** Unpadded rows: the mean residual norm, read on the host now. */
     double meanSurprise() {
-        if (surpriseCount == 0) {
-            return 0;
-        }
-        return surpriseSum.toType(DataType.FLOAT64, false).getDouble() / surpriseCount;
+        NDArray sums = surpriseSums();
+        return meanSurprise(sums == null ? null : new double[] {sums.toType(DataType.FLOAT64, false).getDouble()}, 1)[0];
     }
 }

@@ -89,13 +89,8 @@ public final class EngineEnvironment {
     }
 
     static String tuneAllocator(Map<String, String> env) {
-        String choice = System.getProperty(MALLOC_PROPERTY, env.getOrDefault("HOPE_ENGINE_MALLOC", "tuned"))
-                .trim().toLowerCase(Locale.ROOT);
-        if (choice.equals("system")) {
+        if (setting(env, MALLOC_PROPERTY, "HOPE_ENGINE_MALLOC", "tuned").equals("system")) {
             return "system (" + MALLOC_PROPERTY + "=system)";
-        }
-        if (!choice.equals("tuned")) {
-            throw new IllegalArgumentException(MALLOC_PROPERTY + " '" + choice + "' is not one of tuned, system");
         }
         String preload = env.getOrDefault("LD_PRELOAD", "");
         if (preload.contains("malloc")) {
@@ -155,13 +150,8 @@ public final class EngineEnvironment {
     }
 
     static String tuneMathKernels(Map<String, String> env, String vendor) {
-        String choice = System.getProperty(MKL_PROPERTY, env.getOrDefault("HOPE_ENGINE_MKL", "auto"))
-                .trim().toLowerCase(Locale.ROOT);
-        if (choice.equals("system")) {
+        if (setting(env, MKL_PROPERTY, "HOPE_ENGINE_MKL", "auto").equals("system")) {
             return "MKL as built (" + MKL_PROPERTY + "=system)";
-        }
-        if (!choice.equals("auto")) {
-            throw new IllegalArgumentException(MKL_PROPERTY + " '" + choice + "' is not one of auto, system");
         }
         for (String name : List.of("MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE")) {
             if (env.containsKey(name)) {
@@ -250,6 +240,18 @@ public final class EngineEnvironment {
         } catch (java.io.IOException | java.io.UncheckedIOException e) {
             return "";
         }
+    }
+
+    /**
+     * An engine setting: the system property {@code property}, else the environment variable {@code variable}, else
+     * {@code fallback}; one of {@code fallback} and {@code system}, whatever its case.
+     */
+    private static String setting(Map<String, String> env, String property, String variable, String fallback) {
+        String choice = System.getProperty(property, env.getOrDefault(variable, fallback)).trim().toLowerCase(Locale.ROOT);
+        if (!choice.equals(fallback) && !choice.equals("system")) {
+            throw new IllegalArgumentException(property + " '" + choice + "' is not one of " + fallback + ", system");
+        }
+        return choice;
     }
 
     /** The known-bad settings in {@code env} on a machine of {@code cores} cores, each with why; empty if none. */
