@@ -451,7 +451,18 @@ final class EvalCommand implements Callable<Integer> {
 
         String report = report(eval, settings, nSeeds, steps, neutral, cycleOrder, main, best, sweepVariants, cycling,
                 passkeys, knowledge, keyed);
-        plots(eval, settings, main, cycling, knowledge, keyed);
+        try {
+            plots(eval, settings, main, cycling, knowledge, keyed);
+        } catch (LinkageError | java.awt.AWTError | InternalError e) {
+            // A JVM that cannot draw text (a container without the native font libraries, e.g. libharfbuzz or
+            // fontconfig): the results stand without their charts, and the report says why they are missing.
+            say("plots skipped: this JVM cannot draw charts (%s); report.md has every table", e);
+            for (String png : List.of("cycling.png", "prequential.png", "knowledge.png", "keyed.png")) {
+                Files.deleteIfExists(out.resolve(png));   // a chart cut off mid-file
+            }
+            report += "\n**Plots not drawn**: this JVM could not draw charts (" + e + "); the tables above are "
+                    + "complete.\n";
+        }
         Files.writeString(out.resolve("report.md"), report);
         Files.writeString(out.resolve("eval.log"), log.toString());
         System.out.println();
