@@ -1,9 +1,11 @@
 package org.hopestreams.context;
 
+import com.carrotsearch.hppc.LongObjectHashMap;
+import com.carrotsearch.hppc.cursors.LongObjectCursor;
+import com.carrotsearch.hppc.cursors.ObjectCursor;
+
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * An exact-context byte model in the PPM manner (Cleary and Witten; escape method D of Howard;
@@ -69,7 +71,8 @@ public final class ContextModel {
     private final int maxContexts;
     /** Configuration, not state: the owner sets it (a decoded model clears until told otherwise). */
     private Overflow overflow = Overflow.CLEAR;
-    private final HashMap<Long, Ctx> table;
+    /** Contexts by key: a map of primitive longs (no boxed key, no node per entry; see README, dependencies). */
+    private final LongObjectHashMap<Ctx> table;
     private long restarts;
     private final Ctx[] pending = new Ctx[MAX_ORDER + 1];
 
@@ -141,14 +144,14 @@ public final class ContextModel {
      * @param maxContexts the model starts again empty when it would hold more contexts than this
      */
     public ContextModel(int[] orders, int maxContexts) {
-        this(checkedOrders(orders), maxContexts, new HashMap<>(), 0);
+        this(checkedOrders(orders), maxContexts, new LongObjectHashMap<>(), 0);
     }
 
-    private ContextModel(int[] orders, int maxContexts, HashMap<Long, Ctx> table, long restarts) {
+    private ContextModel(int[] orders, int maxContexts, LongObjectHashMap<Ctx> table, long restarts) {
         this(orders, maxContexts, table, restarts, null, null);
     }
 
-    private ContextModel(int[] orders, int maxContexts, HashMap<Long, Ctx> table, long restarts, float[] seeEscapes,
+    private ContextModel(int[] orders, int maxContexts, LongObjectHashMap<Ctx> table, long restarts, float[] seeEscapes,
                          float[] seeTrials) {
         if (maxContexts < 1) {
             throw new IllegalArgumentException("context model: maxContexts = " + maxContexts + ", expected >= 1");
@@ -316,7 +319,14 @@ public final class ContextModel {
                 continue;
             }
             long key = key(h, order);
-            Ctx c = table.computeIfAbsent(key, k -> new Ctx());
+            int slot = table.indexOf(key);
+            Ctx c;
+            if (table.indexExists(slot)) {
+                c = table.indexGet(slot);
+            } else {
+                c = new Ctx();
+                table.indexInsert(slot, key, c);
+            }
             if (c.mark != epoch) {
                 c.mark = epoch;
                 changed(key);
@@ -394,8 +404,8 @@ public final class ContextModel {
             changedKeys = new long[64];
         }
         if (++epoch == Integer.MAX_VALUE) {
-            for (Ctx c : table.values()) {
-                c.mark = 0;
+            for (ObjectCursor<Ctx> c : table.values()) {
+                c.value.mark = 0;
             }
             epoch = 1;
         }
@@ -533,7 +543,7 @@ public final class ContextModel {
         int keep = maxContexts - maxContexts / 4;
         for (int t = 1; table.size() > keep; t *= 2) {
             int limit = t;
-            table.values().removeIf(c -> {
+            table.removeAll((long k, Ctx c) -> {
                 int total = 0;
                 for (int j = 0; j < c.n; j++) {
                     total += c.cnt[j];
@@ -585,8 +595,10 @@ public final class ContextModel {
     }
 
     public ContextModel copy() {
-        HashMap<Long, Ctx> t = new HashMap<>(table.size() * 2);
-        table.forEach((k, v) -> t.put(k, v.copy()));
+        LongObjectHashMap<Ctx> t = new LongObjectHashMap<>(table.size());
+        for (LongObjectCursor<Ctx> e : table) {
+            t.put(e.key, e.value.copy());
+        }
         return new ContextModel(orders, maxContexts, t, restarts, seeEscapes.clone(), seeTrials.clone()).overflow(overflow);
     }
 
@@ -595,9 +607,9 @@ public final class ContextModel {
         long[] keys = new long[table.size()];
         int i = 0;
         long size = 4 + 4 + orders.length + 4 + 8 + 8L * seeEscapes.length + 4;
-        for (Map.Entry<Long, Ctx> e : table.entrySet()) {
-            keys[i++] = e.getKey();
-            size += 8 + 1 + 2L * e.getValue().n;
+        for (LongObjectCursor<Ctx> e : table) {
+            keys[i++] = e.key;
+            size += 8 + 1 + 2L * e.value.n;
         }
         Arrays.sort(keys);
         ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(size));
@@ -635,7 +647,7 @@ public final class ContextModel {
             if (n < 0 || n > maxContexts) {
                 throw new IllegalArgumentException("context model holds " + n + " contexts, expected 0.." + maxContexts);
             }
-            HashMap<Long, Ctx> table = new HashMap<>(n * 2);
+            LongObjectHashMap<Ctx> table = new LongObjectHashMap<>(n);
             for (int i = 0; i < n; i++) {
                 long k = in.getLong();
                 Ctx c = readContext(in);
