@@ -144,9 +144,11 @@ if [ -n "$bundle" ]; then
     die "no java 17+ on the PATH and the bundle has no jre/"
   fi
   command -v python3 >/dev/null 2>&1 || die "--bundle needs python3 with torch (the machine's own PyTorch)"
-  torch_info="$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__)); print(torch.__version__); print(torch.version.cuda or "")')" \
+  # the C++ ABI of the JNI must be the one that PyTorch was built with (wheels before 2.6 used the old one)
+  torch_info="$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__)); print(torch.__version__); print(torch.version.cuda or ""); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')" \
     || die "python3 cannot import torch"
   torch_dir="$(sed -n 1p <<<"$torch_info")"; torch_version="$(sed -n 2p <<<"$torch_info")"; torch_cuda="$(sed -n 3p <<<"$torch_info")"
+  torch_abi="$(sed -n 4p <<<"$torch_info")"
   pt_version="${torch_version%%+*}"
   pt_flavor="${torch_version#*+}"; [ "$pt_flavor" != "$torch_version" ] || pt_flavor="cpu"
   djl_version="$(cat "$bundle/djl-jni/VERSION")"
@@ -159,7 +161,7 @@ if [ -n "$bundle" ]; then
   cxx="${CXX:-$(command -v g++ || command -v c++ || command -v clang++ || true)}"
   [ -n "$cxx" ] || die "--bundle needs a C++ compiler (g++, c++ or clang++) to build the JNI"
   export cxx
-  flags=(-O2 -fPIC -std=c++17 -D_GLIBCXX_USE_CXX11_ABI=1 -w -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include"
+  flags=(-O2 -fPIC -std=c++17 -D_GLIBCXX_USE_CXX11_ABI="$torch_abi" -w -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include"
          -I"$bundle/jni-include" -I"$bundle/jni-include/linux" -I"$bundle/djl-jni/include")
   export flags_line="${flags[*]}"
   if ! ls "$bundle"/djl-jni/native/*.cc | xargs -P "$(nproc)" -I{} sh -c \
