@@ -108,6 +108,15 @@ public final class StreamApp implements AutoCloseable {
                 LOG.warn("stream thread failed on a broker timeout; replacing it: {}", e.toString());
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
             }
+            if (abortedTransaction(e)) {
+                // Frozen past transaction.timeout.ms (SIGSTOP, a long GC pause, a cut-off network): the coordinator
+                // aborted the open transaction and moved on, and the woken producer's commit is refused. Kafka
+                // Streams reports most such cases as a migrated task and rejoins; this one reached us. The new thread
+                // has a new producer and reads on from the committed offsets: nothing is lost or learned twice.
+                LOG.warn("stream thread's transaction was aborted by the broker while this instance was not answering "
+                        + "({}); replacing the thread, which resumes from the committed offsets", e.toString());
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            }
             org.apache.kafka.common.errors.AuthenticationException auth = authenticationFailure(e);
             if (auth != null) {
                 LOG.error(authenticationFailed(auth));
@@ -134,6 +143,21 @@ public final class StreamApp implements AutoCloseable {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof org.apache.kafka.common.errors.RetriableException
                     || t instanceof org.apache.kafka.common.errors.TransactionAbortableException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether {@code e} is a transaction that the broker aborted under this instance (its coordinator timed it out
+     * or a newer producer of the same id took over), found anywhere in its causes.
+     */
+    static boolean abortedTransaction(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.InvalidTxnStateException
+                    || t instanceof org.apache.kafka.common.errors.ProducerFencedException
+                    || t instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
                 return true;
             }
         }

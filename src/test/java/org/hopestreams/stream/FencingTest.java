@@ -126,8 +126,12 @@ class FencingTest {
         RunComparison.assertSameAsUninterrupted(bootstrap(), registry(), "ref", APP, input);
         // Woken in the middle of its work, A goes on processing and then commits: its producer is fenced (the
         // coordinator aborted A's transaction with a new epoch when it timed out), which Kafka Streams reports as
-        // TaskMigratedException before it drops the tasks and rejoins.
-        assertTrue(a.log().contains("TaskMigratedException"), "A, woken, was fenced\n" + a.tail());
+        // TaskMigratedException before it drops the tasks and rejoins; or, depending on where A was when it froze,
+        // its commit is refused as InvalidTxnStateException, which reaches the application's handler: that replaces
+        // the stream thread (it used to shut A down: seen in CI, A then refused every connection).
+        assertTrue(a.log().contains("TaskMigratedException")
+                        || a.log().contains("transaction was aborted by the broker while this instance was not answering"),
+                "A, woken, was fenced\n" + a.tail());
 
         String summary = String.format("fencing: %d records over 2 partitions; A (owning %s) paused with %d committed "
                         + "(%d of its input partitions), B owned everything %.1f s later and committed A's records "
@@ -151,9 +155,19 @@ class FencingTest {
     private static void awaitRunning(ChildApp c) throws Exception {
         long deadline = System.nanoTime() + DEADLINE.toNanos();
         String health;
-        while (!(health = c.health()).startsWith("200 ")) {
-            assertTrue(System.nanoTime() < deadline, c.name + " is not RUNNING: " + health + "\n" + c.tail());
+        while (!(health = healthOrWhyNot(c)).startsWith("200 ")) {
+            assertTrue(System.nanoTime() < deadline && c.process.isAlive(), c.name + " is not RUNNING: " + health
+                    + (c.process.isAlive() ? "" : " (the process has ended)") + "\n" + c.tail());
             Thread.sleep(250);
+        }
+    }
+
+    /** The child's readiness answer, or why there was none (a process that stopped refuses the connection). */
+    private static String healthOrWhyNot(ChildApp c) throws InterruptedException {
+        try {
+            return c.health();
+        } catch (java.io.IOException e) {
+            return "no answer (" + e + ")";
         }
     }
 
