@@ -140,13 +140,8 @@ public final class StreamApp implements AutoCloseable {
      * other tasks in it, which fails with a {@code StreamsException}.
      */
     static boolean transientBrokerFailure(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof org.apache.kafka.common.errors.RetriableException
-                    || t instanceof org.apache.kafka.common.errors.TransactionAbortableException) {
-                return true;
-            }
-        }
-        return false;
+        return causedBy(e, org.apache.kafka.common.errors.RetriableException.class,
+                org.apache.kafka.common.errors.TransactionAbortableException.class);
     }
 
     /**
@@ -154,11 +149,18 @@ public final class StreamApp implements AutoCloseable {
      * or a newer producer of the same id took over), found anywhere in its causes.
      */
     static boolean abortedTransaction(Throwable e) {
+        return causedBy(e, org.apache.kafka.common.errors.InvalidTxnStateException.class,
+                org.apache.kafka.common.errors.ProducerFencedException.class,
+                org.apache.kafka.common.errors.InvalidProducerEpochException.class);
+    }
+
+    /** Whether {@code e} or any of its causes is an instance of one of {@code types}. */
+    private static boolean causedBy(Throwable e, Class<?>... types) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof org.apache.kafka.common.errors.InvalidTxnStateException
-                    || t instanceof org.apache.kafka.common.errors.ProducerFencedException
-                    || t instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
-                return true;
+            for (Class<?> type : types) {
+                if (type.isInstance(t)) {
+                    return true;
+                }
             }
         }
         return false;

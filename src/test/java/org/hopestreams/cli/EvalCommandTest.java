@@ -31,16 +31,7 @@ class EvalCommandTest {
     /** {@code --no-sweep}: only the variants named run, no single-frequency rate, and the report still comes out. */
     @Test
     void noSweepRunsOnlyTheNamedVariants(@TempDir Path dir) throws Exception {
-        java.util.Random rnd = new java.util.Random(7);
-        String[] words = {"river", "stone", "the", "of", "and", "light", "north", "code", "window", "seven", "quiet", "field"};
-        String[] names = {"a.txt", "b.txt", "n.txt"};
-        for (String name : names) {
-            StringBuilder b = new StringBuilder();
-            while (b.length() < 120_000) {
-                b.append(words[rnd.nextInt(words.length)]).append(rnd.nextInt(9) == 0 ? ".\n" : " ");
-            }
-            Files.writeString(dir.resolve(name), b);
-        }
+        EvalTexts.write(dir, "a.txt", "b.txt", "n.txt");
         Path out = dir.resolve("out");
         StringWriter err = new StringWriter();
         var cl = HopeCli.commandLine();

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -33,15 +32,7 @@ class EvalWithoutFontsTest {
                 && Files.isRegularFile(home.resolve("bin/java")), "a Linux JDK layout (bin/java, lib/server/libjvm.so)");
         Path jdk = runtimeWithoutFonts(home, dir.resolve("jdk"));
 
-        Random rnd = new Random(7);
-        String[] words = {"river", "stone", "the", "of", "and", "light", "north", "code", "window", "seven"};
-        for (String name : new String[] {"a.txt", "b.txt", "n.txt"}) {
-            StringBuilder b = new StringBuilder();
-            while (b.length() < 120_000) {
-                b.append(words[rnd.nextInt(words.length)]).append(rnd.nextInt(9) == 0 ? ".\n" : " ");
-            }
-            Files.writeString(dir.resolve(name), b);
-        }
+        EvalTexts.write(dir, "a.txt", "b.txt", "n.txt");
         Path out = dir.resolve("out");
         List<String> cmd = List.of(jdk.resolve("bin/java").toString(), "-Djava.awt.headless=true", "-Xmx1g",
                 "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), HopeCli.class.getName(),
