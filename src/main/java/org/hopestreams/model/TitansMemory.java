@@ -158,7 +158,7 @@ public final class TitansMemory {
         long bh = bsz * h;
         NDArray q3 = q.reshape(bh, t, dh);
         NDArray k3 = k.reshape(bh, t, dh);
-        // One row at a time the scripted loop measured 5 - 10 % faster a record, in batches 6 - 9 % slower (README
+        // One row at a time the scripted loop measured 5 - 10 % faster a record, in batches 3 - 16 % slower (README
         // "The memory as TorchScript"): batches keep the loop below.
         Optional<PtSymbolBlock> script = bsz == 1 ? ScriptedMemory.module(q.getDevice()) : Optional.empty();
         if (script.isPresent()) {
