@@ -26,9 +26,9 @@ import java.util.zip.ZipOutputStream;
 
 /**
  * The memory's chunk loop ({@link TitansMemory#sequence}) run as a TorchScript module (README "Speed", "The memory
- * as TorchScript"): the same equations, but PyTorch's interpreter dispatches each operation instead of a JNI call
- * and a Java wrapper per operation, and {@code addcmul} does the momentum and retention updates in one kernel each.
- * Gradients flow through it as through any other operation (the module runs with autograd on).
+ * as TorchScript"): the same operations in the same order, but PyTorch's interpreter dispatches each one instead of
+ * a JNI call and a Java wrapper per operation. Gradients flow through it as through any other operation (the module
+ * runs with autograd on).
  *
  * <p>The code is {@code titans_memory.torchscript} (a resource, TorchScript's serialized code form); the module
  * archive around it (a pickle of the empty module object, a version, no constants) is written here, so no Python

@@ -104,16 +104,16 @@ public final class TitansMemory {
         }
         NDManager mgr = q.getManager();
         NDArray valid = null;          // (B, 1, T): 1 on a row's own tokens, 0 on padding
-        NDArray[] keep = null;         // per chunk (B, 1, 1, 1): 1 where the chunk holds some of the row's tokens
         long[] counts = null;          // per row and chunk: the row's tokens in the chunk
-        double[] keepAll = null;       // (B·H, chunks): 1 where the chunk holds some of the row's tokens, if any does not
+        double[][] keepRows = null;    // per chunk and row: 1 where the chunk holds some of the row's tokens; null if all do
+        boolean[] partial = null;      // per chunk: some row has no token in it
         if (lengths != null) {
             int chunks = Math.toIntExact((t + b - 1) / b);
             double[] mask = new double[Math.toIntExact(bsz * t)];
             counts = new long[Math.toIntExact(bsz * chunks)];
-            keep = new NDArray[chunks];
-            double[][] keepRows = new double[chunks][Math.toIntExact(bsz)];
-            boolean[] partial = new boolean[chunks];
+            double[][] rowsKept = new double[chunks][Math.toIntExact(bsz)];
+            partial = new boolean[chunks];
+            boolean anyPartial = false;
             for (int r = 0; r < bsz; r++) {
                 for (int i = 0; i < lengths[r]; i++) {
                     mask[Math.toIntExact(r * t + i)] = 1;
@@ -122,26 +122,13 @@ public final class TitansMemory {
                     long n = Math.max(0, Math.min(lengths[r], (long) (c + 1) * b) - (long) c * b);
                     n = Math.min(n, Math.min(t, (long) (c + 1) * b) - (long) c * b);
                     counts[r * chunks + c] = n;
-                    keepRows[c][r] = n > 0 ? 1 : 0;
+                    rowsKept[c][r] = n > 0 ? 1 : 0;
                     partial[c] |= n == 0;
+                    anyPartial |= n == 0;
                 }
             }
+            keepRows = anyPartial ? rowsKept : null;
             valid = constant(mgr, mask, new Shape(bsz, 1, t), q.getDataType());
-            for (int c = 0; c < chunks; c++) {
-                if (partial[c] && keepAll == null) {
-                    keepAll = new double[Math.toIntExact(bsz * h * chunks)];
-                    for (int i = 0; i < keepAll.length; i++) {
-                        keepAll[i] = keepRows[Math.toIntExact(i % chunks)][Math.toIntExact(i / chunks / h)];
-                    }
-                }
-                if (partial[c]) {
-                    double[] perHead = new double[Math.toIntExact(bsz * h)];
-                    for (int i = 0; i < perHead.length; i++) {
-                        perHead[i] = keepRows[c][Math.toIntExact(i / h)];
-                    }
-                    keep[c] = constant(mgr, perHead, new Shape(bsz * h, 1, 1), q.getDataType());
-                }
-            }
             double[] inv = new double[mask.length];
             for (int i = 0; i < inv.length; i++) {
                 inv[i] = 1 - mask[i];
@@ -163,7 +150,20 @@ public final class TitansMemory {
         Optional<PtSymbolBlock> script = bsz == 1 ? ScriptedMemory.module(q.getDevice()) : Optional.empty();
         if (script.isPresent()) {
             return scripted(script.get(), q3, k3, v.reshape(bh, t, dh), theta, alpha, eta, m0, dM, s, b, clip, lengths,
-                    counts, keepAll, valid);
+                    counts, keepRows, valid);
+        }
+        NDArray[] keep = null;         // per chunk (B·H, 1, 1): 1 where the chunk holds some of the row's tokens
+        if (keepRows != null) {
+            keep = new NDArray[keepRows.length];
+            for (int c = 0; c < keepRows.length; c++) {
+                if (partial[c]) {
+                    double[] perHead = new double[Math.toIntExact(bh)];
+                    for (int i = 0; i < perHead.length; i++) {
+                        perHead[i] = keepRows[c][Math.toIntExact(i / h)];
+                    }
+                    keep[c] = constant(mgr, perHead, new Shape(bh, 1, 1), q.getDataType());
+                }
+            }
         }
         NDList ks = k3.split(cuts, 1);
         NDList vs = v.reshape(bh, t, dh).split(cuts, 1);
@@ -242,7 +242,7 @@ public final class TitansMemory {
      */
     private static Chunk scripted(PtSymbolBlock module, NDArray q3, NDArray k3, NDArray v3, NDArray theta,
                                   NDArray alpha, NDArray eta, NDArray m0, NDArray dM, NDArray s, int b, double clip,
-                                  long[] lengths, long[] counts, double[] keepAll, NDArray valid) {
+                                  long[] lengths, long[] counts, double[][] keepRows, NDArray valid) {
         NDManager mgr = q3.getManager();
         DataType type = q3.getDataType();
         long bsz = dM.getShape().get(0);
@@ -256,7 +256,14 @@ public final class TitansMemory {
         NDArray ec = gates[1].reshape(bh, chunks, 1, 1);
         NDArray c = clip > 0 ? HopeModel.scalar(q3, clip) : mgr.zeros(new Shape(0), type);
         NDArray scale = (clip > 0 ? theta.mul(c) : theta).reshape(bh, t, 1);
-        NDArray keep = keepAll == null ? mgr.zeros(new Shape(0), type) : constant(mgr, keepAll, new Shape(bh, chunks, 1, 1), type);
+        NDArray keep = mgr.zeros(new Shape(0), type);
+        if (keepRows != null) {
+            double[] all = new double[Math.toIntExact(bh * chunks)];      // (B·H, chunks): row r·H + head, chunk c
+            for (int i = 0; i < all.length; i++) {
+                all[i] = keepRows[Math.toIntExact(i % chunks)][Math.toIntExact(i / chunks / h)];
+            }
+            keep = constant(mgr, all, new Shape(bh, chunks, 1, 1), type);
+        }
         NDArray m0t = m0.transpose(0, 2, 1).broadcast(new Shape(bsz, h, dh, dh)).reshape(bh, dh, dh);
         NDArray dMt = dM.transpose(0, 1, 3, 2).reshape(bh, dh, dh);
         NDArray st = s.transpose(0, 1, 3, 2).reshape(bh, dh, dh);
